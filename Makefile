@@ -1,0 +1,41 @@
+# One entry point for people and CI. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: setup system-deps demo test lint typecheck unit integration conformance bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[all,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages the integration tests run for real (registry, skopeo, softhsm2, git).
+system-deps:
+	scripts/system-deps
+
+demo: setup
+	$(BIN)/konflux-supply demo
+
+lint: setup
+	$(BIN)/ruff check konflux_supply tests benchmarks
+	$(BIN)/ruff format --check konflux_supply tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+test: system-deps setup lint typecheck
+	$(BIN)/pytest -n 2
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,100 @@
+"""Helpers shared by the CLI commands: reading input files and printing results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from konflux_supply.errors import InputError
+from konflux_supply.models.canonical import dumps_compact
+
+# A cap on documents read from the command line: runs, policies and predicates are small;
+# anything larger is almost certainly the wrong file.
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a file (``-`` = stdin) or raise :class:`InputError` naming it."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    else:
+        try:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as error:
+            raise InputError(f"cannot read file: {error.strerror}", source=path) from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InputError(f"file is larger than {MAX_DOCUMENT_BYTES} bytes", source=path)
+    return data
+
+
+def load_document(path: str) -> Any:
+    """Parse a JSON or YAML document (one document only) from a file."""
+    data = read_bytes(path)
+    return parse_document(data, source=path)
+
+
+def parse_document(data: bytes, *, source: str) -> Any:
+    """Parse JSON, falling back to YAML; errors become :class:`InputError`."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", source=source) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as json_error:
+        stripped = text.lstrip()
+        if stripped.startswith(("{", "[")):
+            raise InputError(
+                f"invalid JSON at line {json_error.lineno} column {json_error.colno}: "
+                f"{json_error.msg}",
+                source=source,
+            ) from None
+    import yaml
+
+    try:
+        docs = [doc for doc in yaml.load_all(text, Loader=_plain_loader()) if doc is not None]
+    except yaml.YAMLError as yaml_error:
+        mark = getattr(yaml_error, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(yaml_error, "problem", None) or "malformed document"
+        raise InputError(f"invalid JSON or YAML{where}: {problem}", source=source) from None
+    if len(docs) != 1:
+        raise InputError(f"expected one document, found {len(docs)}", source=source)
+    return docs[0]
+
+
+def _plain_loader() -> Any:
+    """A safe YAML loader that keeps timestamps as the strings they were (as JSON would)."""
+    import yaml
+
+    class PlainLoader(yaml.SafeLoader):
+        pass
+
+    PlainLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return PlainLoader
+
+
+def echo_json(obj: Any) -> None:
+    """Print compact JSON on stdout, followed by a newline."""
+    click.echo(dumps_compact(obj).decode("utf-8"))
+
+
+def echo_bytes(data: bytes) -> None:
+    """Write exact bytes on stdout, followed by a newline."""
+    out = sys.stdout.buffer
+    out.write(data)
+    out.write(b"\n")
+    out.flush()
+
+
+def warn(message: str) -> None:
+    """A message for people, on stderr."""
+    click.echo(f"konflux-supply: warning: {message}", err=True)

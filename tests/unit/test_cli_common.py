@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from konflux_supply.cli._common import load_document, parse_document
+from konflux_supply.errors import InputError
+
+
+def test_json_and_yaml_documents(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text('{"kind": "TaskRun"}')
+    (tmp_path / "a.yaml").write_text("kind: TaskRun\nstatus:\n  startTime: 2021-03-29T09:50:00Z\n")
+    assert load_document(str(tmp_path / "a.json")) == {"kind": "TaskRun"}
+    # Timestamps stay strings, as they would in JSON.
+    assert load_document(str(tmp_path / "a.yaml")) == {
+        "kind": "TaskRun",
+        "status": {"startTime": "2021-03-29T09:50:00Z"},
+    }
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot read file") as info:
+        load_document(str(tmp_path / "nope.json"))
+    assert info.value.source == str(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"a": ', "invalid JSON at line 1"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b"a: [", "invalid JSON or YAML"),
+        (b"a: 1\n---\nb: 2\n", "expected one document"),
+    ],
+)
+def test_bad_documents(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_document(data, source="x")
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_only_raise_input_error(data: bytes) -> None:
+    with contextlib.suppress(InputError):
+        parse_document(data, source="x")
