@@ -56,6 +56,7 @@ __all__ = [
     "Signer",
     "Verifier",
     "decrypt_private_key",
+    "dsse",
     "encrypt_private_key",
     "generate_key_pair",
     "import_key_pair",
@@ -68,6 +69,7 @@ __all__ = [
     "registered_schemes",
     "signer_from_pem",
     "signer_from_private_key",
+    "simple_signing",
     "verifier_from_pem",
     "verifier_from_public_key",
     "write_key_pair",
@@ -436,3 +438,6 @@ def public_key_pem(public_key: object) -> bytes:
 
 
 _builtin_backends()
+
+# Public submodules, importable as attributes: ``signing.dsse.sign(...)``.
+from konflux_supply.signing import dsse, simple_signing  # noqa: E402

@@ -93,3 +93,77 @@ def test_chains_keyid(peers: Path) -> None:
 
     vectors = json.loads((peers / "chains/derived/signing-vectors.json").read_text())
     assert signing.keyid(vectors["publicKeyPEM"].encode()) == vectors["dsseKeyId"]
+
+
+ENVELOPES = (
+    "sigstore/cosign/extracted/cmd/cosign/cli/verify/verify_blob_attestation_test.go.extracted"
+)
+COSIGN_ENVELOPES = [
+    "blobSLSAProvenanceSignature.dsse.json",
+    "dssePredicateEmptySubject.dsse.json",
+    "dssePredicateMissingSha256.dsse.json",
+    "dssePredicateMultipleSubjects.dsse.json",
+    "dssePredicateMultipleSubjectsInvalid.dsse.json",
+]
+
+
+@pytest.mark.parametrize("name", COSIGN_ENVELOPES)
+def test_real_cosign_envelopes_verify(peers: Path, name: str) -> None:
+    from konflux_supply.signing import dsse
+
+    data = (peers / ENVELOPES / name).read_bytes()
+    verifier = signing.load_verifier(str(peers / ENVELOPES / "pubkey.pub"))
+    payload = dsse.verify(data, [verifier], payload_type=dsse.IN_TOTO_PAYLOAD_TYPE)
+    assert payload.startswith(b"{")
+    # our own serialisation of the parsed envelope is byte-identical to cosign's
+    assert dsse.parse(data).to_json() == data.rstrip(b"\n")
+
+
+@pytest.mark.parametrize("name", COSIGN_ENVELOPES)
+def test_real_cosign_envelopes_reject_tampering(peers: Path, name: str) -> None:
+    import base64
+    import json
+
+    from konflux_supply.errors import VerificationError
+    from konflux_supply.signing import dsse
+
+    doc = json.loads((peers / ENVELOPES / name).read_bytes())
+    verifier = signing.load_verifier(str(peers / ENVELOPES / "pubkey.pub"))
+    payload = base64.b64decode(doc["payload"])
+    for change in (
+        {"payloadType": "application/json"},
+        {"payload": base64.b64encode(payload + b" ").decode()},
+        {"signatures": []},
+    ):
+        with pytest.raises(VerificationError):
+            dsse.verify({**doc, **change}, [verifier])
+    other = signing.load_verifier(str(peers / "sigstore/cosign/release/release-cosign.pub"))
+    with pytest.raises(VerificationError):
+        dsse.verify(doc, [other])
+
+
+def test_chains_signing_vectors(peers: Path) -> None:
+    import base64
+    import json
+
+    from konflux_supply.signing import dsse, simple_signing
+
+    vectors = json.loads((peers / "chains/derived/signing-vectors.json").read_text())
+    verifier = signing.load_verifier(vectors["publicKeyPEM"])
+    envelope = vectors["dsseEnvelope"]
+    assert dsse.verify(envelope, [verifier]) == vectors["dsseInnerPayloadRaw"].encode()
+    assert envelope["signatures"][0]["keyid"] == signing.keyid(verifier)
+    digest = "sha256:20ab676d319c93ef5b4bef9290ed913ed8feaa0c92c43a7cddc28a3697918b92"
+    raw = simple_signing.payload("gcr.io/foo/bar", digest)
+    assert raw == vectors["simpleSigningPayloadRaw"].encode()
+    verifier.verify(base64.b64decode(vectors["simpleSigningSignatureB64"]), raw)
+    tagged = simple_signing.payload(f"ubuntu:22.04@{digest}", digest)
+    assert tagged == vectors["simpleSigningPayloadRawDockerHubTagged"].encode()
+
+
+def test_cosign_v1_public_trace_payload_bytes(peers: Path) -> None:
+    from konflux_supply.signing import simple_signing
+
+    trace = peers / "sigstore/public-trace/cosign-v1.13.1-dockerhub/payload.json"
+    digest = "sha256:4c1c50d0ffc614f90b93b07d778028dc765548e823f676fb027f61d281ac380d"
+    assert simple_signing.payload("chihjenhuang/cosign1:t1", digest) == trace.read_bytes()
