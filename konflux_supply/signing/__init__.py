@@ -55,6 +55,7 @@ __all__ = [
     "SecretsCallback",
     "Signer",
     "Verifier",
+    "blob",
     "decrypt_private_key",
     "dsse",
     "encrypt_private_key",
@@ -440,4 +441,4 @@ def public_key_pem(public_key: object) -> bytes:
 _builtin_backends()
 
 # Public submodules, importable as attributes: ``signing.dsse.sign(...)``.
-from konflux_supply.signing import dsse, simple_signing  # noqa: E402
+from konflux_supply.signing import blob, dsse, simple_signing  # noqa: E402

@@ -167,3 +167,35 @@ def test_cosign_v1_public_trace_payload_bytes(peers: Path) -> None:
     trace = peers / "sigstore/public-trace/cosign-v1.13.1-dockerhub/payload.json"
     digest = "sha256:4c1c50d0ffc614f90b93b07d778028dc765548e823f676fb027f61d281ac380d"
     assert simple_signing.payload("chihjenhuang/cosign1:t1", digest) == trace.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("envelope", "blob", "predicate_type", "code"),
+    [
+        # MANIFEST §2: verify-blob-attestation --key pubkey.pub --type slsaprovenance blob
+        ("blobSLSAProvenanceSignature.dsse.json", "blob", "slsaprovenance", 0),
+        ("blobSLSAProvenanceSignature.dsse.json", "other-blob", "slsaprovenance", 1),
+        ("blobSLSAProvenanceSignature.dsse.json", "blob", "custom", 1),
+        ("dssePredicateEmptySubject.dsse.json", "blob", "slsaprovenance", 1),
+        ("dssePredicateMissingSha256.dsse.json", "blob", "slsaprovenance", 1),
+        ("dssePredicateMultipleSubjects.dsse.json", "blob", "slsaprovenance", 0),
+        ("dssePredicateMultipleSubjectsInvalid.dsse.json", "blob", "slsaprovenance", 1),
+    ],
+)
+def test_verify_blob_attestation_cli_matches_cosign(
+    peers: Path, envelope: str, blob: str, predicate_type: str, code: int
+) -> None:
+    from konflux_supply.cli import main
+
+    folder = peers / ENVELOPES
+    args = [
+        "verify-blob-attestation",
+        "--key",
+        str(folder / "pubkey.pub"),
+        "--signature",
+        str(folder / envelope),
+        "--type",
+        predicate_type,
+        str(folder / blob),
+    ]
+    assert main(args) == code
