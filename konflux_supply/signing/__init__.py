@@ -121,8 +121,10 @@ class Verifier(Protocol):
 class BackendConfig:
     """Tunables for KMS/HSM backends; the CLI fills it from cosign's environment variables.
 
-    ``clients`` injects ready-made SDK clients by scheme (``{"gcpkms": client}``); tests and
-    controllers use it to supply fakes or pre-authenticated clients.
+    ``clients`` injects ready-made SDK clients by scheme: ``awskms`` (a boto3 KMS client),
+    ``hashivault`` (an ``hvac.Client``), ``k8s`` (a ``kubernetes`` ``CoreV1Api``). ``tokens``
+    injects bearer-token providers for the REST backends ``gcpkms`` and ``azurekms``. Tests and
+    controllers use them for fakes or pre-authenticated clients.
     """
 
     pkcs11_module_path: str | None = None
@@ -131,8 +133,11 @@ class BackendConfig:
     vault_namespace: str | None = None
     aws_region: str | None = None
     aws_endpoint_url: str | None = None
+    gcp_endpoint: str = "https://cloudkms.googleapis.com"
+    azure_vault_url: str | None = None
     timeout: float = 30.0
     clients: Mapping[str, Any] = field(default_factory=dict)
+    tokens: Mapping[str, Callable[[], str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
