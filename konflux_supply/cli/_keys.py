@@ -210,6 +210,7 @@ def public_key(key: str, outfile: str | None) -> None:
 @click.command("sign-blob", cls=_GoFlags)
 @_key_option("Key file, KMS/HSM URI or k8s://ns/secret.")
 @click.option("--output-signature", metavar="FILE", help="Write the signature to FILE.")
+@click.option("--bundle", "bundle_path", metavar="FILE", help="Also write a key-only v0.3 bundle.")
 @click.option("--b64/--no-b64", default=True, show_default=True, help="Base64-encode the output.")
 @click.option(
     "--tlog-upload/--no-tlog-upload",
@@ -221,6 +222,7 @@ def public_key(key: str, outfile: str | None) -> None:
 def sign_blob(
     key: str,
     output_signature: str | None,
+    bundle_path: str | None,
     b64: bool,
     tlog_upload: bool,
     yes: bool,
@@ -239,6 +241,9 @@ def sign_blob(
     signer = signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
     raw = signing.blob.sign_blob(data, signer)
     out = base64.b64encode(raw) if b64 else raw
+    if bundle_path:
+        bundle = signing.bundle.message_signature_bundle(data, raw, signer)
+        _write_output(bundle_path, bundle, "Bundle")
     if output_signature:
         _write_output(output_signature, out, "Signature")
     else:
@@ -276,6 +281,7 @@ def verify_blob(key: str, signature: str, insecure_ignore_tlog: bool, file: str)
 @click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
 @click.option("--output-signature", metavar="FILE", help="Write the envelope to FILE.")
 @click.option("--output-attestation", metavar="FILE", help="Also write the statement to FILE.")
+@click.option("--bundle", "bundle_path", metavar="FILE", help="Also write a key-only v0.3 bundle.")
 @click.option("--tlog-upload/--no-tlog-upload", default=False, help="Not supported; see sign-blob.")
 @click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")
 @click.argument("file", metavar="FILE", required=False)
@@ -286,6 +292,7 @@ def attest_blob(
     predicate_type: str,
     output_signature: str | None,
     output_attestation: str | None,
+    bundle_path: str | None,
     tlog_upload: bool,
     yes: bool,
     file: str | None,
@@ -320,6 +327,8 @@ def attest_blob(
         envelope = signing.dsse.sign(payload, signer)
     if output_attestation:
         _write_output(output_attestation, payload, "Attestation")
+    if bundle_path:
+        _write_output(bundle_path, signing.bundle.dsse_bundle(envelope, signer), "Bundle")
     data = envelope.to_json()
     if output_signature:
         _write_output(output_signature, data, "Signature")
@@ -367,6 +376,73 @@ def verify_blob_attestation(
     click.echo("Verified OK", err=True)
 
 
+@click.command("verify-bundle", cls=_GoFlags)
+@click.option("--bundle", "bundle_path", required=True, metavar="FILE", help="The bundle.")
+@click.option("--key", "-k", "key", metavar="PUBREF", help="Public key (key-based bundles).")
+@click.option("--certificate-identity", metavar="SAN", help="Exact signer identity (keyless).")
+@click.option("--certificate-oidc-issuer", metavar="URL", help="Exact OIDC issuer (keyless).")
+@click.option("--trusted-root", metavar="FILE", help="Sigstore trusted_root.json (offline).")
+@click.option(
+    "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
+    default=False,
+    help="Key-based bundles only: skip the transparency log checks.",
+)
+@click.argument("file", metavar="FILE", required=False)
+def verify_bundle(
+    bundle_path: str,
+    key: str | None,
+    certificate_identity: str | None,
+    certificate_oidc_issuer: str | None,
+    trusted_root: str | None,
+    insecure_ignore_tlog: bool,
+    file: str | None,
+) -> None:
+    """Verify a Sigstore bundle offline (key-based, or keyless with an exact identity)."""
+    from konflux_supply import signing
+
+    data = read_bytes(bundle_path)
+    artifact = read_bytes(file) if file else None
+    keyless = certificate_identity or certificate_oidc_issuer
+    if key and keyless:
+        raise InputError("--key cannot be combined with --certificate-identity/-oidc-issuer")
+    if key:
+        root: Any = signing.bundle.UNSAFE_IGNORE_TLOG
+        if trusted_root:
+            root = signing.bundle.TrustedRoot.from_file(trusted_root)
+        elif not insecure_ignore_tlog:
+            raise InputError(
+                "--trusted-root is required to check the transparency log",
+                field="--trusted-root",
+                hint="or pass --insecure-ignore-tlog for never-logged signatures",
+            )
+        verifier = signing.load_verifier(
+            key, secrets=secrets_from_environment(), config=backend_config()
+        )
+        signing.bundle.verify_key_bundle(
+            data, verifier, trusted_root=root, artifact=artifact, source=bundle_path
+        )
+    elif keyless:
+        if not (certificate_identity and certificate_oidc_issuer and trusted_root):
+            raise InputError(
+                "keyless verification needs --certificate-identity, --certificate-oidc-issuer "
+                "and --trusted-root",
+                field="--certificate-identity",
+            )
+        signing.bundle.verify_keyless_bundle(
+            data,
+            trusted_root=trusted_root,
+            identity=certificate_identity,
+            issuer=certificate_oidc_issuer,
+            artifact=artifact,
+            source=bundle_path,
+        )
+    else:
+        raise InputError(
+            "pass --key, or --certificate-identity and --certificate-oidc-issuer", field="--key"
+        )
+    click.echo("Verified OK", err=True)
+
+
 COMMANDS: Sequence[click.Command] = (
     generate_key_pair,
     import_key_pair,
@@ -375,6 +451,7 @@ COMMANDS: Sequence[click.Command] = (
     verify_blob,
     attest_blob,
     verify_blob_attestation,
+    verify_bundle,
 )
 
 

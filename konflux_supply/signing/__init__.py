@@ -56,6 +56,7 @@ __all__ = [
     "Signer",
     "Verifier",
     "blob",
+    "bundle",
     "decrypt_private_key",
     "dsse",
     "encrypt_private_key",
@@ -446,4 +447,4 @@ def public_key_pem(public_key: object) -> bytes:
 _builtin_backends()
 
 # Public submodules, importable as attributes: ``signing.dsse.sign(...)``.
-from konflux_supply.signing import blob, dsse, simple_signing  # noqa: E402
+from konflux_supply.signing import blob, bundle, dsse, simple_signing  # noqa: E402
