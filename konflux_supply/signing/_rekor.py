@@ -36,6 +36,33 @@ def b64(value: Any, field: str) -> bytes:
         raise InputError("not valid base64", field=field) from None
 
 
+def obj(value: Any, field: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, ``{}`` if absent, else :class:`InputError`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError("expected an object", field=field)
+    return value
+
+
+def arr(value: Any, field: str) -> list[Any]:
+    """``value`` if it is a JSON array, ``[]`` if absent, else :class:`InputError`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError("expected an array", field=field)
+    return value
+
+
+def dig(doc: Any, *keys: str) -> Any:
+    """``doc[k1][k2]…`` or None when any level is missing or not an object."""
+    for key in keys:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(key)
+    return doc
+
+
 def _time(value: Any, field: str) -> datetime.datetime | None:
     if value is None:
         return None
@@ -78,13 +105,13 @@ def parse_tlogs(doc: Any, *, source: str | None = None) -> tuple[TransparencyLog
             f"not a Sigstore trusted root: {media!r}", field="mediaType", source=source
         )
     logs = []
-    for index, entry in enumerate(doc.get("tlogs") or []):
+    for index, entry in enumerate(arr(doc.get("tlogs"), "tlogs")):
         where = f"tlogs[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("publicKey"), dict):
             raise InputError("expected an object with publicKey", field=where, source=source)
         key_doc = entry["publicKey"]
         der = b64(key_doc.get("rawBytes"), f"{where}.publicKey.rawBytes")
-        valid = key_doc.get("validFor") or {}
+        valid = obj(key_doc.get("validFor"), f"{where}.publicKey.validFor")
         start = _time(valid.get("start"), f"{where}.publicKey.validFor.start")
         if start is None:
             raise InputError("required field is missing", field=f"{where}.publicKey.validFor.start")
@@ -92,7 +119,7 @@ def parse_tlogs(doc: Any, *, source: str | None = None) -> tuple[TransparencyLog
             key: PublicKey = load_public_key(der, source=source)
         except InputError as error:
             raise InputError(error.message, field=f"{where}.publicKey", source=source) from None
-        log_id = b64((entry.get("logId") or {}).get("keyId"), f"{where}.logId.keyId")
+        log_id = b64(dig(entry, "logId", "keyId"), f"{where}.logId.keyId")
         logs.append(
             TransparencyLog(
                 log_id, KeyVerifier(key), start, _time(valid.get("end"), f"{where}.validFor.end")
@@ -175,7 +202,7 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
     """Check one bundle ``tlogEntries`` item against the trusted logs."""
     if not isinstance(entry, dict):
         raise InputError("expected an object", field=field)
-    kind = entry.get("kindVersion") or {}
+    kind = obj(entry.get("kindVersion"), f"{field}.kindVersion")
     if (kind.get("kind"), kind.get("version")) not in (
         ("hashedrekord", "0.0.1"),
         ("dsse", "0.0.1"),
@@ -184,7 +211,7 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
             f"unsupported transparency log entry {kind.get('kind')}/{kind.get('version')} "
             "(Rekor v1 hashedrekord/dsse 0.0.1 are verified offline)"
         )
-    log_id = b64((entry.get("logId") or {}).get("keyId"), f"{field}.logId.keyId")
+    log_id = b64(dig(entry, "logId", "keyId"), f"{field}.logId.keyId")
     log = next((candidate for candidate in logs if candidate.log_id == log_id), None)
     if log is None:
         raise VerificationError("the entry's transparency log is not in the trusted root")
@@ -203,7 +230,7 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
     proven = False
     promise = entry.get("inclusionPromise")
     if promise is not None:
-        signature = b64((promise or {}).get("signedEntryTimestamp"), f"{field}.inclusionPromise")
+        signature = b64(dig(promise, "signedEntryTimestamp"), f"{field}.inclusionPromise")
         payload = dumps_sorted(
             {
                 "body": body_text,
@@ -219,8 +246,8 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
     if proof is not None:
         if not isinstance(proof, dict):
             raise InputError("expected an object", field=f"{field}.inclusionProof")
-        hashes = proof.get("hashes") or []
-        if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
+        hashes = arr(proof.get("hashes"), f"{field}.inclusionProof.hashes")
+        if len(hashes) > MAX_PROOF_HASHES:
             raise InputError("bad proof hashes", field=f"{field}.inclusionProof.hashes")
         size = _int(proof.get("treeSize"), f"{field}.inclusionProof.treeSize")
         root = b64(proof.get("rootHash"), f"{field}.inclusionProof.rootHash")
@@ -233,7 +260,7 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
         )
         if computed is None or computed != root:
             raise VerificationError("the inclusion proof does not lead to the root hash")
-        checkpoint = (proof.get("checkpoint") or {}).get("envelope")
+        checkpoint = dig(proof, "checkpoint", "envelope")
         if not isinstance(checkpoint, str):
             raise VerificationError("the inclusion proof has no checkpoint")
         verify_checkpoint(checkpoint, log, size, root)
@@ -243,8 +270,17 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
     return VerifiedEntry(log_index, integrated, body)
 
 
-def _same_key(pem_b64: Any, key: PublicKey, field: str) -> bool:
-    pem = b64(pem_b64, field)
+def _b64_or_none(value: Any) -> bytes | None:
+    try:
+        return b64(value, "body")
+    except InputError:
+        return None
+
+
+def _same_key(pem_b64: Any, key: PublicKey) -> bool:
+    pem = _b64_or_none(pem_b64)
+    if pem is None:
+        return False
     try:
         return spki_der(load_public_key(pem)) == spki_der(key)
     except InputError:
@@ -255,15 +291,12 @@ def check_hashedrekord(
     body: dict[str, Any], digest: bytes, signature: bytes, key: PublicKey
 ) -> None:
     """The hashedrekord body describes this artifact digest, signature and key."""
-    spec = body.get("spec") or {}
-    data_hash = ((spec.get("data") or {}).get("hash")) or {}
-    sig = spec.get("signature") or {}
     same = (
         body.get("kind") == "hashedrekord"
-        and data_hash.get("algorithm") == "sha256"
-        and data_hash.get("value") == digest.hex()
-        and b64(sig.get("content"), "body.spec.signature.content") == signature
-        and _same_key((sig.get("publicKey") or {}).get("content"), key, "body.spec.signature")
+        and dig(body, "spec", "data", "hash", "algorithm") == "sha256"
+        and dig(body, "spec", "data", "hash", "value") == digest.hex()
+        and _b64_or_none(dig(body, "spec", "signature", "content")) == signature
+        and _same_key(dig(body, "spec", "signature", "publicKey", "content"), key)
     )
     if not same:
         raise VerificationError("the transparency log entry is inconsistent with the bundle")
@@ -273,18 +306,14 @@ def check_dsse(
     body: dict[str, Any], payload: bytes, signatures: list[bytes], key: PublicKey
 ) -> None:
     """The dsse body describes this payload and one of these signatures by this key."""
-    spec = body.get("spec") or {}
-    payload_hash = spec.get("payloadHash") or {}
     ok = (
         body.get("kind") == "dsse"
-        and payload_hash.get("algorithm") == "sha256"
-        and payload_hash.get("value") == hashlib.sha256(payload).hexdigest()
+        and dig(body, "spec", "payloadHash", "algorithm") == "sha256"
+        and dig(body, "spec", "payloadHash", "value") == hashlib.sha256(payload).hexdigest()
     )
-    listed = spec.get("signatures") or []
-    match = any(
-        isinstance(item, dict)
-        and b64(item.get("signature"), "body.spec.signatures") in signatures
-        and _same_key(item.get("verifier"), key, "body.spec.signatures")
+    listed = dig(body, "spec", "signatures")
+    match = isinstance(listed, list) and any(
+        _b64_or_none(dig(item, "signature")) in signatures and _same_key(dig(item, "verifier"), key)
         for item in listed
     )
     if not (ok and match):

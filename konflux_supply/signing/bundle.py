@@ -181,7 +181,7 @@ def verify_key_bundle(
             source=source,
         )
     key = load_public_key(verifier.public_key_pem())
-    hint = (material.get("publicKey") or {}).get("hint")
+    hint = _rekor.dig(material, "publicKey", "hint")
     if hint and hint != key_hint(key):
         raise VerificationError("the bundle was made with another key (publicKey.hint differs)")
     payload: bytes | None = None
@@ -189,30 +189,34 @@ def verify_key_bundle(
     if "messageSignature" in doc:
         if artifact is None:
             raise InputError("this bundle signs an artifact: pass the artifact", field="artifact")
-        message = doc["messageSignature"] or {}
+        message = _rekor.obj(doc["messageSignature"], "messageSignature")
         signature = _rekor.b64(message.get("signature"), "messageSignature.signature")
         digest = hashlib.sha256(artifact).digest()
         declared = message.get("messageDigest")
         if declared is not None:
-            name = _DIGESTS.get(str((declared or {}).get("algorithm")))
+            name = _DIGESTS.get(str(_rekor.dig(declared, "algorithm")))
             if name is None:
                 raise InputError("unsupported digest", field="messageSignature.messageDigest")
-            value = _rekor.b64(declared.get("digest"), "messageSignature.messageDigest.digest")
+            value = _rekor.b64(
+                _rekor.dig(declared, "digest"), "messageSignature.messageDigest.digest"
+            )
             if value != hashlib.new(name, artifact).digest():
                 raise VerificationError("the bundle's message digest does not match the artifact")
         verifier.verify(signature, artifact)
         signatures = [signature]
     else:
-        envelope = Envelope.from_dict(doc["dsseEnvelope"] or {}, source=source)
+        envelope = Envelope.from_dict(
+            _rekor.obj(doc["dsseEnvelope"], "dsseEnvelope"), source=source
+        )
         payload = dsse.verify(envelope, [verifier])
         payload_type = envelope.payload_type
         signatures = [s.signature for s in envelope.signatures]
         if artifact is not None and not _subject_has(payload, artifact):
             raise VerificationError("no subject of the statement has the artifact's sha256")
-    entries = material.get("tlogEntries") or []
+    entries = _rekor.arr(material.get("tlogEntries"), "verificationMaterial.tlogEntries")
     integrated: int | None = None
     if isinstance(trusted_root, TrustedRoot):
-        if not isinstance(entries, list) or not entries:
+        if not entries:
             raise VerificationError(
                 "the bundle has no transparency log entry",
                 hint="pass UNSAFE_IGNORE_TLOG (--insecure-ignore-tlog) for never-logged signatures",
@@ -300,7 +304,7 @@ def verify_keyless_bundle(
         payload_type=payload_type,
         public_key_pem=None,
         identity=identity,
-        tlog_entries=len(doc["verificationMaterial"].get("tlogEntries") or []),
+        tlog_entries=len(_rekor.arr(doc["verificationMaterial"].get("tlogEntries"), "tlogEntries")),
         integrated_time=None,
     )
 
