@@ -65,6 +65,16 @@ MUTATIONS: list[tuple[str, Any, str | None]] = [
     ("short hash", _mutate("components/1/hashes/0/content", "abc"), "components[1].hashes[0]"),
     ("version 0", _mutate("version", 0), "version"),
     (
+        "good url",
+        _mutate("components/0/externalReferences", [{"type": "website", "url": "https://a.b/c"}]),
+        None,
+    ),
+    (
+        "bad url",
+        _mutate("components/0/externalReferences", [{"type": "website", "url": "a b"}]),
+        "components[0].externalReferences[0].url",
+    ),
+    (
         "duplicate components",
         lambda d: _mutate("components", [component("x"), component("x")])(d),
         "components",
