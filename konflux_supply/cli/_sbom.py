@@ -1,0 +1,276 @@
+"""``konflux-supply sbom generate|merge|validate``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from konflux_supply.errors import InputError
+
+from ._common import echo_json
+
+if TYPE_CHECKING:
+    from konflux_supply.sbom import ParseLimits
+
+_SPEC_VERSIONS = click.Choice(["1.4", "1.5", "1.6"])
+_SHOWN_ISSUES = 20
+
+
+def _limits(max_bytes: int | None) -> ParseLimits:
+    from konflux_supply.sbom import ParseLimits
+
+    return ParseLimits() if max_bytes is None else ParseLimits(max_bytes=max_bytes)
+
+
+def _read(path: str, limits: ParseLimits) -> bytes:
+    """Read at most one byte more than the cap, so a huge file costs nothing."""
+    cap = limits.max_bytes
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(cap + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(cap + 1)
+    except OSError as error:
+        raise InputError(f"cannot read file: {error.strerror}", source=path) from None
+    if len(data) > cap:
+        raise InputError(
+            f"document is larger than the cap of {cap} bytes",
+            source=path,
+            hint="raise the cap with --max-bytes if the document is genuine",
+        )
+    return data
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """``--timestamp``, else ``SOURCE_DATE_EPOCH`` (reproducible builds), else None (= now)."""
+    if value is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if not epoch:
+            return None
+        try:
+            return datetime.fromtimestamp(int(epoch), UTC)
+        except (ValueError, OverflowError):
+            raise InputError("SOURCE_DATE_EPOCH must be seconds since 1970") from None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--timestamp {value!r} is not an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        raise InputError("--timestamp needs a time zone, e.g. 2024-01-31T12:00:00Z")
+    return parsed
+
+
+def _write(data: bytes, output: str | None) -> None:
+    """Write to stdout, or atomically to a file (no partial file is ever left behind)."""
+    if output is None or output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:
+        raise InputError(f"cannot write file: {error.strerror}", source=output) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _warn(message: str) -> None:
+    click.echo(f"konflux-supply: warning: {message}", err=True)
+
+
+_max_bytes = click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse documents larger than this (default 128 MiB).",
+)
+_output = click.option(
+    "--output", "-o", default=None, help="Write the SBOM here (atomically); default stdout."
+)
+_serial = click.option(
+    "--serial-number", default=None, help="serialNumber (urn:uuid:…); default random."
+)
+_time = click.option(
+    "--timestamp",
+    default=None,
+    help="metadata.timestamp (RFC 3339); default $SOURCE_DATE_EPOCH, else now.",
+)
+
+
+@click.group("sbom")
+def sbom_group() -> None:
+    """Generate, merge and validate SBOMs (CycloneDX; SPDX read-only)."""
+
+
+@sbom_group.command("validate")
+@click.argument("sbom_file", metavar="SBOM")
+@click.option(
+    "--schema/--no-schema",
+    default=True,
+    help="Check the official schema (slow for big SBOMs) or only integrity.",
+)
+@_max_bytes
+def validate_command(sbom_file: str, schema: bool, max_bytes: int | None) -> int:
+    """Check an SBOM: exit 0 valid, 1 invalid (problems listed with paths), 2 unreadable.
+
+    Integrity (unique bom-refs/SPDXIDs, no dangling reference) is always checked; --schema
+    adds the CycloneDX JSON schema of the document's version, or SPDX 2.3's required fields.
+    """
+    from konflux_supply import sbom
+
+    limits = _limits(max_bytes)
+    result = sbom.validate(_read(sbom_file, limits), schema=schema, source=sbom_file, limits=limits)
+    document = result.document
+    echo_json(
+        {
+            "valid": result.ok,
+            "format": document.format.value,
+            "specVersion": document.spec_version,
+            "schema": result.schema_checked,
+            "issues": [{"path": i.path, "message": i.message} for i in result.issues],
+        }
+    )
+    if result.ok:
+        return 0
+    for issue in result.issues[:_SHOWN_ISSUES]:
+        click.echo(f"konflux-supply: {sbom_file}: {issue}", err=True)
+    more = len(result.issues) - _SHOWN_ISSUES
+    if more > 0:
+        click.echo(f"konflux-supply: … and {more} more (all are in the JSON on stdout)", err=True)
+    click.echo(f"konflux-supply: invalid SBOM: {len(result.issues)} problem(s)", err=True)
+    return 1
+
+
+@sbom_group.command("merge")
+@click.argument("sbom_files", metavar="SBOM...", nargs=-1, required=True)
+@_output
+@click.option(
+    "--subject",
+    default=None,
+    metavar="IMAGE-REF",
+    help="The image the result describes (registry/repo@sha256:…).",
+)
+@_serial
+@_time
+@click.option("--spec-version", type=_SPEC_VERSIONS, default=None, help="Default: newest input.")
+@_max_bytes
+def merge_command(
+    sbom_files: tuple[str, ...],
+    output: str | None,
+    subject: str | None,
+    serial_number: str | None,
+    timestamp: str | None,
+    spec_version: str | None,
+    max_bytes: int | None,
+) -> None:
+    """Merge CycloneDX SBOMs into one (components deduplicated by purl, graphs merged)."""
+    from konflux_supply import sbom
+
+    limits = _limits(max_bytes)
+    when = _timestamp(timestamp)
+    boms = [sbom.parse_cyclonedx(_read(p, limits), source=p, limits=limits) for p in sbom_files]
+    root = sbom.image_component(subject) if subject is not None else None
+    merged = sbom.merge(
+        boms,
+        subject=root,
+        serial_number=serial_number,
+        timestamp=when,
+        spec_version=spec_version,
+        on_conflict=_warn,
+    )
+    _write(merged.to_json(), output)
+
+
+def _components(path: str, limits: ParseLimits) -> list[Any]:
+    """Components from a JSON array of component objects, or from a CycloneDX SBOM."""
+    from konflux_supply import sbom
+    from konflux_supply.cli._common import parse_document
+
+    data = _read(path, limits)
+    if data.lstrip().startswith(b"["):
+        items = parse_document(data, source=path)
+        return list(items)
+    return list(sbom.parse_cyclonedx(data, source=path, limits=limits).data.get("components", []))
+
+
+@sbom_group.command("generate")
+@click.argument("image", metavar="IMAGE")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    default=None,
+    help="The image's manifest or index (JSON file); checked against IMAGE's digest.",
+)
+@click.option(
+    "--repository",
+    default=None,
+    metavar="REGISTRY/REPO",
+    help="For oci:DIR images: the repository named in the purl.",
+)
+@click.option(
+    "--components",
+    "components_file",
+    default=None,
+    help="Components to add: a JSON array of CycloneDX components, or a CycloneDX SBOM.",
+)
+@_output
+@_serial
+@_time
+@click.option("--spec-version", type=_SPEC_VERSIONS, default="1.6", show_default=True)
+@_max_bytes
+def generate_command(
+    image: str,
+    manifest_file: str | None,
+    repository: str | None,
+    components_file: str | None,
+    output: str | None,
+    serial_number: str | None,
+    timestamp: str | None,
+    spec_version: str,
+    max_bytes: int | None,
+) -> None:
+    """An SBOM describing IMAGE (purl pkg:oci/…), one component per platform of an index.
+
+    IMAGE is an OCI layout (oci:DIR@sha256:… or oci:DIR:tag, read directly), or
+    registry/repo[:tag][@sha256:…] with --manifest FILE (registries are not read yet).
+    """
+    from konflux_supply import sbom
+
+    limits = _limits(max_bytes)
+    manifest = _read(manifest_file, limits) if manifest_file is not None else None
+    if manifest is None and not image.startswith("oci:"):
+        raise InputError(
+            "reading manifests from a registry is not available yet",
+            hint="pass --manifest FILE, or use an OCI layout (oci:DIR@sha256:…)",
+        )
+    extra = _components(components_file, limits) if components_file is not None else []
+    document = sbom.generate(
+        image,
+        manifest=manifest,
+        repository=repository,
+        components=extra,
+        serial_number=serial_number,
+        timestamp=_timestamp(timestamp),
+        spec_version=spec_version,
+    )
+    _write(document.to_json(), output)
+
+
+def register(group: click.Group) -> None:
+    """Add the ``sbom`` command group."""
+    group.add_command(sbom_group)

@@ -1,0 +1,80 @@
+"""SBOMs: read CycloneDX and SPDX, validate, generate an image SBOM, merge CycloneDX SBOMs.
+
+```python
+from konflux_supply import sbom
+
+doc = sbom.parse(data, source="scan.json")          # CycloneDxBom | SpdxDocument, or InputError
+report = sbom.validate(data)                         # schema check on request (slow at scale)
+merged = sbom.merge([scan, prefetch], subject=sbom.image_component("quay.io/org/app@sha256:…"),
+                    serial_number="urn:uuid:…", timestamp=when)
+image_bom = sbom.generate("quay.io/org/app@sha256:…", fetch=blob_reader)
+doc.media_type, doc.predicate_type, doc.predicate()  # for attach / attest
+```
+
+Reading keeps the document as written (``doc.data``, ``doc.raw``) with typed views over the
+fields policies read; nothing is dropped on a round trip. See ``docs/sbom.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import (
+    CYCLONEDX_VERSIONS,
+    MEDIA_TYPE_CYCLONEDX_JSON,
+    MEDIA_TYPE_SPDX,
+    MEDIA_TYPE_SPDX_JSON,
+    PREDICATE_CYCLONEDX,
+    PREDICATE_SPDX,
+    SPDX_VERSIONS,
+    SbomFormat,
+    ValidationIssue,
+)
+from ._cyclonedx import Component, CycloneDxBom, Dependency, Hash, Property
+from ._image import generate, image_component, oci_purl
+from ._json import DEFAULT_MAX_BYTES, ParseLimits
+from ._merge import merge
+from ._read import Sbom, Validation, parse, parse_cyclonedx, parse_predicate, validate
+from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
+
+__all__ = [
+    "CYCLONEDX_VERSIONS",
+    "DEFAULT_MAX_BYTES",
+    "MEDIA_TYPE_CYCLONEDX_JSON",
+    "MEDIA_TYPE_SPDX",
+    "MEDIA_TYPE_SPDX_JSON",
+    "PREDICATE_CYCLONEDX",
+    "PREDICATE_SPDX",
+    "SPDX_VERSIONS",
+    "Component",
+    "CycloneDxBom",
+    "Dependency",
+    "Hash",
+    "ParseLimits",
+    "Property",
+    "Sbom",
+    "SbomFormat",
+    "SpdxDocument",
+    "SpdxPackage",
+    "SpdxRelationship",
+    "Validation",
+    "ValidationIssue",
+    "generate",
+    "image_component",
+    "merge",
+    "oci_purl",
+    "parse",
+    "parse_cyclonedx",
+    "parse_predicate",
+    "predicate",
+    "validate",
+]
+
+
+def predicate(document: Sbom) -> tuple[str, Any]:
+    """``(predicateType, predicate)`` for an in-toto attestation of ``document``.
+
+    As ``cosign attest --type cyclonedx|spdxjson|spdx`` writes them: CycloneDX and SPDX JSON as
+    an object, SPDX tag-value as a string. The reverse is :func:`parse_predicate`.
+    """
+    return document.predicate_type, document.predicate()

@@ -1,0 +1,188 @@
+"""``konflux-supply sbom …`` in-process: output, exit codes, no partial writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from konflux_supply import sbom
+from konflux_supply.cli import main
+
+from .helpers import FIXTURES, IMAGE, SERIAL, bom, component, dumps
+from .layout import OCI_INDEX, Layout, digest_of
+
+SCAN = str(FIXTURES / "image-scan.cdx.json")
+PREFETCH = str(FIXTURES / "prefetch.cdx.json")
+PINNED = ["--serial-number", SERIAL, "--timestamp", "2026-11-20T12:00:00Z"]
+
+
+def test_merge_to_a_file_is_valid_and_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = []
+    for name in ("a.json", "b.json"):
+        out = tmp_path / name
+        assert (
+            main(["sbom", "merge", "-o", str(out), "--subject", IMAGE, *PINNED, SCAN, PREFETCH])
+            == 0
+        )
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert capsys.readouterr().out == ""
+    assert main(["sbom", "validate", str(tmp_path / "a.json")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {
+        "valid": True,
+        "format": "cyclonedx",
+        "specVersion": "1.5",
+        "schema": True,
+        "issues": [],
+    }
+    merged = sbom.parse_cyclonedx(outputs[0])
+    assert merged.metadata_component is not None
+    assert merged.metadata_component.purl == sbom.oci_purl(IMAGE)
+    assert merged.timestamp == "2026-11-20T12:00:00Z"
+
+
+def test_merge_to_stdout_honours_source_date_epoch(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert main(["sbom", "merge", "--spec-version", "1.6", SCAN, PREFETCH]) == 0
+    merged = sbom.parse_cyclonedx(capsys.readouterr().out.encode())
+    assert merged.timestamp == "2023-11-14T22:13:20Z"
+    assert merged.spec_version == "1.6"
+
+
+def test_merge_conflicts_are_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(dumps(bom([component("x", description="one")])))
+    b.write_bytes(dumps(bom([component("x", description="two")])))
+    assert main(["sbom", "merge", str(a), str(b)]) == 0
+    assert "warning: pkg:pypi/x@1.0: 'description' differs" in capsys.readouterr().err
+
+
+def test_failed_merge_leaves_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(dumps(bom([component("a")], [{"ref": "gone"}])))
+    out = tmp_path / "out.json"
+    assert main(["sbom", "merge", "-o", str(out), SCAN, str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"konflux-supply: invalid input: {bad}: dependencies[0].ref: "
+        "dangling reference 'gone': no such bom-ref"
+    )
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--subject", "quay.io/org/app:latest"], "needs a digest"),
+        (["--timestamp", "yesterday"], "not an RFC 3339 time"),
+        (["--timestamp", "2026-01-01T00:00:00"], "needs a time zone"),
+        (["--serial-number", "x"], "serial number"),
+        (["--max-bytes", "10"], "larger than the cap of 10 bytes"),
+    ],
+)
+def test_merge_bad_options(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sbom", "merge", *args, SCAN]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_merge_rejects_spdx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spdx = tmp_path / "doc.spdx"
+    spdx.write_text("SPDXVersion: SPDX-2.3\nSPDXID: SPDXRef-DOCUMENT\n")
+    assert main(["sbom", "merge", str(spdx)]) == 2
+    assert "expected a CycloneDX document" in capsys.readouterr().err
+
+
+def test_validate_invalid_lists_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = bom([component("a", type="gadget")], [{"ref": "gone"}])
+    path = tmp_path / "bad.json"
+    path.write_bytes(dumps(doc))
+    assert main(["sbom", "validate", str(path)]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["valid"] is False
+    assert [i["path"] for i in report["issues"]] == ["dependencies[0].ref", "components[0].type"]
+    assert f"{path}: dependencies[0].ref: dangling reference" in captured.err
+    assert captured.err.strip().endswith("invalid SBOM: 2 problem(s)")
+    # Without the schema only integrity is checked.
+    assert main(["sbom", "validate", "--no-schema", str(path)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["issues"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read file"),
+        (b"{", "invalid JSON"),
+        (b'{"bomFormat": "CycloneDX", "specVersion": "2.0"}', "unsupported CycloneDX version"),
+    ],
+)
+def test_validate_unreadable_is_exit_2(
+    tmp_path: Path, content: bytes | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "doc.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["sbom", "validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_validate_reads_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(dumps(bom()))))
+    assert main(["sbom", "validate", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is True
+
+
+def test_generate_from_a_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layout = Layout(tmp_path / "layout")
+    index = layout.index(("linux", "amd64", None), ("linux", "ppc64le", None))
+    layout.tag(index, "v1", OCI_INDEX)
+    components = tmp_path / "components.json"
+    components.write_text(json.dumps([component("requests", "2.32.3")]))
+    args = ["sbom", "generate", f"oci:{layout.root}:v1", "--repository", "quay.io/org/app"]
+    assert main([*args, "--components", str(components), *PINNED]) == 0
+    doc = sbom.parse_cyclonedx(capsys.readouterr().out.encode())
+    assert doc.metadata_component is not None
+    assert doc.metadata_component.purl == sbom.oci_purl("quay.io/org/app", digest=digest_of(index))
+    assert [c.name for c in doc.components] == ["app", "app", "requests"]
+    assert sbom.validate(doc).ok
+    # Components can also come from a CycloneDX SBOM.
+    assert main([*args, "--components", PREFETCH, *PINNED]) == 0
+    assert len(sbom.parse_cyclonedx(capsys.readouterr().out.encode()).components) == 11
+
+
+def test_generate_from_a_manifest_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    layout = Layout(tmp_path / "layout")
+    manifest = layout.image()
+    path = tmp_path / "manifest.json"
+    path.write_bytes(manifest)
+    out = tmp_path / "sbom.json"
+    image = f"quay.io/org/app@{digest_of(manifest)}"
+    assert main(["sbom", "generate", image, "--manifest", str(path), "-o", str(out)]) == 0
+    assert sbom.parse(out.read_bytes()).spec_version == "1.6"
+    wrong = f"quay.io/org/app@sha256:{'0' * 64}"
+    assert main(["sbom", "generate", wrong, "--manifest", str(path)]) == 2
+    assert "manifest: the manifest does not match its digest" in capsys.readouterr().err
+
+
+def test_generate_from_a_registry_is_not_there_yet(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sbom", "generate", IMAGE]) == 2
+    err = capsys.readouterr().err
+    assert "not available yet" in err
+    assert "hint: pass --manifest FILE" in err
