@@ -44,7 +44,9 @@ class _CommandModule(Protocol):
 
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
-    modules: tuple[_CommandModule, ...] = ()
+    from . import _provenance
+
+    modules: tuple[_CommandModule, ...] = (_provenance,)
     for module in modules:
         module.register(cli)
 
