@@ -115,7 +115,7 @@ def test_in_toto_is_an_alias_of_slsa_v1(chains: Path) -> None:
     assert one.to_json() == two.to_json()
 
 
-# ---- e2e examples -------------------------------------------------------------------------
+# ---- e2e examples ----------------------------------------------------------------------------
 
 E2E = [
     ("examples/taskruns/task-output-image.yaml", "v1/task-output-image.json", "slsa/v1", False),
