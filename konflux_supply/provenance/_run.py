@@ -56,6 +56,8 @@ class Run:
 
     __slots__ = (
         "_results",
+        "_step_results",
+        "_steps",
         "annotations",
         "doc",
         "kind",
@@ -81,6 +83,8 @@ class Run:
         self.spec = obj(doc, "spec", where.rstrip("."))
         self.status = obj(doc, "status", where.rstrip("."))
         self._results: list[Result] | None = None
+        self._steps: list[dict[str, Any]] | None = None
+        self._step_results: dict[int, list[Result]] = {}
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -120,15 +124,21 @@ class Run:
         return self._results
 
     def step_states(self) -> list[dict[str, Any]]:
-        path = self.path("status.steps")
-        return [
-            item(step, f"{path}[{i}]")
-            for i, step in enumerate(seq(self.status, "steps", self.path("status")))
-        ]
+        """``status.steps`` (each an object)."""
+        if self._steps is None:
+            path = self.path("status.steps")
+            steps = seq(self.status, "steps", self.path("status"))
+            self._steps = [item(step, f"{path}[{i}]") for i, step in enumerate(steps)]
+        return self._steps
 
     def step_results(self, index: int, step: dict[str, Any]) -> list[Result]:
-        path = self.path(f"status.steps[{index}]")
-        return _read_results(seq(step, "results", path), f"{path}.results")
+        """The results of ``status.steps[index]``."""
+        found = self._step_results.get(index)
+        if found is None:
+            path = self.path(f"status.steps[{index}]")
+            found = _read_results(seq(step, "results", path), f"{path}.results")
+            self._step_results[index] = found
+        return found
 
     def all_step_results(self) -> list[Result]:
         """``GetStepResults()``: the results of every step, in order."""
