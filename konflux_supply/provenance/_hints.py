@@ -155,7 +155,10 @@ def oci_images(results: list[Result], warnings: list[str]) -> list[tuple[str, st
     for result in results:
         if result[0] != IMAGES:
             continue
-        value = result[1] if type(result[1]) is str else ""
+        if type(result[1]) is not str:
+            warnings.append(f"{_where(result)}: must be a string of references; no subjects")
+            continue
+        value = result[1]
         for entry in value.replace("\n", ",").split(","):
             trimmed = entry.strip(GO_SPACE)
             if trimmed:
