@@ -128,3 +128,9 @@ def test_unreadable_runs(
 def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["provenance", str(tmp_path / "nope.json"), "--format", "slsa/v1"]) == 2
     assert "cannot read file" in capsys.readouterr().err
+
+
+def test_cli_formats_match_the_library() -> None:
+    from konflux_supply.cli import _provenance
+
+    assert _provenance.FORMATS == provenance.FORMATS
