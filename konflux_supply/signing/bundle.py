@@ -160,6 +160,21 @@ def _subject_has(payload: bytes, artifact: bytes) -> bool:
     )
 
 
+def _verified_signatures(envelope: Envelope, verifier: Verifier) -> list[bytes]:
+    message = dsse.pae(envelope.payload_type, envelope.payload_bytes)
+    out: list[bytes] = []
+    for signature in envelope.signatures:
+        raw = signature.signature
+        if not raw:
+            continue
+        try:
+            verifier.verify(raw, message)
+        except VerificationError:
+            continue
+        out.append(raw)
+    return out
+
+
 def verify_key_bundle(
     bundle: bytes | str | Mapping[str, Any],
     verifier: Verifier,
@@ -210,7 +225,10 @@ def verify_key_bundle(
         )
         payload = dsse.verify(envelope, [verifier])
         payload_type = envelope.payload_type
-        signatures = [s.signature for s in envelope.signatures]
+        # Only signatures by this key over *this* envelope (payloadType included) may match
+        # the log entry: a logged signature carried over from another envelope with the same
+        # payload must not vouch for this one.
+        signatures = _verified_signatures(envelope, verifier)
         if artifact is not None and not _subject_has(payload, artifact):
             raise VerificationError("no subject of the statement has the artifact's sha256")
     entries = _rekor.arr(material.get("tlogEntries"), "verificationMaterial.tlogEntries")

@@ -345,3 +345,25 @@ def test_keyless_needs_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         bundle.verify_keyless_bundle(
             _message_bundle(), trusted_root="x.json", identity="", issuer="b"
         )
+
+
+def _dsse_bundle_reusing_a_logged_signature() -> dict[str, Any]:
+    # The log holds (in-toto type, P, S1). The bundle's envelope says another payloadType for
+    # the same payload, signed by the key but never logged, and carries S1 along: the logged
+    # signature does not verify over this envelope, so the entry does not describe it.
+    doc = _dsse_bundle()
+    logged = doc["dsseEnvelope"]["signatures"][0]
+    statement = base64.b64decode(doc["dsseEnvelope"]["payload"])
+    other = dsse.sign(statement, SIGNER, payload_type="application/x-never-logged")
+    doc["dsseEnvelope"]["payloadType"] = other.payload_type
+    doc["dsseEnvelope"]["signatures"] = [{"sig": other.signatures[0].sig}, logged]
+    return doc
+
+
+def test_dsse_log_entry_must_hold_a_signature_over_this_envelope() -> None:
+    doc = _dsse_bundle_reusing_a_logged_signature()
+    # the envelope itself verifies with the key (its first signature) ...
+    assert dsse.verify(doc["dsseEnvelope"], [VERIFIER])
+    # ... but the log never saw a signature over this payloadType
+    with pytest.raises(VerificationError, match="inconsistent"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
