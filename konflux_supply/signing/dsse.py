@@ -28,7 +28,7 @@ from typing import Any
 
 from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
-from konflux_supply.signing import Signer, Verifier
+from konflux_supply.signing import Signer, Verifier, _keys
 from konflux_supply.signing import keyid as _keyid
 
 __all__ = [
@@ -116,11 +116,25 @@ class VerifiedEnvelope:
         return tuple(_keyid(pem) for pem in self.public_keys)
 
 
+def _canonical_pem(verifier: Verifier) -> bytes:
+    """The verifier's key as the PKIX PEM we write: one spelling per key (ADR 0022)."""
+    if isinstance(verifier, _keys.KeyVerifier):
+        return verifier.public_key_pem()  # already written from the key's SPKI DER
+    try:
+        return _keys.public_key_pem(_keys.load_public_key(bytes(verifier.public_key_pem())))
+    except InputError as error:
+        raise InputError(
+            f"a verifier's public_key_pem() is not a usable public key: {error.message}",
+            field="verifiers",
+        ) from None
+
+
 def _distinct(verifiers: Iterable[Verifier]) -> list[tuple[bytes, Verifier]]:
+    # Keyed by the canonical PEM, so one key under two PEM spellings (CRLF, surrounding text,
+    # PKCS#1) counts once towards a threshold.
     seen: dict[bytes, Verifier] = {}
     for verifier in verifiers:
-        pem = verifier.public_key_pem()
-        seen.setdefault(bytes(pem), verifier)
+        seen.setdefault(_canonical_pem(verifier), verifier)
     return list(seen.items())
 
 
