@@ -367,3 +367,22 @@ def test_dsse_log_entry_must_hold_a_signature_over_this_envelope() -> None:
     # ... but the log never saw a signature over this payloadType
     with pytest.raises(VerificationError, match="inconsistent"):
         bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+
+
+def test_cli_verify_bundle_needs_the_artifact_unless_claims_are_waived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without FILE, an attestation bundle about *any* artifact would print "Verified OK".
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
+    monkeypatch.chdir(tmp_path)
+    signing.write_key_pair(signing.generate_key_pair(b"", scrypt=signing.LEGACY_SCRYPT), "cosign")
+    (tmp_path / "file").write_bytes(ARTIFACT)
+    (tmp_path / "pred.json").write_text("{}")
+    attest = ["attest-blob", "-k", "cosign.key", "--predicate", "pred.json", "--type", "x:y"]
+    assert main([*attest, "--bundle", "att.json", "file"]) == 0
+    verify = ["verify-bundle", "--bundle", "att.json", "-k", "cosign.pub", "--insecure-ignore-tlog"]
+    assert main(verify) == 2
+    assert main([*verify, "--check-claims=false"]) == 0
+    assert main([*verify, "file"]) == 0
+    (tmp_path / "other").write_bytes(b"other")
+    assert main([*verify, "other"]) == 1
