@@ -128,16 +128,21 @@ def parse_tlogs(doc: Any, *, source: str | None = None) -> tuple[TransparencyLog
     return tuple(logs)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: Any, field: str) -> int:
-    # protobuf JSON writes int64 as strings
-    if isinstance(value, bool):
+    # protobuf JSON writes int64 as strings (numbers are accepted when integral)
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise InputError("expected an integer", field=field)
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError("expected an integer", field=field) from None
     if number < 0:
         raise InputError("must not be negative", field=field)
+    if number > _INT64_MAX:
+        raise InputError("out of the int64 range", field=field)
     return number
 
 
@@ -217,7 +222,11 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
         raise VerificationError("the entry's transparency log is not in the trusted root")
     log_index = _int(entry.get("logIndex"), f"{field}.logIndex")
     integrated = _int(entry.get("integratedTime"), f"{field}.integratedTime")
-    if not log.valid_at(datetime.datetime.fromtimestamp(integrated, datetime.UTC)):
+    try:
+        moment = datetime.datetime.fromtimestamp(integrated, datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InputError("not a representable time", field=f"{field}.integratedTime") from None
+    if not log.valid_at(moment):
         raise VerificationError("the entry's integrated time is outside the log key's validity")
     body_text = entry.get("canonicalizedBody")
     body_raw = b64(body_text, f"{field}.canonicalizedBody")

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from konflux_supply.errors import BackendUnavailable, InputError, VerificationError
+from konflux_supply.errors import (
+    BackendUnavailable,
+    InputError,
+    KonfluxSupplyError,
+    VerificationError,
+)
 from konflux_supply.models.canonical import dumps_compact
 from konflux_supply.models.dsse import Envelope
 from konflux_supply.signing import Signer, Verifier, _keys, _rekor, dsse, load_public_key
@@ -314,8 +319,14 @@ def verify_keyless_bundle(
                     "this bundle signs an artifact: pass the artifact", field="artifact"
                 )
             verifier.verify_artifact(artifact, parsed, policy)
+    except KonfluxSupplyError:
+        raise
     except SigstoreError as error:
         raise VerificationError(f"keyless bundle: {error}") from None
+    except Exception as error:  # hostile certificates/bundles reach cryptography, x509, …
+        raise VerificationError(
+            f"keyless bundle could not be verified: {type(error).__name__}: {error}"
+        ) from None
     return VerifiedBundle(
         media_type=str(doc["mediaType"]),
         payload=payload,

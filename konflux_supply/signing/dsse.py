@@ -47,7 +47,10 @@ __all__ = [
 
 def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSE v1 Pre-Authentication Encoding (lengths in bytes, decimal ASCII)."""
-    type_bytes = payload_type.encode("utf-8")
+    try:
+        type_bytes = payload_type.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as Python's json decodes "\ud800"
+        raise InputError("payloadType is not valid Unicode text", field="payloadType") from None
     return b"DSSEv1 %d %b %d %b" % (len(type_bytes), type_bytes, len(payload), payload)
 
 

@@ -386,3 +386,71 @@ def test_cli_verify_bundle_needs_the_artifact_unless_claims_are_waived(
     assert main([*verify, "file"]) == 0
     (tmp_path / "other").write_bytes(b"other")
     assert main([*verify, "other"]) == 1
+
+
+def _set_type(doc: dict[str, Any], value: str) -> None:
+    doc["dsseEnvelope"]["payloadType"] = value
+
+
+@pytest.mark.parametrize(
+    ("make", "change", "error"),
+    [
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime="9" * 20), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime=float("inf")), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime=1e300), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(logIndex=float("inf")), InputError),
+        (_dsse_bundle, lambda d: _set_type(d, "\ud800"), InputError),
+    ],
+    ids=["time-huge", "time-infinity", "time-1e300", "index-infinity", "type-lone-surrogate"],
+)
+def test_hostile_values_are_typed_errors(make: Any, change: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        bundle.verify_key_bundle(
+            _edit(make(), change), VERIFIER, trusted_root=_root(), artifact=ARTIFACT
+        )
+
+
+def test_lone_surrogate_payload_type_from_json_text_is_typed() -> None:
+    # Python's json (unlike Go's) decodes "\ud800" to a lone surrogate.
+    doc = json.dumps(_edit(_dsse_bundle(), lambda d: _set_type(d, "\ud800")))
+    assert "\\ud800" in doc
+    with pytest.raises(InputError, match="payloadType"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+
+
+class _EngineRaises:
+    """Stands in for sigstore-python's Verifier and fails with a foreign exception type."""
+
+    error: Exception = ValueError("boom")
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def verify_artifact(self, *_: object) -> None:
+        raise self.error
+
+    def verify_dsse(self, *_: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("boom"), KeyError("x"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")],
+    ids=["ValueError", "KeyError", "UnicodeDecodeError"],
+)
+@pytest.mark.parametrize("make", [_message_bundle, _dsse_bundle], ids=["message", "dsse"])
+def test_keyless_foreign_exceptions_are_verification_errors(
+    monkeypatch: pytest.MonkeyPatch, error: Exception, make: Any
+) -> None:
+    pytest.importorskip("sigstore")
+    import sigstore.models
+    import sigstore.verify
+
+    monkeypatch.setattr(sigstore.models.TrustedRoot, "from_file", lambda _: object())
+    monkeypatch.setattr(sigstore.models.Bundle, "from_json", lambda _: object())
+    monkeypatch.setattr(_EngineRaises, "error", error)
+    monkeypatch.setattr(sigstore.verify, "Verifier", _EngineRaises)
+    with pytest.raises(VerificationError, match=type(error).__name__):
+        bundle.verify_keyless_bundle(
+            make(), trusted_root="root.json", identity="a", issuer="b", artifact=ARTIFACT
+        )

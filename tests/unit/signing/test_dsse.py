@@ -294,3 +294,11 @@ def test_threshold_is_not_met_by_one_key_under_two_pem_spellings(pem: bytes) -> 
 def test_a_verifier_whose_pem_is_not_a_key_is_an_input_error() -> None:
     with pytest.raises(InputError, match="verifier"):
         dsse.verify(ENVELOPE, [_SameKeyOtherPem(b"not a key")])
+
+
+def test_lone_surrogate_payload_type_is_an_input_error() -> None:
+    doc = _tampered(ENVELOPE, payloadType="\udc80")
+    with pytest.raises(InputError, match="payloadType"):
+        dsse.verify(doc, [VERIFIER_A])
+    with pytest.raises(InputError, match="payloadType"):
+        dsse.sign(STATEMENT, SIGNER_A, payload_type="\udc80")
