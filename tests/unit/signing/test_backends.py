@@ -238,3 +238,31 @@ def test_crc32c_known_answer() -> None:
     # RFC 3720 B.4 test vector: 32 bytes of zeros
     assert _gcpkms.crc32c(bytes(32)) == 0x8A9136AA
     assert _gcpkms.crc32c(b"123456789") == 0xE3069283
+
+
+def test_pkcs11_pin_never_appears_in_errors_or_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = "pkcs11:token=t;object=k?module-path=/m.so&pin-value=s3cr3t-PIN"
+    assert "s3cr3t" not in repr(_pkcs11.Pkcs11Uri.parse(uri))
+
+    class FakeSession:
+        def close(self) -> None:
+            pass
+
+    class FakeToken:
+        pkcs11 = type("pkcs11", (), {"ObjectClass": type("OC", (), {"PRIVATE_KEY": 3})})
+
+        def __init__(self, parsed: Any, **_: Any) -> None:
+            self.uri = parsed
+            self.session = FakeSession()
+
+        def find(self, _: Any) -> object:
+            return object()
+
+    weak = ec.generate_private_key(ec.SECP224R1()).public_key()  # a key cosign refuses
+    monkeypatch.setattr(_pkcs11, "_Token", FakeToken)
+    monkeypatch.setattr(_pkcs11, "_public_key", lambda _: weak)
+    for load in (signing.load_signer, signing.load_verifier):
+        with pytest.raises(InputError, match="P-224") as info:
+            load(uri)
+        assert "s3cr3t" not in info.value.summary()
+        assert "pin-value" in info.value.summary()  # the reference is still recognisable
