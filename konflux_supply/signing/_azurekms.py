@@ -91,10 +91,13 @@ def _jwk_public_key(jwk: dict[str, Any]) -> Any:
         except ValueError:
             raise BackendUnavailable("Azure Key Vault returned an invalid EC point") from None
     if kty == "RSA":
-        return rsa.RSAPublicNumbers(
-            int.from_bytes(_b64url(jwk.get("e")), "big"),
-            int.from_bytes(_b64url(jwk.get("n")), "big"),
-        ).public_key()
+        try:
+            return rsa.RSAPublicNumbers(
+                int.from_bytes(_b64url(jwk.get("e")), "big"),
+                int.from_bytes(_b64url(jwk.get("n")), "big"),
+            ).public_key()
+        except ValueError:
+            raise BackendUnavailable("Azure Key Vault returned an invalid RSA key") from None
     raise InputError(f"unsupported Azure key type {jwk.get('kty')!r}", field="key")
 
 

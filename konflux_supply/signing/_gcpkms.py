@@ -125,6 +125,8 @@ def _fetch(uri: str, config: BackendConfig) -> tuple[JsonApi, str, Any, str]:
             params={"filter": "state=ENABLED", "orderBy": "name desc"},
         )
         versions = listing.get("cryptoKeyVersions") or []
+        if not isinstance(versions, list):
+            raise BackendUnavailable("GCP KMS returned a malformed key version list")
         if not versions or not isinstance(versions[0], dict) or "name" not in versions[0]:
             raise InputError("unable to find an enabled key version in GCP KMS", field="key")
         version_name = str(versions[0]["name"])

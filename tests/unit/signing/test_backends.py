@@ -266,3 +266,86 @@ def test_pkcs11_pin_never_appears_in_errors_or_reprs(monkeypatch: pytest.MonkeyP
             load(uri)
         assert "s3cr3t" not in info.value.summary()
         assert "pin-value" in info.value.summary()  # the reference is still recognisable
+
+
+def _vault_answer(data: dict[str, Any]) -> Any:
+    transit = SimpleNamespace(read_key=lambda **_: {"data": data})
+    return {"hashivault": SimpleNamespace(secrets=SimpleNamespace(transit=transit))}
+
+
+def _rest_answers(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any]) -> None:
+    from konflux_supply.signing import _http
+
+    def call(self: Any, method: str, path: str, **_: Any) -> Any:
+        for suffix, answer in answers.items():
+            if path.endswith(suffix):
+                return answer
+        raise AssertionError(path)
+
+    monkeypatch.setattr(_http.JsonApi, "call", call)
+
+
+_GCP = "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"
+_GCP_KEY = "/cryptoKeys/k"
+_VAULT_ED = {"type": "ed25519", "latest_version": 1, "keys": {"1": {"public_key": "!!not b64"}}}
+_AZ_RSA = {"key": {"kty": "RSA", "n": "AQ", "e": "AA", "kid": "https://v/keys/k/abc"}}
+
+
+@pytest.mark.parametrize(
+    ("uri", "clients", "answers"),
+    [
+        ("hashivault://k", _vault_answer(_VAULT_ED), {}),
+        ("azurekms://v.vault.azure.net/k", {}, {"/keys/k": _AZ_RSA}),
+        (
+            _GCP,
+            {},
+            {
+                "/cryptoKeyVersions": {"cryptoKeyVersions": {"a": 1}},
+                _GCP_KEY: {"purpose": "ASYMMETRIC_SIGN"},
+            },
+        ),
+        (
+            _GCP,
+            {},
+            {
+                "/cryptoKeyVersions": {"cryptoKeyVersions": 5},
+                _GCP_KEY: {"purpose": "ASYMMETRIC_SIGN"},
+            },
+        ),
+    ],
+    ids=[
+        "vault-ed25519-not-base64",
+        "azure-rsa-invalid-numbers",
+        "gcp-versions-object",
+        "gcp-versions-number",
+    ],
+)
+def test_malformed_backend_answers_are_typed(
+    monkeypatch: pytest.MonkeyPatch, uri: str, clients: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    _rest_answers(monkeypatch, answers)
+    config = signing.BackendConfig(
+        clients=clients, tokens={"gcpkms": lambda: "t", "azurekms": lambda: "t"}
+    )
+    with pytest.raises((BackendUnavailable, InputError)):
+        signing.load_verifier(uri, secrets=lambda _: b"token", config=config)
+
+
+def test_a_connection_dropped_mid_body_is_backend_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+    import urllib3
+
+    from konflux_supply.signing import _http
+
+    class Raw:
+        def read(self, *_: Any, **__: Any) -> bytes:
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+
+    monkeypatch.setattr(
+        requests.Session, "request", lambda *_, **__: SimpleNamespace(raw=Raw(), status_code=200)
+    )
+    api = _http.JsonApi("https://kms.example", lambda: "t", timeout=1, name="KMS")
+    with pytest.raises(BackendUnavailable, match="ProtocolError"):
+        api.call("GET", "/v1/x")
