@@ -135,7 +135,7 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object", field="(bundle)", source=source)
     media = doc.get("mediaType")
-    if media not in MEDIA_TYPES:
+    if not isinstance(media, str) or media not in MEDIA_TYPES:
         raise InputError(
             f"unsupported bundle media type {media!r}", field="mediaType", source=source
         )

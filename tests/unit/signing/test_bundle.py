@@ -263,6 +263,8 @@ def test_log_key_validity_window() -> None:
     ("doc", "field"),
     [
         ({"mediaType": "application/vnd.dev.sigstore.bundle.v0.9+json"}, "mediaType"),
+        ({"mediaType": [bundle.BUNDLE_V03]}, "mediaType"),
+        ({"mediaType": {"a": 1}}, "mediaType"),
         ({"mediaType": bundle.BUNDLE_V03}, "verificationMaterial"),
         ({"mediaType": bundle.BUNDLE_V03, "verificationMaterial": {}}, "(bundle)"),
     ],
