@@ -60,7 +60,7 @@ class AwsKmsUri:
     def parse(cls, uri: str) -> AwsKmsUri:
         """Parse with sigstore's regular expressions."""
         for pattern in _PATTERNS:
-            match = pattern.match(uri)
+            match = pattern.fullmatch(uri)
             if match:
                 groups = match.groups()
                 return cls(groups[0], groups[1], groups[2] if len(groups) > 2 else "")

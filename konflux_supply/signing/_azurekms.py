@@ -43,7 +43,7 @@ _RSA = {2048: ("RS256", "sha256"), 3072: ("RS384", "sha384"), 4096: ("RS512", "s
 
 def parse(uri: str) -> tuple[str, str, str]:
     """(vault host, key name, version or "") of an ``azurekms://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format azurekms://[VAULT_NAME][VAULT_URL]/"

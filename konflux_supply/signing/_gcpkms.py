@@ -52,7 +52,7 @@ _SCOPE = "https://www.googleapis.com/auth/cloudkms"
 
 def parse(uri: str) -> tuple[str, str | None]:
     """(crypto key resource name, version or None) of a ``gcpkms://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format gcpkms://projects/[PROJECT_ID]/"

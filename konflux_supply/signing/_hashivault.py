@@ -41,7 +41,7 @@ _CURVE_HASH = {"secp256r1": "sha256", "secp384r1": "sha384", "secp521r1": "sha51
 
 def parse(uri: str) -> str:
     """The transit key name of a ``hashivault://`` / ``openbao://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format hashivault://<key>", field="key"

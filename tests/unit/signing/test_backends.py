@@ -349,3 +349,21 @@ def test_a_connection_dropped_mid_body_is_backend_unavailable(
     api = _http.JsonApi("https://kms.example", lambda: "t", timeout=1, name="KMS")
     with pytest.raises(BackendUnavailable, match="ProtocolError"):
         api.call("GET", "/v1/x")
+
+
+@pytest.mark.parametrize(
+    ("parse", "uri"),
+    [
+        (_awskms.AwsKmsUri.parse, "awskms:///alias/release"),
+        (_awskms.AwsKmsUri.parse, f"awskms:///{UUID}"),
+        (_hashivault.parse, "hashivault://k"),
+        (_k8s.parse, "k8s://ns/keys"),
+    ],
+    ids=["awskms-alias", "awskms-uuid", "hashivault", "k8s"],
+)
+def test_uri_grammars_anchor_at_the_very_end_like_go(parse: Any, uri: str) -> None:
+    # Python's "$" also matches before a final newline; Go's does not. (gcpkms/azurekms use
+    # [^/]+, which matches a newline in both languages.)
+    parse(uri)
+    with pytest.raises(InputError):
+        parse(uri + "\n")
