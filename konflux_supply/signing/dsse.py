@@ -12,6 +12,8 @@ Rules (docs/adr/0022):
   match (cosign writes ``""``, v3 omits it, Chains writes the SSH fingerprint).
 * ``threshold`` counts **distinct keys** (by public key) with at least one valid signature;
   two signatures by one key count once.
+* More than :data:`MAX_SIGNATURES` signatures is an :class:`InputError` (a bound on the work
+  a hostile envelope can cause).
 * Zero signatures, a changed ``payloadType`` or payload, an empty signature or one over other
   bytes fail with :class:`VerificationError`; malformed envelopes (invalid base64, wrong
   types) fail earlier with :class:`InputError`. Backend errors of a verifier propagate: an
@@ -33,6 +35,7 @@ from konflux_supply.signing import keyid as _keyid
 
 __all__ = [
     "IN_TOTO_PAYLOAD_TYPE",
+    "MAX_SIGNATURES",
     "Envelope",
     "Signature",
     "VerifiedEnvelope",
@@ -43,6 +46,12 @@ __all__ = [
     "verify",
     "verify_envelope",
 ]
+
+
+MAX_SIGNATURES = 100
+"""Envelopes with more signatures are refused before any is checked (cosign caps signatures
+and attestations per image at 100, GHSA-vfp6-jrw2-99g9; each check costs a public-key
+operation per trusted key)."""
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -169,6 +178,13 @@ def verify_envelope(
         raise VerificationError(f"payloadType is {env.payload_type!r}, expected {payload_type!r}")
     if not env.signatures:
         raise VerificationError("the envelope has no signatures")
+    if len(env.signatures) > MAX_SIGNATURES:
+        raise InputError(
+            f"the envelope has {len(env.signatures)} signatures; at most {MAX_SIGNATURES} "
+            "are verified",
+            field="signatures",
+            source=source,
+        )
     message = pae(env.payload_type, env.payload_bytes)
     accepted: dict[bytes, Verifier] = {}
     for signature in env.signatures:

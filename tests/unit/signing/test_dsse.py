@@ -302,3 +302,27 @@ def test_lone_surrogate_payload_type_is_an_input_error() -> None:
         dsse.verify(doc, [VERIFIER_A])
     with pytest.raises(InputError, match="payloadType"):
         dsse.sign(STATEMENT, SIGNER_A, payload_type="\udc80")
+
+
+def test_signature_count_is_bounded_before_any_verification() -> None:
+    # 200k structurally valid ECDSA signatures x 4 keys took ~45 s to reject: a DoS on a
+    # release pipeline by anyone who can attach an attestation.
+    calls: list[int] = []
+
+    class Counting:
+        def public_key_pem(self) -> bytes:
+            return VERIFIER_A.public_key_pem()
+
+        def verify(self, signature: bytes, data: bytes) -> None:
+            calls.append(1)
+            VERIFIER_A.verify(signature, data)
+
+    many = _tampered(ENVELOPE, signatures=[{"sig": SIG}] * (dsse.MAX_SIGNATURES + 1))
+    with pytest.raises(InputError, match="signatures") as info:
+        dsse.verify(many, [Counting()])
+    assert info.value.field == "signatures"
+    assert calls == []
+    enough = _tampered(
+        ENVELOPE, signatures=[{"sig": "AAAA"}] * (dsse.MAX_SIGNATURES - 1) + [{"sig": SIG}]
+    )
+    assert dsse.verify(enough, [VERIFIER_A]) == STATEMENT
