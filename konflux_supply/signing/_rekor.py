@@ -24,6 +24,8 @@ from konflux_supply.models.canonical import dumps_sorted
 from konflux_supply.signing._keys import KeyVerifier, PublicKey, load_public_key, spki_der
 
 MAX_PROOF_HASHES = 64
+# A signed note carries one signature line per signer; a log's checkpoint has one or two.
+MAX_CHECKPOINT_SIGNATURES = 16
 
 
 def b64(value: Any, field: str) -> bytes:
@@ -181,10 +183,14 @@ def verify_checkpoint(text: str, log: TransparencyLog, size: int, root: bytes) -
         raise VerificationError("malformed checkpoint: too few lines in the header")
     if lines[1] != str(size) or lines[2] != base64.b64encode(root).decode():
         raise VerificationError("the checkpoint does not commit to the inclusion proof's tree")
-    signed = (note + "\n").encode("utf-8")
-    for line in signatures.split("\n"):
-        if not line.startswith("\u2014 "):
-            continue
+    try:
+        signed = (note + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from Python's json
+        raise VerificationError("malformed checkpoint: not valid Unicode text") from None
+    lines = [line for line in signatures.split("\n") if line.startswith("\u2014 ")]
+    if len(lines) > MAX_CHECKPOINT_SIGNATURES:
+        raise VerificationError(f"malformed checkpoint: {len(lines)} signature lines")
+    for line in lines:
         try:
             blob = base64.b64decode(line.rsplit(" ", 1)[-1], validate=True)
         except (binascii.Error, ValueError):

@@ -402,8 +402,25 @@ def _set_type(doc: dict[str, Any], value: str) -> None:
         (_message_bundle, lambda d: _entry0(d).update(integratedTime=1e300), InputError),
         (_message_bundle, lambda d: _entry0(d).update(logIndex=float("inf")), InputError),
         (_dsse_bundle, lambda d: _set_type(d, "\ud800"), InputError),
+        (
+            _message_bundle,
+            lambda d: (
+                _entry0(d).pop("inclusionPromise")
+                and _entry0(d)["inclusionProof"]["checkpoint"].update(
+                    envelope="\ud800" + _entry0(d)["inclusionProof"]["checkpoint"]["envelope"]
+                )
+            ),
+            VerificationError,
+        ),
     ],
-    ids=["time-huge", "time-infinity", "time-1e300", "index-infinity", "type-lone-surrogate"],
+    ids=[
+        "time-huge",
+        "time-infinity",
+        "time-1e300",
+        "index-infinity",
+        "type-lone-surrogate",
+        "checkpoint-origin-lone-surrogate",
+    ],
 )
 def test_hostile_values_are_typed_errors(make: Any, change: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -456,3 +473,24 @@ def test_keyless_foreign_exceptions_are_verification_errors(
         bundle.verify_keyless_bundle(
             make(), trusted_root="root.json", identity="a", issuer="b", artifact=ARTIFACT
         )
+
+
+def test_checkpoint_signature_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A forged entry (no promise; attacker-chosen proof and root) with a huge checkpoint of
+    # bogus signature lines carrying the log's key hint: each line used to cost a verification.
+    doc = _message_bundle()
+    entry = _entry0(doc)
+    entry.pop("inclusionPromise")
+    note, _, _ = entry["inclusionProof"]["checkpoint"]["envelope"].partition("\n\n")
+    bogus = (
+        "\u2014 x " + base64.b64encode(LOG_ID[:4] + b"\x30\x06\x02\x01\x01\x02\x01\x01").decode()
+    )
+    entry["inclusionProof"]["checkpoint"]["envelope"] = note + "\n\n" + "\n".join([bogus] * 500)
+    checks: list[int] = []
+    original = _rekor.KeyVerifier.check
+    monkeypatch.setattr(
+        _rekor.KeyVerifier, "check", lambda self, s, d: checks.append(1) or original(self, s, d)
+    )
+    with pytest.raises(VerificationError, match="checkpoint"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+    assert len(checks) <= _rekor.MAX_CHECKPOINT_SIGNATURES
