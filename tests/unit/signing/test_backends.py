@@ -367,3 +367,30 @@ def test_uri_grammars_anchor_at_the_very_end_like_go(parse: Any, uri: str) -> No
     parse(uri)
     with pytest.raises(InputError):
         parse(uri + "\n")
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    [b"not der", serialization.load_der_public_key, None],
+    ids=["garbage", "unknown-algorithm", "missing"],
+)
+def test_awskms_malformed_public_key_is_backend_unavailable(public_key: Any) -> None:
+    if callable(public_key):  # an SPKI whose algorithm OID cryptography does not know
+        der = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        public_key = der.replace(
+            bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06072a8648ce3d0209")
+        )
+
+    class Kms:
+        def get_public_key(self, **_: Any) -> dict[str, Any]:
+            return {"PublicKey": public_key, "SigningAlgorithms": ["ECDSA_SHA_256"]}
+
+    config = signing.BackendConfig(clients={"awskms": Kms()})
+    with pytest.raises((BackendUnavailable, InputError)):
+        signing.load_verifier("awskms:///alias/release", config=config)
