@@ -387,6 +387,12 @@ def verify_blob_attestation(
     default=False,
     help="Key-based bundles only: skip the transparency log checks.",
 )
+@click.option(
+    "--check-claims/--no-check-claims",
+    default=True,
+    show_default=True,
+    help="Require FILE and check that the bundle is about it (false: signature only).",
+)
 @click.argument("file", metavar="FILE", required=False)
 def verify_bundle(
     bundle_path: str,
@@ -395,11 +401,20 @@ def verify_bundle(
     certificate_oidc_issuer: str | None,
     trusted_root: str | None,
     insecure_ignore_tlog: bool,
+    check_claims: bool,
     file: str | None,
 ) -> None:
     """Verify a Sigstore bundle offline (key-based, or keyless with an exact identity)."""
     from konflux_supply import signing
 
+    if check_claims and not file:
+        raise InputError(
+            "the artifact FILE is required: without it an attestation about any artifact "
+            "would verify",
+            field="FILE",
+            hint="pass the file the bundle is about, or --check-claims=false to check only "
+            "the signature",
+        )
     data = read_bytes(bundle_path)
     artifact = read_bytes(file) if file else None
     keyless = certificate_identity or certificate_oidc_issuer

@@ -315,12 +315,14 @@ def _verifier_from_bytes(
                 return KeyVerifier(signer.public_key(), source=source)
             if block.type == "CERTIFICATE":
                 from cryptography import x509
+                from cryptography.exceptions import UnsupportedAlgorithm
 
                 try:
                     cert = x509.load_der_x509_certificate(block.der)
                     key: Any = cert.public_key()
-                except ValueError:
-                    raise InputError("malformed certificate", source=source) from None
+                except (ValueError, UnsupportedAlgorithm) as error:
+                    detail = str(error).split("\n")[0][:120] or type(error).__name__
+                    raise InputError(f"malformed certificate: {detail}", source=source) from None
                 _keys.check_key(key, source=source)
                 return KeyVerifier(key, source=source)
     return KeyVerifier(_keys.load_public_key(data, source=source), source=source)

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from konflux_supply.errors import BackendUnavailable, InputError
@@ -60,7 +61,7 @@ class AwsKmsUri:
     def parse(cls, uri: str) -> AwsKmsUri:
         """Parse with sigstore's regular expressions."""
         for pattern in _PATTERNS:
-            match = pattern.match(uri)
+            match = pattern.fullmatch(uri)
             if match:
                 groups = match.groups()
                 return cls(groups[0], groups[1], groups[2] if len(groups) > 2 else "")
@@ -124,7 +125,7 @@ def _key(uri: str, config: BackendConfig) -> tuple[Any, AwsKmsUri, Any, list[str
         raise InputError(f"AWS KMS key {parsed.key_id} is not a SIGN_VERIFY key", field="key")
     try:
         public = serialization.load_der_public_key(bytes(answer["PublicKey"]))
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, UnsupportedAlgorithm):
         raise BackendUnavailable("AWS KMS returned a malformed public key") from None
     check_key(public, source=uri)
     algorithms = [str(a) for a in answer.get("SigningAlgorithms") or []]

@@ -43,7 +43,7 @@ _RSA = {2048: ("RS256", "sha256"), 3072: ("RS384", "sha384"), 4096: ("RS512", "s
 
 def parse(uri: str) -> tuple[str, str, str]:
     """(vault host, key name, version or "") of an ``azurekms://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format azurekms://[VAULT_NAME][VAULT_URL]/"
@@ -91,10 +91,13 @@ def _jwk_public_key(jwk: dict[str, Any]) -> Any:
         except ValueError:
             raise BackendUnavailable("Azure Key Vault returned an invalid EC point") from None
     if kty == "RSA":
-        return rsa.RSAPublicNumbers(
-            int.from_bytes(_b64url(jwk.get("e")), "big"),
-            int.from_bytes(_b64url(jwk.get("n")), "big"),
-        ).public_key()
+        try:
+            return rsa.RSAPublicNumbers(
+                int.from_bytes(_b64url(jwk.get("e")), "big"),
+                int.from_bytes(_b64url(jwk.get("n")), "big"),
+            ).public_key()
+        except ValueError:
+            raise BackendUnavailable("Azure Key Vault returned an invalid RSA key") from None
     raise InputError(f"unsupported Azure key type {jwk.get('kty')!r}", field="key")
 
 

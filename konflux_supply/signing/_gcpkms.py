@@ -52,7 +52,7 @@ _SCOPE = "https://www.googleapis.com/auth/cloudkms"
 
 def parse(uri: str) -> tuple[str, str | None]:
     """(crypto key resource name, version or None) of a ``gcpkms://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format gcpkms://projects/[PROJECT_ID]/"
@@ -125,6 +125,8 @@ def _fetch(uri: str, config: BackendConfig) -> tuple[JsonApi, str, Any, str]:
             params={"filter": "state=ENABLED", "orderBy": "name desc"},
         )
         versions = listing.get("cryptoKeyVersions") or []
+        if not isinstance(versions, list):
+            raise BackendUnavailable("GCP KMS returned a malformed key version list")
         if not versions or not isinstance(versions[0], dict) or "name" not in versions[0]:
             raise InputError("unable to find an enabled key version in GCP KMS", field="key")
         version_name = str(versions[0]["name"])

@@ -41,7 +41,7 @@ _CURVE_HASH = {"secp256r1": "sha256", "secp384r1": "sha384", "secp521r1": "sha51
 
 def parse(uri: str) -> str:
     """The transit key name of a ``hashivault://`` / ``openbao://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kms specification should be in the format hashivault://<key>", field="key"
@@ -105,7 +105,10 @@ def _fetch(
     if not isinstance(text, str) or not text:
         raise InputError(f"Vault transit key {name} is not an asymmetric signing key", field="key")
     if data.get("type") == "ed25519":
-        raw = base64.b64decode(text)
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except ValueError:
+            raise BackendUnavailable("transit: the ed25519 public key is not base64") from None
         if len(raw) != 32:
             raise BackendUnavailable(
                 f"decoded ed25519 public key length is {len(raw)}, should be 32"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+import urllib3
 
 from konflux_supply.errors import BackendUnavailable, InputError
 
@@ -53,7 +54,8 @@ class JsonApi:
                 stream=True,
             )
             raw = response.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            # reading ``response.raw`` bypasses requests' wrapping of urllib3's errors
             raise BackendUnavailable(f"{self.name}: {type(error).__name__}: {error}") from None
         if len(raw) > MAX_RESPONSE_BYTES:
             raise BackendUnavailable(f"{self.name}: response larger than {MAX_RESPONSE_BYTES} B")

@@ -30,7 +30,7 @@ _REFERENCE = re.compile(
 
 def parse(uri: str) -> tuple[str, str]:
     """(namespace, secret name) of a ``k8s://`` reference."""
-    match = _REFERENCE.match(uri)
+    match = _REFERENCE.fullmatch(uri)
     if match is None:
         raise InputError(
             "kubernetes specification should be in the format k8s://<namespace>/<secret>",

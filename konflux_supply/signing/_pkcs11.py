@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -52,7 +52,7 @@ class Pkcs11Uri:
     slot_id: int | None
     object: str | None
     id: bytes | None
-    pin: str | None
+    pin: str | None = field(repr=False)
 
     @classmethod
     def parse(cls, uri: str) -> Pkcs11Uri:
@@ -86,6 +86,14 @@ class Pkcs11Uri:
             id=key_id,
             pin=_text(query_attrs.get("pin-value")) or None,
         )
+
+
+_PIN_VALUE = re.compile(r"(pin-value=)[^;&#]*")
+
+
+def redacted(uri: str) -> str:
+    """The URI with its ``pin-value`` hidden: fit for error messages and logs."""
+    return _PIN_VALUE.sub(r"\1***", uri)
 
 
 def _parse_attrs(text: str) -> dict[str, bytes]:
@@ -223,7 +231,7 @@ def _open(
         if need_private and private is None:
             raise InputError("no private key on the token matches the URI", field="key")
         public = _public_key(token)
-        check_key(public, source=uri)
+        check_key(public, source=redacted(uri))
     except BaseException:
         token.session.close()
         raise
@@ -277,4 +285,4 @@ def verifier_from_uri(uri: str, *, secrets: SecretsCallback | None, config: Back
 
     token, _, public = _open(uri, secrets, config, need_private=False)
     token.session.close()
-    return KeyVerifier(public, source=uri)
+    return KeyVerifier(public, source=redacted(uri))

@@ -24,6 +24,8 @@ from konflux_supply.models.canonical import dumps_sorted
 from konflux_supply.signing._keys import KeyVerifier, PublicKey, load_public_key, spki_der
 
 MAX_PROOF_HASHES = 64
+# A signed note carries one signature line per signer; a log's checkpoint has one or two.
+MAX_CHECKPOINT_SIGNATURES = 16
 
 
 def b64(value: Any, field: str) -> bytes:
@@ -128,16 +130,21 @@ def parse_tlogs(doc: Any, *, source: str | None = None) -> tuple[TransparencyLog
     return tuple(logs)
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: Any, field: str) -> int:
-    # protobuf JSON writes int64 as strings
-    if isinstance(value, bool):
+    # protobuf JSON writes int64 as strings (numbers are accepted when integral)
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise InputError("expected an integer", field=field)
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError("expected an integer", field=field) from None
     if number < 0:
         raise InputError("must not be negative", field=field)
+    if number > _INT64_MAX:
+        raise InputError("out of the int64 range", field=field)
     return number
 
 
@@ -176,10 +183,14 @@ def verify_checkpoint(text: str, log: TransparencyLog, size: int, root: bytes) -
         raise VerificationError("malformed checkpoint: too few lines in the header")
     if lines[1] != str(size) or lines[2] != base64.b64encode(root).decode():
         raise VerificationError("the checkpoint does not commit to the inclusion proof's tree")
-    signed = (note + "\n").encode("utf-8")
-    for line in signatures.split("\n"):
-        if not line.startswith("\u2014 "):
-            continue
+    try:
+        signed = (note + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from Python's json
+        raise VerificationError("malformed checkpoint: not valid Unicode text") from None
+    lines = [line for line in signatures.split("\n") if line.startswith("\u2014 ")]
+    if len(lines) > MAX_CHECKPOINT_SIGNATURES:
+        raise VerificationError(f"malformed checkpoint: {len(lines)} signature lines")
+    for line in lines:
         try:
             blob = base64.b64decode(line.rsplit(" ", 1)[-1], validate=True)
         except (binascii.Error, ValueError):
@@ -217,7 +228,11 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
         raise VerificationError("the entry's transparency log is not in the trusted root")
     log_index = _int(entry.get("logIndex"), f"{field}.logIndex")
     integrated = _int(entry.get("integratedTime"), f"{field}.integratedTime")
-    if not log.valid_at(datetime.datetime.fromtimestamp(integrated, datetime.UTC)):
+    try:
+        moment = datetime.datetime.fromtimestamp(integrated, datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InputError("not a representable time", field=f"{field}.integratedTime") from None
+    if not log.valid_at(moment):
         raise VerificationError("the entry's integrated time is outside the log key's validity")
     body_text = entry.get("canonicalizedBody")
     body_raw = b64(body_text, f"{field}.canonicalizedBody")

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from konflux_supply.errors import BackendUnavailable, InputError, VerificationError
+from konflux_supply.errors import (
+    BackendUnavailable,
+    InputError,
+    KonfluxSupplyError,
+    VerificationError,
+)
 from konflux_supply.models.canonical import dumps_compact
 from konflux_supply.models.dsse import Envelope
 from konflux_supply.signing import Signer, Verifier, _keys, _rekor, dsse, load_public_key
@@ -130,7 +135,7 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object", field="(bundle)", source=source)
     media = doc.get("mediaType")
-    if media not in MEDIA_TYPES:
+    if not isinstance(media, str) or media not in MEDIA_TYPES:
         raise InputError(
             f"unsupported bundle media type {media!r}", field="mediaType", source=source
         )
@@ -158,6 +163,21 @@ def _subject_has(payload: bytes, artifact: bytes) -> bool:
         and s["digest"].get("sha256") == digest
         for s in subjects or []
     )
+
+
+def _verified_signatures(envelope: Envelope, verifier: Verifier) -> list[bytes]:
+    message = dsse.pae(envelope.payload_type, envelope.payload_bytes)
+    out: list[bytes] = []
+    for signature in envelope.signatures:
+        raw = signature.signature
+        if not raw:
+            continue
+        try:
+            verifier.verify(raw, message)
+        except VerificationError:
+            continue
+        out.append(raw)
+    return out
 
 
 def verify_key_bundle(
@@ -210,7 +230,10 @@ def verify_key_bundle(
         )
         payload = dsse.verify(envelope, [verifier])
         payload_type = envelope.payload_type
-        signatures = [s.signature for s in envelope.signatures]
+        # Only signatures by this key over *this* envelope (payloadType included) may match
+        # the log entry: a logged signature carried over from another envelope with the same
+        # payload must not vouch for this one.
+        signatures = _verified_signatures(envelope, verifier)
         if artifact is not None and not _subject_has(payload, artifact):
             raise VerificationError("no subject of the statement has the artifact's sha256")
     entries = _rekor.arr(material.get("tlogEntries"), "verificationMaterial.tlogEntries")
@@ -296,8 +319,14 @@ def verify_keyless_bundle(
                     "this bundle signs an artifact: pass the artifact", field="artifact"
                 )
             verifier.verify_artifact(artifact, parsed, policy)
+    except KonfluxSupplyError:
+        raise
     except SigstoreError as error:
         raise VerificationError(f"keyless bundle: {error}") from None
+    except Exception as error:  # hostile certificates/bundles reach cryptography, x509, …
+        raise VerificationError(
+            f"keyless bundle could not be verified: {type(error).__name__}: {error}"
+        ) from None
     return VerifiedBundle(
         media_type=str(doc["mediaType"]),
         payload=payload,

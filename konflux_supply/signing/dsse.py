@@ -12,6 +12,8 @@ Rules (docs/adr/0022):
   match (cosign writes ``""``, v3 omits it, Chains writes the SSH fingerprint).
 * ``threshold`` counts **distinct keys** (by public key) with at least one valid signature;
   two signatures by one key count once.
+* More than :data:`MAX_SIGNATURES` signatures is an :class:`InputError` (a bound on the work
+  a hostile envelope can cause).
 * Zero signatures, a changed ``payloadType`` or payload, an empty signature or one over other
   bytes fail with :class:`VerificationError`; malformed envelopes (invalid base64, wrong
   types) fail earlier with :class:`InputError`. Backend errors of a verifier propagate: an
@@ -28,11 +30,12 @@ from typing import Any
 
 from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
-from konflux_supply.signing import Signer, Verifier
+from konflux_supply.signing import Signer, Verifier, _keys
 from konflux_supply.signing import keyid as _keyid
 
 __all__ = [
     "IN_TOTO_PAYLOAD_TYPE",
+    "MAX_SIGNATURES",
     "Envelope",
     "Signature",
     "VerifiedEnvelope",
@@ -45,9 +48,18 @@ __all__ = [
 ]
 
 
+MAX_SIGNATURES = 100
+"""Envelopes with more signatures are refused before any is checked (cosign caps signatures
+and attestations per image at 100, GHSA-vfp6-jrw2-99g9; each check costs a public-key
+operation per trusted key)."""
+
+
 def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSE v1 Pre-Authentication Encoding (lengths in bytes, decimal ASCII)."""
-    type_bytes = payload_type.encode("utf-8")
+    try:
+        type_bytes = payload_type.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as Python's json decodes "\ud800"
+        raise InputError("payloadType is not valid Unicode text", field="payloadType") from None
     return b"DSSEv1 %d %b %d %b" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
@@ -116,11 +128,25 @@ class VerifiedEnvelope:
         return tuple(_keyid(pem) for pem in self.public_keys)
 
 
+def _canonical_pem(verifier: Verifier) -> bytes:
+    """The verifier's key as the PKIX PEM we write: one spelling per key (ADR 0022)."""
+    if isinstance(verifier, _keys.KeyVerifier):
+        return verifier.public_key_pem()  # already written from the key's SPKI DER
+    try:
+        return _keys.public_key_pem(_keys.load_public_key(bytes(verifier.public_key_pem())))
+    except InputError as error:
+        raise InputError(
+            f"a verifier's public_key_pem() is not a usable public key: {error.message}",
+            field="verifiers",
+        ) from None
+
+
 def _distinct(verifiers: Iterable[Verifier]) -> list[tuple[bytes, Verifier]]:
+    # Keyed by the canonical PEM, so one key under two PEM spellings (CRLF, surrounding text,
+    # PKCS#1) counts once towards a threshold.
     seen: dict[bytes, Verifier] = {}
     for verifier in verifiers:
-        pem = verifier.public_key_pem()
-        seen.setdefault(bytes(pem), verifier)
+        seen.setdefault(_canonical_pem(verifier), verifier)
     return list(seen.items())
 
 
@@ -152,6 +178,13 @@ def verify_envelope(
         raise VerificationError(f"payloadType is {env.payload_type!r}, expected {payload_type!r}")
     if not env.signatures:
         raise VerificationError("the envelope has no signatures")
+    if len(env.signatures) > MAX_SIGNATURES:
+        raise InputError(
+            f"the envelope has {len(env.signatures)} signatures; at most {MAX_SIGNATURES} "
+            "are verified",
+            field="signatures",
+            source=source,
+        )
     message = pae(env.payload_type, env.payload_bytes)
     accepted: dict[bytes, Verifier] = {}
     for signature in env.signatures:

@@ -238,3 +238,159 @@ def test_crc32c_known_answer() -> None:
     # RFC 3720 B.4 test vector: 32 bytes of zeros
     assert _gcpkms.crc32c(bytes(32)) == 0x8A9136AA
     assert _gcpkms.crc32c(b"123456789") == 0xE3069283
+
+
+def test_pkcs11_pin_never_appears_in_errors_or_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = "pkcs11:token=t;object=k?module-path=/m.so&pin-value=s3cr3t-PIN"
+    assert "s3cr3t" not in repr(_pkcs11.Pkcs11Uri.parse(uri))
+
+    class FakeSession:
+        def close(self) -> None:
+            pass
+
+    class FakeToken:
+        pkcs11 = type("pkcs11", (), {"ObjectClass": type("OC", (), {"PRIVATE_KEY": 3})})
+
+        def __init__(self, parsed: Any, **_: Any) -> None:
+            self.uri = parsed
+            self.session = FakeSession()
+
+        def find(self, _: Any) -> object:
+            return object()
+
+    weak = ec.generate_private_key(ec.SECP224R1()).public_key()  # a key cosign refuses
+    monkeypatch.setattr(_pkcs11, "_Token", FakeToken)
+    monkeypatch.setattr(_pkcs11, "_public_key", lambda _: weak)
+    for load in (signing.load_signer, signing.load_verifier):
+        with pytest.raises(InputError, match="P-224") as info:
+            load(uri)
+        assert "s3cr3t" not in info.value.summary()
+        assert "pin-value" in info.value.summary()  # the reference is still recognisable
+
+
+def _vault_answer(data: dict[str, Any]) -> Any:
+    transit = SimpleNamespace(read_key=lambda **_: {"data": data})
+    return {"hashivault": SimpleNamespace(secrets=SimpleNamespace(transit=transit))}
+
+
+def _rest_answers(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any]) -> None:
+    from konflux_supply.signing import _http
+
+    def call(self: Any, method: str, path: str, **_: Any) -> Any:
+        for suffix, answer in answers.items():
+            if path.endswith(suffix):
+                return answer
+        raise AssertionError(path)
+
+    monkeypatch.setattr(_http.JsonApi, "call", call)
+
+
+_GCP = "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"
+_GCP_KEY = "/cryptoKeys/k"
+_VAULT_ED = {"type": "ed25519", "latest_version": 1, "keys": {"1": {"public_key": "!!not b64"}}}
+_AZ_RSA = {"key": {"kty": "RSA", "n": "AQ", "e": "AA", "kid": "https://v/keys/k/abc"}}
+
+
+@pytest.mark.parametrize(
+    ("uri", "clients", "answers"),
+    [
+        ("hashivault://k", _vault_answer(_VAULT_ED), {}),
+        ("azurekms://v.vault.azure.net/k", {}, {"/keys/k": _AZ_RSA}),
+        (
+            _GCP,
+            {},
+            {
+                "/cryptoKeyVersions": {"cryptoKeyVersions": {"a": 1}},
+                _GCP_KEY: {"purpose": "ASYMMETRIC_SIGN"},
+            },
+        ),
+        (
+            _GCP,
+            {},
+            {
+                "/cryptoKeyVersions": {"cryptoKeyVersions": 5},
+                _GCP_KEY: {"purpose": "ASYMMETRIC_SIGN"},
+            },
+        ),
+    ],
+    ids=[
+        "vault-ed25519-not-base64",
+        "azure-rsa-invalid-numbers",
+        "gcp-versions-object",
+        "gcp-versions-number",
+    ],
+)
+def test_malformed_backend_answers_are_typed(
+    monkeypatch: pytest.MonkeyPatch, uri: str, clients: dict[str, Any], answers: dict[str, Any]
+) -> None:
+    _rest_answers(monkeypatch, answers)
+    config = signing.BackendConfig(
+        clients=clients, tokens={"gcpkms": lambda: "t", "azurekms": lambda: "t"}
+    )
+    with pytest.raises((BackendUnavailable, InputError)):
+        signing.load_verifier(uri, secrets=lambda _: b"token", config=config)
+
+
+def test_a_connection_dropped_mid_body_is_backend_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+    import urllib3
+
+    from konflux_supply.signing import _http
+
+    class Raw:
+        def read(self, *_: Any, **__: Any) -> bytes:
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+
+    monkeypatch.setattr(
+        requests.Session, "request", lambda *_, **__: SimpleNamespace(raw=Raw(), status_code=200)
+    )
+    api = _http.JsonApi("https://kms.example", lambda: "t", timeout=1, name="KMS")
+    with pytest.raises(BackendUnavailable, match="ProtocolError"):
+        api.call("GET", "/v1/x")
+
+
+@pytest.mark.parametrize(
+    ("parse", "uri"),
+    [
+        (_awskms.AwsKmsUri.parse, "awskms:///alias/release"),
+        (_awskms.AwsKmsUri.parse, f"awskms:///{UUID}"),
+        (_hashivault.parse, "hashivault://k"),
+        (_k8s.parse, "k8s://ns/keys"),
+    ],
+    ids=["awskms-alias", "awskms-uuid", "hashivault", "k8s"],
+)
+def test_uri_grammars_anchor_at_the_very_end_like_go(parse: Any, uri: str) -> None:
+    # Python's "$" also matches before a final newline; Go's does not. (gcpkms/azurekms use
+    # [^/]+, which matches a newline in both languages.)
+    parse(uri)
+    with pytest.raises(InputError):
+        parse(uri + "\n")
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    [b"not der", serialization.load_der_public_key, None],
+    ids=["garbage", "unknown-algorithm", "missing"],
+)
+def test_awskms_malformed_public_key_is_backend_unavailable(public_key: Any) -> None:
+    if callable(public_key):  # an SPKI whose algorithm OID cryptography does not know
+        der = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        public_key = der.replace(
+            bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06072a8648ce3d0209")
+        )
+
+    class Kms:
+        def get_public_key(self, **_: Any) -> dict[str, Any]:
+            return {"PublicKey": public_key, "SigningAlgorithms": ["ECDSA_SHA_256"]}
+
+    config = signing.BackendConfig(clients={"awskms": Kms()})
+    with pytest.raises((BackendUnavailable, InputError)):
+        signing.load_verifier("awskms:///alias/release", config=config)

@@ -263,6 +263,8 @@ def test_log_key_validity_window() -> None:
     ("doc", "field"),
     [
         ({"mediaType": "application/vnd.dev.sigstore.bundle.v0.9+json"}, "mediaType"),
+        ({"mediaType": [bundle.BUNDLE_V03]}, "mediaType"),
+        ({"mediaType": {"a": 1}}, "mediaType"),
         ({"mediaType": bundle.BUNDLE_V03}, "verificationMaterial"),
         ({"mediaType": bundle.BUNDLE_V03, "verificationMaterial": {}}, "(bundle)"),
     ],
@@ -345,3 +347,150 @@ def test_keyless_needs_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         bundle.verify_keyless_bundle(
             _message_bundle(), trusted_root="x.json", identity="", issuer="b"
         )
+
+
+def _dsse_bundle_reusing_a_logged_signature() -> dict[str, Any]:
+    # The log holds (in-toto type, P, S1). The bundle's envelope says another payloadType for
+    # the same payload, signed by the key but never logged, and carries S1 along: the logged
+    # signature does not verify over this envelope, so the entry does not describe it.
+    doc = _dsse_bundle()
+    logged = doc["dsseEnvelope"]["signatures"][0]
+    statement = base64.b64decode(doc["dsseEnvelope"]["payload"])
+    other = dsse.sign(statement, SIGNER, payload_type="application/x-never-logged")
+    doc["dsseEnvelope"]["payloadType"] = other.payload_type
+    doc["dsseEnvelope"]["signatures"] = [{"sig": other.signatures[0].sig}, logged]
+    return doc
+
+
+def test_dsse_log_entry_must_hold_a_signature_over_this_envelope() -> None:
+    doc = _dsse_bundle_reusing_a_logged_signature()
+    # the envelope itself verifies with the key (its first signature) ...
+    assert dsse.verify(doc["dsseEnvelope"], [VERIFIER])
+    # ... but the log never saw a signature over this payloadType
+    with pytest.raises(VerificationError, match="inconsistent"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+
+
+def test_cli_verify_bundle_needs_the_artifact_unless_claims_are_waived(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without FILE, an attestation bundle about *any* artifact would print "Verified OK".
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
+    monkeypatch.chdir(tmp_path)
+    signing.write_key_pair(signing.generate_key_pair(b"", scrypt=signing.LEGACY_SCRYPT), "cosign")
+    (tmp_path / "file").write_bytes(ARTIFACT)
+    (tmp_path / "pred.json").write_text("{}")
+    attest = ["attest-blob", "-k", "cosign.key", "--predicate", "pred.json", "--type", "x:y"]
+    assert main([*attest, "--bundle", "att.json", "file"]) == 0
+    verify = ["verify-bundle", "--bundle", "att.json", "-k", "cosign.pub", "--insecure-ignore-tlog"]
+    assert main(verify) == 2
+    assert main([*verify, "--check-claims=false"]) == 0
+    assert main([*verify, "file"]) == 0
+    (tmp_path / "other").write_bytes(b"other")
+    assert main([*verify, "other"]) == 1
+
+
+def _set_type(doc: dict[str, Any], value: str) -> None:
+    doc["dsseEnvelope"]["payloadType"] = value
+
+
+@pytest.mark.parametrize(
+    ("make", "change", "error"),
+    [
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime="9" * 20), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime=float("inf")), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(integratedTime=1e300), InputError),
+        (_message_bundle, lambda d: _entry0(d).update(logIndex=float("inf")), InputError),
+        (_dsse_bundle, lambda d: _set_type(d, "\ud800"), InputError),
+        (
+            _message_bundle,
+            lambda d: (
+                _entry0(d).pop("inclusionPromise")
+                and _entry0(d)["inclusionProof"]["checkpoint"].update(
+                    envelope="\ud800" + _entry0(d)["inclusionProof"]["checkpoint"]["envelope"]
+                )
+            ),
+            VerificationError,
+        ),
+    ],
+    ids=[
+        "time-huge",
+        "time-infinity",
+        "time-1e300",
+        "index-infinity",
+        "type-lone-surrogate",
+        "checkpoint-origin-lone-surrogate",
+    ],
+)
+def test_hostile_values_are_typed_errors(make: Any, change: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        bundle.verify_key_bundle(
+            _edit(make(), change), VERIFIER, trusted_root=_root(), artifact=ARTIFACT
+        )
+
+
+def test_lone_surrogate_payload_type_from_json_text_is_typed() -> None:
+    # Python's json (unlike Go's) decodes "\ud800" to a lone surrogate.
+    doc = json.dumps(_edit(_dsse_bundle(), lambda d: _set_type(d, "\ud800")))
+    assert "\\ud800" in doc
+    with pytest.raises(InputError, match="payloadType"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+
+
+class _EngineRaises:
+    """Stands in for sigstore-python's Verifier and fails with a foreign exception type."""
+
+    error: Exception = ValueError("boom")
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def verify_artifact(self, *_: object) -> None:
+        raise self.error
+
+    def verify_dsse(self, *_: object) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("boom"), KeyError("x"), UnicodeDecodeError("utf-8", b"\xff", 0, 1, "bad")],
+    ids=["ValueError", "KeyError", "UnicodeDecodeError"],
+)
+@pytest.mark.parametrize("make", [_message_bundle, _dsse_bundle], ids=["message", "dsse"])
+def test_keyless_foreign_exceptions_are_verification_errors(
+    monkeypatch: pytest.MonkeyPatch, error: Exception, make: Any
+) -> None:
+    pytest.importorskip("sigstore")
+    import sigstore.models
+    import sigstore.verify
+
+    monkeypatch.setattr(sigstore.models.TrustedRoot, "from_file", lambda _: object())
+    monkeypatch.setattr(sigstore.models.Bundle, "from_json", lambda _: object())
+    monkeypatch.setattr(_EngineRaises, "error", error)
+    monkeypatch.setattr(sigstore.verify, "Verifier", _EngineRaises)
+    with pytest.raises(VerificationError, match=type(error).__name__):
+        bundle.verify_keyless_bundle(
+            make(), trusted_root="root.json", identity="a", issuer="b", artifact=ARTIFACT
+        )
+
+
+def test_checkpoint_signature_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A forged entry (no promise; attacker-chosen proof and root) with a huge checkpoint of
+    # bogus signature lines carrying the log's key hint: each line used to cost a verification.
+    doc = _message_bundle()
+    entry = _entry0(doc)
+    entry.pop("inclusionPromise")
+    note, _, _ = entry["inclusionProof"]["checkpoint"]["envelope"].partition("\n\n")
+    bogus = (
+        "\u2014 x " + base64.b64encode(LOG_ID[:4] + b"\x30\x06\x02\x01\x01\x02\x01\x01").decode()
+    )
+    entry["inclusionProof"]["checkpoint"]["envelope"] = note + "\n\n" + "\n".join([bogus] * 500)
+    checks: list[int] = []
+    original = _rekor.KeyVerifier.check
+    monkeypatch.setattr(
+        _rekor.KeyVerifier, "check", lambda self, s, d: checks.append(1) or original(self, s, d)
+    )
+    with pytest.raises(VerificationError, match="checkpoint"):
+        bundle.verify_key_bundle(doc, VERIFIER, trusted_root=_root(), artifact=ARTIFACT)
+    assert len(checks) <= _rekor.MAX_CHECKPOINT_SIGNATURES

@@ -255,3 +255,74 @@ def test_parse_rejects_other_types_and_invalid_json() -> None:
         dsse.parse(b"[]")
     with pytest.raises(InputError, match="must be bytes"):
         dsse.sign("text", SIGNER_A)  # type: ignore[arg-type]
+
+
+class _SameKeyOtherPem:
+    """A custom Verifier for KEY_A whose PEM differs in bytes (CRLF, trailing text, PKCS#1…)."""
+
+    def __init__(self, pem: bytes) -> None:
+        self._pem = pem
+
+    def public_key_pem(self) -> bytes:
+        return self._pem
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        VERIFIER_A.verify(signature, data)
+
+
+_PEM_A = VERIFIER_A.public_key_pem()
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        _PEM_A.replace(b"\n", b"\r\n"),
+        _PEM_A + b"\n",
+        b"comment before the block\n" + _PEM_A,
+        _PEM_A.replace(b"\n", b"\n\n", 1),
+    ],
+    ids=["crlf", "trailing-newline", "leading-text", "blank-line"],
+)
+def test_threshold_is_not_met_by_one_key_under_two_pem_spellings(pem: bytes) -> None:
+    twice = dsse.add_signature(ENVELOPE, SIGNER_A)
+    with pytest.raises(InputError, match="larger than the number of distinct keys"):
+        dsse.verify(twice, [VERIFIER_A, _SameKeyOtherPem(pem)], threshold=2)
+    result = dsse.verify_envelope(twice, [_SameKeyOtherPem(pem), VERIFIER_B])
+    assert result.public_keys == (_PEM_A,)  # reported in the canonical PKIX PEM
+
+
+def test_a_verifier_whose_pem_is_not_a_key_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="verifier"):
+        dsse.verify(ENVELOPE, [_SameKeyOtherPem(b"not a key")])
+
+
+def test_lone_surrogate_payload_type_is_an_input_error() -> None:
+    doc = _tampered(ENVELOPE, payloadType="\udc80")
+    with pytest.raises(InputError, match="payloadType"):
+        dsse.verify(doc, [VERIFIER_A])
+    with pytest.raises(InputError, match="payloadType"):
+        dsse.sign(STATEMENT, SIGNER_A, payload_type="\udc80")
+
+
+def test_signature_count_is_bounded_before_any_verification() -> None:
+    # 200k structurally valid ECDSA signatures x 4 keys took ~45 s to reject: a DoS on a
+    # release pipeline by anyone who can attach an attestation.
+    calls: list[int] = []
+
+    class Counting:
+        def public_key_pem(self) -> bytes:
+            return VERIFIER_A.public_key_pem()
+
+        def verify(self, signature: bytes, data: bytes) -> None:
+            calls.append(1)
+            VERIFIER_A.verify(signature, data)
+
+    many = _tampered(ENVELOPE, signatures=[{"sig": SIG}] * (dsse.MAX_SIGNATURES + 1))
+    with pytest.raises(InputError, match="signatures") as info:
+        dsse.verify(many, [Counting()])
+    assert info.value.field == "signatures"
+    assert calls == []
+    enough = _tampered(
+        ENVELOPE, signatures=[{"sig": "AAAA"}] * (dsse.MAX_SIGNATURES - 1) + [{"sig": SIG}]
+    )
+    assert dsse.verify(enough, [VERIFIER_A]) == STATEMENT

@@ -81,6 +81,15 @@ def test_certificate_pubref(tmp_path: Path) -> None:
     pem = cert.public_bytes(serialization.Encoding.PEM)
     signature = signing.signer_from_private_key(key).sign(b"a")
     signing.load_verifier(pem).verify(signature, b"a")
+    # a certificate whose key algorithm cryptography does not know is an InputError
+    der = cert.public_bytes(serialization.Encoding.DER)
+    ec_oid = bytes.fromhex("06072a8648ce3d0201")
+    assert der.count(ec_oid) == 1
+    unknown = x509.load_der_x509_certificate(
+        der.replace(ec_oid, bytes.fromhex("06072a8648ce3d0209"))
+    ).public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(InputError, match="certificate"):
+        signing.load_verifier(unknown)
 
 
 @pytest.mark.parametrize(
