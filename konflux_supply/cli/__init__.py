@@ -44,7 +44,9 @@ class _CommandModule(Protocol):
 
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
-    modules: tuple[_CommandModule, ...] = ()
+    from konflux_supply.cli import _keys
+
+    modules: tuple[_CommandModule, ...] = (_keys,)
     for module in modules:
         module.register(cli)
 

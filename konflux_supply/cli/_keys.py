@@ -1,0 +1,461 @@
+"""Key and blob commands, mirroring cosign's flags and output.
+
+``generate-key-pair``, ``import-key-pair``, ``public-key``, ``sign-blob``, ``verify-blob``,
+``attest-blob``, ``verify-blob-attestation``, ``verify-bundle``.
+
+Passwords follow cosign: ``COSIGN_PASSWORD`` if set (an empty value is the empty password),
+else a prompt on a terminal, else all of stdin verbatim. Go-style booleans
+(``--tlog-upload=false``) are accepted. Machine output goes to stdout; messages to stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from konflux_supply.cli._common import read_bytes
+from konflux_supply.errors import BackendUnavailable, InputError
+
+if TYPE_CHECKING:
+    from konflux_supply.signing import BackendConfig
+
+_TRUE = {"1", "t", "true"}
+_FALSE = {"0", "f", "false"}
+
+
+class _GoFlags(click.Command):
+    """Accept Go's ``--flag=true|false`` for boolean flags declared ``--flag/--no-flag``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        flags = {
+            opt
+            for param in self.params
+            if isinstance(param, click.Option) and param.is_bool_flag
+            for opt in param.opts
+        }
+        out: list[str] = []
+        for index, arg in enumerate(args):
+            if arg == "--":
+                out.extend(args[index:])
+                break
+            name, eq, value = arg.partition("=")
+            if eq and name in flags:
+                if value.lower() in _TRUE:
+                    out.append(name)
+                elif value.lower() in _FALSE:
+                    out.append("--no-" + name[2:])
+                else:
+                    raise click.BadParameter(f"{value!r} is not a boolean", param_hint=name)
+            else:
+                out.append(arg)
+        return super().parse_args(ctx, out)
+
+
+def _stdin_secret(prompt: str, confirm: bool) -> bytes:
+    if sys.stdin.isatty():
+        value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        return str(value).encode("utf-8")
+    return sys.stdin.buffer.read()
+
+
+def secrets_from_environment(*, confirm: bool = False) -> Callable[[str], bytes]:
+    """The CLI's secrets callback: cosign's environment variables, then a prompt or stdin."""
+    from konflux_supply import signing
+
+    cache: dict[str, bytes] = {}
+
+    def secrets(what: str) -> bytes:
+        if what in cache:
+            return cache[what]
+        if what == signing.SECRET_PASSWORD:
+            env = os.environ.get("COSIGN_PASSWORD")
+            value = (
+                env.encode("utf-8")
+                if env is not None
+                else _stdin_secret("Enter password for private key", confirm)
+            )
+        elif what == signing.SECRET_PKCS11_PIN:
+            env = os.environ.get("COSIGN_PKCS11_PIN")
+            value = env.encode("utf-8") if env is not None else _stdin_secret("Enter PIN", False)
+        elif what == signing.SECRET_VAULT_TOKEN:
+            env = os.environ.get("VAULT_TOKEN") or os.environ.get("BAO_TOKEN")
+            if not env:
+                raise BackendUnavailable(
+                    "no Vault token", hint="set VAULT_TOKEN (or BAO_TOKEN) in the environment"
+                )
+            value = env.encode("utf-8")
+        else:
+            raise InputError(f"no way to obtain the secret {what!r} from the command line")
+        cache[what] = value
+        return value
+
+    return secrets
+
+
+def backend_config() -> BackendConfig:
+    """cosign's environment variables for KMS/HSM backends, as a frozen config."""
+    from konflux_supply.signing import BackendConfig
+
+    return BackendConfig(
+        pkcs11_module_path=os.environ.get("COSIGN_PKCS11_MODULE_PATH") or None,
+        vault_address=os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None,
+        vault_transit_path=os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit",
+        vault_namespace=os.environ.get("VAULT_NAMESPACE") or None,
+    )
+
+
+def _signature_arg(value: str) -> bytes:
+    """``--signature``: a file holding base64, or the base64 text itself."""
+    path = Path(value)
+    text = read_bytes(value) if path.is_file() else value.encode("utf-8")
+    compact = b"".join(text.split())
+    try:
+        raw = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("the signature is not valid base64", field="--signature") from None
+    if not raw:
+        raise InputError("the signature is empty", field="--signature")
+    return raw
+
+
+def write_atomically(path: str, data: bytes, mode: int) -> None:
+    """Write a whole file or nothing: temporary file in the same directory, then rename."""
+    import tempfile
+
+    target = Path(path)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    except OSError as error:
+        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, target)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+
+
+def _write_output(path: str, data: bytes, what: str) -> None:
+    write_atomically(path, data, 0o600)
+    click.echo(f"{what} written to {path}", err=True)
+
+
+def _stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _key_option(help_text: str) -> Callable[[Any], Any]:
+    return click.option("--key", "-k", "key", required=True, metavar="KEYREF", help=help_text)
+
+
+@click.command("generate-key-pair", cls=_GoFlags)
+@click.option(
+    "--output-key-prefix", "-o", default="cosign", show_default=True, help="Write P.key and P.pub."
+)
+@click.option("--yes", "-y", is_flag=True, help="Overwrite existing key files.")
+def generate_key_pair(output_key_prefix: str, yes: bool) -> None:
+    """Generate an ECDSA P-256 key pair in cosign's format (password: COSIGN_PASSWORD)."""
+    from konflux_supply import signing
+
+    password = secrets_from_environment(confirm=True)(signing.SECRET_PASSWORD)
+    pair = signing.generate_key_pair(password)
+    key_path, pub_path = signing.write_key_pair(pair, output_key_prefix, overwrite=yes)
+    click.echo(f"Private key written to {key_path}", err=True)
+    click.echo(f"Public key written to {pub_path}", err=True)
+
+
+@click.command("import-key-pair", cls=_GoFlags)
+@_key_option("Unencrypted PEM private key (PKCS#1, SEC1 or PKCS#8) to import.")
+@click.option("--output-key-prefix", "-o", default="import-cosign", show_default=True)
+@click.option("--yes", "-y", is_flag=True, help="Overwrite existing key files.")
+def import_key_pair(key: str, output_key_prefix: str, yes: bool) -> None:
+    """Import a PEM private key as a cosign key pair (same rules as cosign)."""
+    from konflux_supply import signing
+
+    data = read_bytes(key)
+    password = secrets_from_environment(confirm=True)(signing.SECRET_PASSWORD)
+    pair = signing.import_key_pair(data, password, source=key)
+    key_path, pub_path = signing.write_key_pair(pair, output_key_prefix, overwrite=yes)
+    click.echo(f"Private key written to {key_path}", err=True)
+    click.echo(f"Public key written to {pub_path}", err=True)
+
+
+@click.command("public-key", cls=_GoFlags)
+@_key_option("Key file, KMS/HSM URI or k8s://ns/secret.")
+@click.option("--outfile", metavar="FILE", help="Write the PEM to FILE instead of stdout.")
+def public_key(key: str, outfile: str | None) -> None:
+    """Print the public key (PKIX PEM) of a KEYREF."""
+    from konflux_supply import signing
+
+    pem = signing.load_verifier(
+        key, secrets=secrets_from_environment(), config=backend_config()
+    ).public_key_pem()
+    if outfile:
+        write_atomically(outfile, pem, 0o644)
+        click.echo(f"Public key written to {outfile}", err=True)
+    else:
+        _stdout(pem)
+
+
+@click.command("sign-blob", cls=_GoFlags)
+@_key_option("Key file, KMS/HSM URI or k8s://ns/secret.")
+@click.option("--output-signature", metavar="FILE", help="Write the signature to FILE.")
+@click.option("--bundle", "bundle_path", metavar="FILE", help="Also write a key-only v0.3 bundle.")
+@click.option("--b64/--no-b64", default=True, show_default=True, help="Base64-encode the output.")
+@click.option(
+    "--tlog-upload/--no-tlog-upload",
+    default=False,
+    help="Not supported (no transparency log); accepted as false for cosign compatibility.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")
+@click.argument("file", metavar="FILE")
+def sign_blob(
+    key: str,
+    output_signature: str | None,
+    bundle_path: str | None,
+    b64: bool,
+    tlog_upload: bool,
+    yes: bool,
+    file: str,
+) -> None:
+    """Sign a file; the signature (base64) goes to stdout."""
+    from konflux_supply import signing
+
+    if tlog_upload:
+        raise InputError(
+            "uploading to a transparency log is not supported",
+            field="--tlog-upload",
+            hint="pass --tlog-upload=false",
+        )
+    data = read_bytes(file)
+    signer = signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
+    raw = signing.blob.sign_blob(data, signer)
+    out = base64.b64encode(raw) if b64 else raw
+    if bundle_path:
+        bundle = signing.bundle.message_signature_bundle(data, raw, signer)
+        _write_output(bundle_path, bundle, "Bundle")
+    if output_signature:
+        _write_output(output_signature, out, "Signature")
+    else:
+        _stdout(out + b"\n" if b64 else out)
+
+
+@click.command("verify-blob", cls=_GoFlags)
+@_key_option("Public key file, inline PEM, or any KEYREF.")
+@click.option("--signature", required=True, metavar="SIG", help="Base64 signature or a file.")
+@click.option(
+    "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
+    default=False,
+    help="Accepted for cosign compatibility: detached signatures are never checked in a tlog.",
+)
+@click.argument("file", metavar="FILE")
+def verify_blob(key: str, signature: str, insecure_ignore_tlog: bool, file: str) -> None:
+    """Verify a detached signature over a file ("Verified OK" on stderr)."""
+    from konflux_supply import signing
+
+    raw = _signature_arg(signature)
+    data = read_bytes(file)
+    verifier = signing.load_verifier(
+        key, secrets=secrets_from_environment(), config=backend_config()
+    )
+    signing.blob.verify_blob(data, raw, verifier)
+    if not insecure_ignore_tlog:
+        click.echo("note: key-based signature; no transparency log was consulted", err=True)
+    click.echo("Verified OK", err=True)
+
+
+@click.command("attest-blob", cls=_GoFlags)
+@_key_option("Key file, KMS/HSM URI or k8s://ns/secret.")
+@click.option("--predicate", metavar="FILE", help="The predicate file.")
+@click.option("--statement", metavar="FILE", help="A complete in-toto statement to sign as-is.")
+@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@click.option("--output-signature", metavar="FILE", help="Write the envelope to FILE.")
+@click.option("--output-attestation", metavar="FILE", help="Also write the statement to FILE.")
+@click.option("--bundle", "bundle_path", metavar="FILE", help="Also write a key-only v0.3 bundle.")
+@click.option("--tlog-upload/--no-tlog-upload", default=False, help="Not supported; see sign-blob.")
+@click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")
+@click.argument("file", metavar="FILE", required=False)
+def attest_blob(
+    key: str,
+    predicate: str | None,
+    statement: str | None,
+    predicate_type: str,
+    output_signature: str | None,
+    output_attestation: str | None,
+    bundle_path: str | None,
+    tlog_upload: bool,
+    yes: bool,
+    file: str | None,
+) -> None:
+    """Attest to a file: a DSSE envelope (in-toto statement) on stdout."""
+    import json
+
+    from konflux_supply import signing
+
+    if tlog_upload:
+        raise InputError("uploading to a transparency log is not supported", field="--tlog-upload")
+    if (predicate is None) == (statement is None):
+        raise InputError("one of --predicate or --statement must be set", field="--predicate")
+    signer = signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
+    if statement is not None:
+        payload = read_bytes(statement)
+        try:
+            parsed = json.loads(payload)
+        except ValueError:
+            raise InputError("invalid statement: not JSON", source=statement) from None
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("predicateType"), str):
+            raise InputError("invalid statement", field="predicateType", source=statement)
+        envelope = signing.dsse.sign(payload, signer)
+    else:
+        if file is None:
+            raise InputError("the file to attest to is required", field="FILE")
+        blob = read_bytes(file)
+        assert predicate is not None
+        payload = signing.blob.blob_statement(
+            blob, os.path.basename(file) or file, read_bytes(predicate), predicate_type
+        )
+        envelope = signing.dsse.sign(payload, signer)
+    if output_attestation:
+        _write_output(output_attestation, payload, "Attestation")
+    if bundle_path:
+        _write_output(bundle_path, signing.bundle.dsse_bundle(envelope, signer), "Bundle")
+    data = envelope.to_json()
+    if output_signature:
+        _write_output(output_signature, data, "Signature")
+    else:
+        _stdout(data + b"\n")
+
+
+def _envelope_arg(path: str) -> bytes:
+    data = read_bytes(path)
+    stripped = data.strip()
+    if stripped[:1] == b"{":
+        return stripped
+    try:  # cosign also accepts the envelope base64-encoded
+        return base64.b64decode(b"".join(stripped.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("not a DSSE envelope (JSON or base64 JSON)", source=path) from None
+
+
+@click.command("verify-blob-attestation", cls=_GoFlags)
+@_key_option("Public key file, inline PEM, or any KEYREF.")
+@click.option("--signature", required=True, metavar="FILE", help="The DSSE envelope file.")
+@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@click.option(
+    "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
+    default=False,
+    help="Accepted for cosign compatibility (no transparency log is consulted).",
+)
+@click.argument("file", metavar="FILE")
+def verify_blob_attestation(
+    key: str, signature: str, predicate_type: str, insecure_ignore_tlog: bool, file: str
+) -> None:
+    """Verify a DSSE attestation about a file ("Verified OK" on stderr)."""
+    from konflux_supply import signing
+
+    envelope = _envelope_arg(signature)
+    blob = read_bytes(file)
+    verifier = signing.load_verifier(
+        key, secrets=secrets_from_environment(), config=backend_config()
+    )
+    signing.blob.verify_blob_attestation(
+        envelope, blob, [verifier], predicate_type=predicate_type, source=signature
+    )
+    if not insecure_ignore_tlog:
+        click.echo("note: key-based attestation; no transparency log was consulted", err=True)
+    click.echo("Verified OK", err=True)
+
+
+@click.command("verify-bundle", cls=_GoFlags)
+@click.option("--bundle", "bundle_path", required=True, metavar="FILE", help="The bundle.")
+@click.option("--key", "-k", "key", metavar="PUBREF", help="Public key (key-based bundles).")
+@click.option("--certificate-identity", metavar="SAN", help="Exact signer identity (keyless).")
+@click.option("--certificate-oidc-issuer", metavar="URL", help="Exact OIDC issuer (keyless).")
+@click.option("--trusted-root", metavar="FILE", help="Sigstore trusted_root.json (offline).")
+@click.option(
+    "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
+    default=False,
+    help="Key-based bundles only: skip the transparency log checks.",
+)
+@click.argument("file", metavar="FILE", required=False)
+def verify_bundle(
+    bundle_path: str,
+    key: str | None,
+    certificate_identity: str | None,
+    certificate_oidc_issuer: str | None,
+    trusted_root: str | None,
+    insecure_ignore_tlog: bool,
+    file: str | None,
+) -> None:
+    """Verify a Sigstore bundle offline (key-based, or keyless with an exact identity)."""
+    from konflux_supply import signing
+
+    data = read_bytes(bundle_path)
+    artifact = read_bytes(file) if file else None
+    keyless = certificate_identity or certificate_oidc_issuer
+    if key and keyless:
+        raise InputError("--key cannot be combined with --certificate-identity/-oidc-issuer")
+    if key:
+        root: Any = signing.bundle.UNSAFE_IGNORE_TLOG
+        if trusted_root:
+            root = signing.bundle.TrustedRoot.from_file(trusted_root)
+        elif not insecure_ignore_tlog:
+            raise InputError(
+                "--trusted-root is required to check the transparency log",
+                field="--trusted-root",
+                hint="or pass --insecure-ignore-tlog for never-logged signatures",
+            )
+        verifier = signing.load_verifier(
+            key, secrets=secrets_from_environment(), config=backend_config()
+        )
+        signing.bundle.verify_key_bundle(
+            data, verifier, trusted_root=root, artifact=artifact, source=bundle_path
+        )
+    elif keyless:
+        if not (certificate_identity and certificate_oidc_issuer and trusted_root):
+            raise InputError(
+                "keyless verification needs --certificate-identity, --certificate-oidc-issuer "
+                "and --trusted-root",
+                field="--certificate-identity",
+            )
+        signing.bundle.verify_keyless_bundle(
+            data,
+            trusted_root=trusted_root,
+            identity=certificate_identity,
+            issuer=certificate_oidc_issuer,
+            artifact=artifact,
+            source=bundle_path,
+        )
+    else:
+        raise InputError(
+            "pass --key, or --certificate-identity and --certificate-oidc-issuer", field="--key"
+        )
+    click.echo("Verified OK", err=True)
+
+
+COMMANDS: Sequence[click.Command] = (
+    generate_key_pair,
+    import_key_pair,
+    public_key,
+    sign_blob,
+    verify_blob,
+    attest_blob,
+    verify_blob_attestation,
+    verify_bundle,
+)
+
+
+def register(group: click.Group) -> None:
+    """Add the key and blob commands to the CLI group."""
+    for command in COMMANDS:
+        group.add_command(command)
