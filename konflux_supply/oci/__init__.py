@@ -60,6 +60,7 @@ from konflux_supply.oci.registry import (
     Registry,
     RegistryPool,
     SizeLimitExceeded,
+    TransientError,
     open_registry,
 )
 
@@ -89,6 +90,7 @@ __all__ = [
     "RetryPolicy",
     "SizeLimitExceeded",
     "ThreadLocks",
+    "TransientError",
     "append_layer",
     "append_to_tag",
     "attach_referrer",

@@ -39,7 +39,7 @@ from konflux_supply.models.oci import (
 from konflux_supply.oci._auth import Authenticator, denied
 from konflux_supply.oci.options import RegistryOptions
 from konflux_supply.oci.reference import is_loopback
-from konflux_supply.oci.registry import PutResult, SizeLimitExceeded
+from konflux_supply.oci.registry import PutResult, SizeLimitExceeded, TransientError
 
 __all__ = ["ACCEPT_MANIFESTS", "HttpRegistry"]
 
@@ -586,19 +586,25 @@ class HttpRegistry:
 
     # -- writing --------------------------------------------------------------------------
 
-    def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> PutResult:
+    def put_manifest(
+        self, repository: str, reference: str, manifest: RawManifest, *, retry: bool = True
+    ) -> PutResult:
         """PUT exact manifest bytes under a tag or their digest."""
         if is_digest(reference) and reference != manifest.digest:
             raise InputError(f"manifest digest {manifest.digest} is not {reference}")
-        response, _ = self._call(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=f"repository:{repository}:pull,push",
-            headers={"Content-Type": manifest.media_type},
-            data=manifest.data,
-            ok=(200, 201, 202),
-            what=f"PUT manifest {repository}:{reference}",
-        )
+        try:
+            response, _ = self._call(
+                "PUT",
+                f"/v2/{repository}/manifests/{reference}",
+                scope=f"repository:{repository}:pull,push",
+                headers={"Content-Type": manifest.media_type},
+                data=manifest.data,
+                ok=(200, 201, 202),
+                retry=retry,
+                what=f"PUT manifest {repository}:{reference}",
+            )
+        except _Transient as transient:
+            raise TransientError(transient.cause) from None
         stored = response.headers.get("Docker-Content-Digest")
         if stored and is_digest(stored) and stored != manifest.digest:
             raise RegistryError(

@@ -396,7 +396,9 @@ class LayoutRegistry:
             if not self._exists():
                 self._ensure_layout()
 
-    def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> PutResult:
+    def put_manifest(
+        self, repository: str, reference: str, manifest: RawManifest, *, retry: bool = True
+    ) -> PutResult:
         """Store a manifest blob and list it in ``index.json`` (tagged or by digest)."""
         if is_digest(reference) and reference != manifest.digest:
             raise InputError(f"manifest digest {manifest.digest} is not {reference}")

@@ -8,10 +8,12 @@ signatures under concurrency (reference/perf-reliability.md §5). Two defences, 
   ``flock`` per tag), or anything implementing the protocol (e.g. a Kubernetes ``Lease``
   held by a controller). Within a lock domain no write is ever lost.
 * **Read back and settle** for writers that share no lock: after writing, a writer re-reads
-  the tag; when its content is missing it appends again, and it only returns once its
-  content has survived ``settle`` seconds. A writer never writes back a read older than
-  ``settle / 2`` (it re-reads instead), so a stale writer cannot undo a write that has
-  settled — as long as a manifest PUT completes within that time.
+  the tag; when its content is missing it appends again, and it only returns once the tag
+  has held its content, unchanged, for ``settle`` seconds. A writer never writes back a read
+  older than ``settle / 2`` (it re-reads instead, and sends its PUT once, without retries),
+  so after such a quiet period every later write is based on a state that has our content:
+  it can no longer be lost — provided a registry applies a PUT within ``settle / 2`` of
+  receiving it.
 
 Each loop iteration re-reads the tag, so retries after 5xx answers never write stale data.
 """
@@ -33,7 +35,7 @@ from typing import Protocol, runtime_checkable
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import RawManifest
-from konflux_supply.oci.registry import Registry
+from konflux_supply.oci.registry import Registry, TransientError
 
 __all__ = [
     "AppendLock",
@@ -167,14 +169,14 @@ def append_to_tag(
 
     ``build(current)`` returns the new manifest to PUT (it must upload any blobs it needs);
     ``present(manifest)`` says whether our content is in a manifest. Returns once our content
-    was read back (and, with ``settle``, survived that long).
+    was read back (with ``settle``: once the tag held it, unchanged, for ``settle`` seconds).
     """
     lock_key = key or f"{registry.name}/{repository}:{tag}"
-    stale_after = policy.settle / 2 if policy.settle else float("inf")
+    lockless = policy.settle > 0
+    stale_after = policy.settle / 2 if lockless else float("inf")
     deadline = clock() + policy.max_wait
     rounds = 0
     written = False
-    last: RawManifest | None = None
     while True:
         rounds += 1
         if clock() > deadline:
@@ -187,21 +189,60 @@ def append_to_tag(
         with held if held is not None else contextlib.nullcontext():
             read_at = clock()
             current = registry.get_manifest(repository, tag)
+            last: RawManifest | None = current
             if not present(current):
                 new = build(current)
                 if clock() - read_at > stale_after:
                     continue  # our read is too old to write back: read again
-                registry.put_manifest(repository, tag, new)
-                written = True
-            last = registry.get_manifest(repository, tag)
+                try:
+                    # Without a lock a re-sent PUT could land long after its read: one attempt,
+                    # then re-read.
+                    registry.put_manifest(repository, tag, new, retry=not lockless)
+                    written = True
+                except TransientError:
+                    last = None
+                else:
+                    last = registry.get_manifest(repository, tag)
         if present(last):
-            if not policy.settle:
-                assert last is not None
-                return AppendOutcome(last, written, rounds)
-            sleep(policy.settle * random.uniform(1.0, 1.25))
-            last = registry.get_manifest(repository, tag)
-            if present(last):
-                assert last is not None
+            assert last is not None
+            if not lockless or _quiet(
+                registry, repository, tag, last, present, policy, clock, sleep
+            ):
                 return AppendOutcome(last, written, rounds)
         # Lost to a concurrent writer: back off with jitter, then append again.
         sleep(random.uniform(0, min(2.0, 0.05 * 2 ** min(rounds, 6))))
+
+
+def _quiet(
+    registry: Registry,
+    repository: str,
+    tag: str,
+    seen: RawManifest,
+    present: Callable[[RawManifest | None], bool],
+    policy: AppendPolicy,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> bool:
+    """Watch the tag until it stays unchanged (and holds our content) for ``settle`` seconds.
+
+    Every writer PUTs within ``settle / 2`` of its read, so once the tag has been quiet that
+    long, any later write was based on a read of this state (or a later one): our content can
+    no longer be lost. A change that keeps our content restarts the window; one that loses
+    it sends us back to append again.
+    """
+    window_start = clock()
+    digest = seen.digest
+    deadline = window_start + policy.max_wait
+    while clock() - window_start < policy.settle:
+        if clock() > deadline:
+            return False
+        sleep(policy.settle / 4 * random.uniform(0.8, 1.2))
+        now = registry.get_manifest(repository, tag)
+        if now is not None and now.digest == digest:
+            continue
+        if not present(now):
+            return False
+        assert now is not None
+        digest = now.digest
+        window_start = clock()
+    return True

@@ -25,12 +25,17 @@ __all__ = [
     "Registry",
     "RegistryPool",
     "SizeLimitExceeded",
+    "TransientError",
     "open_registry",
 ]
 
 
 class SizeLimitExceeded(RegistryError):
     """Content larger than the configured cap; nothing past the cap was read."""
+
+
+class TransientError(RegistryError):
+    """One attempt failed in a way worth retrying (raised when the caller asked for no retry)."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,14 @@ class Registry(Protocol):
         """The descriptor of a manifest, ``None`` if missing."""
         ...
 
-    def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> PutResult:
-        """Store exact manifest bytes under a tag or under their digest."""
+    def put_manifest(
+        self, repository: str, reference: str, manifest: RawManifest, *, retry: bool = True
+    ) -> PutResult:
+        """Store exact manifest bytes under a tag or under their digest.
+
+        With ``retry=False`` a transient failure raises :class:`TransientError` at once (the
+        lossless append re-reads the tag rather than re-sending a stale write).
+        """
         ...
 
     def delete_manifest(self, repository: str, digest: str) -> None:

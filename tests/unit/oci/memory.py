@@ -41,7 +41,9 @@ class MemoryRegistry:
         found = self.get_manifest(repository, reference)
         return found.descriptor() if found else None
 
-    def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> PutResult:
+    def put_manifest(
+        self, repository: str, reference: str, manifest: RawManifest, *, retry: bool = True
+    ) -> PutResult:
         self._wait()
         with self._lock:
             self.puts += 1

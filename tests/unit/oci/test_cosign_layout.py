@@ -195,7 +195,7 @@ def test_lockless_writers_converge_with_a_settle_interval() -> None:
 
 def test_append_gives_up_with_a_clear_error() -> None:
     class Forgetful(MemoryRegistry):
-        def put_manifest(self, repository, reference, manifest):  # type: ignore[no-untyped-def]
+        def put_manifest(self, repository, reference, manifest, *, retry=True):  # type: ignore[no-untyped-def]
             return super().put_manifest(repository, "elsewhere", manifest)
 
     from konflux_supply.oci import append_to_tag
