@@ -24,6 +24,15 @@ from konflux_supply.oci.append import (
     ThreadLocks,
     append_to_tag,
 )
+from konflux_supply.oci.attach import (
+    Attached,
+    attach_sbom,
+    attest_image,
+    attestation_layer,
+    image_statement,
+    sign_image,
+    signature_layer,
+)
 from konflux_supply.oci.cosign import (
     AttachedLayer,
     Attachments,
@@ -71,6 +80,7 @@ __all__ = [
     "AppendLock",
     "AppendOutcome",
     "AppendPolicy",
+    "Attached",
     "AttachedLayer",
     "Attachments",
     "BundleReferrer",
@@ -94,8 +104,12 @@ __all__ = [
     "append_layer",
     "append_to_tag",
     "attach_referrer",
+    "attach_sbom",
+    "attest_image",
+    "attestation_layer",
     "build_signature_image",
     "fallback_tag",
+    "image_statement",
     "is_loopback",
     "list_referrers",
     "open",
@@ -106,6 +120,8 @@ __all__ = [
     "read_bundles",
     "read_referrer_images",
     "resolve",
+    "sign_image",
+    "signature_layer",
     "triangulate",
     "write_sbom",
 ]
