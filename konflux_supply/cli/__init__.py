@@ -44,9 +44,9 @@ class _CommandModule(Protocol):
 
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
-    from konflux_supply.cli import _keys
+    from konflux_supply.cli import _keys, _oci
 
-    modules: tuple[_CommandModule, ...] = (_keys,)
+    modules: tuple[_CommandModule, ...] = (_keys, _oci)
     for module in modules:
         module.register(cli)
 

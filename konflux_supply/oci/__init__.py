@@ -33,6 +33,7 @@ from konflux_supply.oci.attach import (
     sign_image,
     signature_layer,
 )
+from konflux_supply.oci.copy import CopyOutcome, copy_image
 from konflux_supply.oci.cosign import (
     AttachedLayer,
     Attachments,
@@ -84,6 +85,7 @@ __all__ = [
     "AttachedLayer",
     "Attachments",
     "BundleReferrer",
+    "CopyOutcome",
     "Credentials",
     "DockerConfig",
     "HostFileLock",
@@ -108,6 +110,7 @@ __all__ = [
     "attest_image",
     "attestation_layer",
     "build_signature_image",
+    "copy_image",
     "fallback_tag",
     "image_statement",
     "is_loopback",

@@ -72,6 +72,18 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:200]}"
 
 
+def _bypass_proxy(host: str, no_proxy: str | None) -> bool:
+    """Loopback registries, and hosts matching ``no_proxy``, are reached directly."""
+    if is_loopback(host):
+        return True
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    for entry in (no_proxy or "").replace(" ", "").split(","):
+        entry = entry.lstrip(".")
+        if entry == "*" or (entry and (name == entry or name.endswith("." + entry))):
+            return True
+    return False
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -130,8 +142,10 @@ class HttpRegistry:
         self._sleep = sleep
         session = requests.Session()
         session.trust_env = False
-        if options.proxies:
-            session.proxies.update(dict(options.proxies))
+        if options.proxies and not _bypass_proxy(host, options.proxies.get("no_proxy")):
+            session.proxies.update(
+                {k: v for k, v in options.proxies.items() if k in ("http", "https")}
+            )
         session.headers["User-Agent"] = options.user_agent
         transport = adapter or requests.adapters.HTTPAdapter(
             pool_connections=2, pool_maxsize=options.pool_size, max_retries=0

@@ -36,6 +36,7 @@ from konflux_supply.oci.cosign import (
     Kind,
     Layer,
     append_layer,
+    resolve,
     triangulate,
     write_sbom,
 )
@@ -70,6 +71,10 @@ def _pinned(subject: Reference) -> str:
     if not subject.digest:
         raise InputError(f"{subject} has no digest: resolve it first", field="image")
     return subject.digest
+
+
+def _resolved(registry: Registry, subject: Reference) -> Reference:
+    return subject if subject.digest else resolve(registry, subject)[0]
 
 
 def signature_layer(
@@ -164,7 +169,8 @@ def sign_image(
     referrers: bool = False,
     docker_media_types: bool = False,
 ) -> Attached:
-    """``cosign sign --key``: sign ``subject`` (a digest reference) and store the signature."""
+    """``cosign sign --key``: sign ``subject`` (a tag is resolved once) and store it."""
+    subject = _resolved(registry, subject)
     layer = signature_layer(subject, signer, annotations=annotations, identity=identity)
     return _store(
         registry,
@@ -249,6 +255,7 @@ def attest_image(
     docker_media_types: bool = False,
 ) -> Attached:
     """``cosign attest --key --predicate FILE --type TYPE``: sign a statement, store it."""
+    subject = _resolved(registry, subject)
     statement = image_statement(subject, predicate, predicate_type, now=now)
     envelope = dsse.sign(statement, signer, IN_TOTO_PAYLOAD_TYPE)
     layer = attestation_layer(envelope, predicate_type_uri(predicate_type))
@@ -276,6 +283,7 @@ def attach_sbom(
     docker_media_types: bool = False,
 ) -> Attached:
     """``cosign attach sbom``: replace the ``.sbom`` image (or add a referrer)."""
+    subject = _resolved(registry, subject)
     layer = Layer(media_type, sbom)
     if referrers:
         return _store(
