@@ -1,392 +1,45 @@
-"""The OCI distribution API on ``requests``: one session (connection pool) per registry.
+"""The OCI distribution API on ``requests`` (:class:`HttpRegistry`).
 
-Every request passes ``verify=`` explicitly (``REQUESTS_CA_BUNDLE`` cannot override it) and the
-session ignores the environment. Transient failures (429, 5xx, resets, truncated or corrupt
-bodies) are retried with exponential backoff and full jitter, honouring ``Retry-After``;
-when retries run out the error names the last cause. Every manifest and blob is checked
-against the digest asked for and read with a size cap, never buffered past it.
+Manifests are fetched with a full ``Accept`` header and checked against the digest asked for
+(and ``Docker-Content-Digest``); blobs are read with a size cap and digest-checked; uploads
+are monolithic or chunked (``PATCH`` with ``Content-Range``), retried as a whole, with
+cross-repository mounts; tag and referrers listings follow ``Link`` pagination. Transport,
+auth and retries live in :mod:`._transport`.
 """
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import json
-import random
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
-from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import certifi
 import requests
-import requests.adapters
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import (
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
     OCI_INDEX,
-    OCI_MANIFEST,
     Descriptor,
     ImageIndex,
     RawManifest,
     is_digest,
     parse_manifest,
 )
-from konflux_supply.oci._auth import Authenticator, denied
-from konflux_supply.oci.options import RegistryOptions
-from konflux_supply.oci.reference import is_loopback
+from konflux_supply.oci._transport import (
+    ACCEPT_MANIFESTS,
+    Transient,
+    Transport,
+    describe,
+    error_from,
+    new_hasher,
+)
 from konflux_supply.oci.registry import PutResult, SizeLimitExceeded, TransientError
 
 __all__ = ["ACCEPT_MANIFESTS", "HttpRegistry"]
 
-ACCEPT_MANIFESTS = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-_READ_CHUNK = 64 * 1024
 
-
-class _Transient(Exception):
-    """A failure worth retrying; ``cause`` is what the final error will say."""
-
-    def __init__(self, cause: str) -> None:
-        super().__init__(cause)
-        self.cause = cause
-
-
-def _hasher(digest: str) -> Any:
-    return hashlib.sha512() if digest.startswith("sha512:") else hashlib.sha256()
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error)
-    for marker in ("Connection reset", "Connection refused", "Connection aborted", "timed out"):
-        if marker in text:
-            return f"{marker.lower()} ({type(error).__name__})"
-    if isinstance(error, requests.exceptions.ChunkedEncodingError):
-        return "connection broken mid-body (truncated response)"
-    if isinstance(error, requests.exceptions.Timeout):
-        return "request timed out"
-    return f"{type(error).__name__}: {text[:200]}"
-
-
-def _bypass_proxy(host: str, no_proxy: str | None) -> bool:
-    """Loopback registries, and hosts matching ``no_proxy``, are reached directly."""
-    if is_loopback(host):
-        return True
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    for entry in (no_proxy or "").replace(" ", "").split(","):
-        entry = entry.lstrip(".")
-        if entry == "*" or (entry and (name == entry or name.endswith("." + entry))):
-            return True
-    return False
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    with suppress(TypeError, ValueError):
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    return None
-
-
-def _peek(response: requests.Response, limit: int = 65536) -> bytes:
-    """At most ``limit`` bytes of a (streamed) body, for error messages."""
-    buffer = bytearray()
-    with suppress(requests.exceptions.RequestException):
-        for chunk in response.iter_content(8192):
-            buffer += chunk
-            if len(buffer) >= limit:
-                break
-    return bytes(buffer[:limit])
-
-
-def _error_from(response: requests.Response, what: str) -> RegistryError:
-    code = None
-    message = ""
-    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError):
-        body = json.loads(_peek(response))
-        first = body["errors"][0]
-        code = str(first.get("code") or "") or None
-        message = str(first.get("message") or "")
-    reason = response.reason or ""
-    text = f"{what} failed" + (f": {message}" if message else f": {reason}" if reason else "")
-    if response.status_code == 403:
-        text = f"{what}: access denied" + (f" ({message})" if message else "")
-    return RegistryError(text, status=response.status_code, url=response.url, code=code)
-
-
-class HttpRegistry:
-    """A registry host spoken to over HTTPS (or HTTP when allowed for it).
-
-    Thread-safe: one instance (one connection pool, one auth state) serves all threads.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        options: RegistryOptions,
-        *,
-        adapter: requests.adapters.BaseAdapter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.host = host
-        self.options = options
-        self._sleep = sleep
-        session = requests.Session()
-        session.trust_env = False
-        if options.proxies and not _bypass_proxy(host, options.proxies.get("no_proxy")):
-            session.proxies.update(
-                {k: v for k, v in options.proxies.items() if k in ("http", "https")}
-            )
-        session.headers["User-Agent"] = options.user_agent
-        transport = adapter or requests.adapters.HTTPAdapter(
-            pool_connections=2, pool_maxsize=options.pool_size, max_retries=0
-        )
-        session.mount("https://", transport)
-        session.mount("http://", transport)
-        self._session = session
-        if options.insecure_skip_tls_verify:
-            self._verify: bool | str = False
-        else:
-            self._verify = options.ca_file or certifi.where()
-        self._base: str | None = None
-        self._base_lock = threading.Lock()
-        self._auth = Authenticator(host, options.credentials_for(host), self._plain_fetch)
-        self._timeout = options.retry.timeout
-
-    @property
-    def name(self) -> str:
-        return self.host
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._session.close()
-
-    # -- transport ------------------------------------------------------------------------
-
-    def _http_allowed(self) -> bool:
-        return self.options.allow_http_any or (self.options.allow_http and is_loopback(self.host))
-
-    def base_url(self) -> str:
-        """``https://host`` or, when allowed and HTTPS does not answer, ``http://host``."""
-        if self._base is not None:
-            return self._base
-        with self._base_lock:
-            if self._base is None:
-                base = f"https://{self.host}"
-                if self._http_allowed():
-                    try:
-                        self._session.get(
-                            f"{base}/v2/", verify=self._verify, timeout=min(self._timeout, 5)
-                        ).close()
-                    except requests.exceptions.RequestException:
-                        base = f"http://{self.host}"
-                self._base = base
-        return self._base
-
-    def _url(self, path: str) -> str:
-        return path if "://" in path else self.base_url() + path
-
-    def _plain_fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """A request without registry auth (token service), with the retry policy."""
-
-        def read(response: requests.Response) -> bytes:
-            data = self._read(response, limit=1024 * 1024, size=None, what="token response")
-            response._content = data  # so that .json() works after the response is closed
-            return data
-
-        response, _ = self._call(
-            method, url, auth=False, ok=range(200, 600), reader=read, what="token request", **kwargs
-        )
-        return response
-
-    def _ping(self) -> None:
-        """GET /v2/ to learn how the registry authenticates, before sending a body."""
-        try:
-            response = self._session.get(
-                self._url("/v2/"), verify=self._verify, timeout=self._timeout, stream=True
-            )
-        except requests.exceptions.RequestException as error:
-            raise _Transient(f"ping: {_describe(error)}") from None
-        with response:
-            if response.status_code == 401:
-                self._auth.learn(response)
-            elif response.status_code < 400:
-                self._auth.note_open()
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        scope: str | None,
-        auth: bool,
-        headers: Mapping[str, str] | None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        request_headers = dict(headers or {})
-        sent = self._auth.authorization(scope) if auth else None
-        if sent:
-            request_headers["Authorization"] = sent
-        response = self._session.request(
-            method,
-            url,
-            headers=request_headers,
-            verify=self._verify,
-            timeout=self._timeout,
-            stream=True,
-            **kwargs,
-        )
-        if response.status_code != 401 or not auth:
-            if auth and sent is None and response.status_code < 400:
-                self._auth.note_open()
-            return response
-        response.close()
-        if sent is None:
-            self._auth.learn(response)
-            retry_with = self._auth.authorization(scope)
-            if retry_with is None:
-                raise self._auth.missing_credentials(response.url)
-        else:
-            retry_with = self._auth.refused(response, sent, scope)
-        request_headers["Authorization"] = retry_with
-        response = self._session.request(
-            method,
-            url,
-            headers=request_headers,
-            verify=self._verify,
-            timeout=self._timeout,
-            stream=True,
-            **kwargs,
-        )
-        if response.status_code == 401:
-            response.close()
-            raise denied(response, self._auth.credentials)
-        return response
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        scope: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        ok: Iterable[int] = (200,),
-        missing_ok: bool = False,
-        reader: Callable[[requests.Response], Any] | None = None,
-        retry: bool = True,
-        auth: bool = True,
-        what: str | None = None,
-        **kwargs: Any,
-    ) -> tuple[requests.Response, Any]:
-        """Send with retries; return the response (closed) and what ``reader`` made of it.
-
-        A 404 returns ``(response, None)`` when ``missing_ok``; other unexpected statuses
-        raise :class:`RegistryError`. With ``retry=False`` a transient failure raises
-        :class:`_Transient` for the caller's own retry loop.
-        """
-        policy = self.options.retry
-        attempts = policy.attempts if retry else 1
-        url = self._url(path)
-        accepted = set(ok)
-        label = what or f"{method} {urlsplit(url).path}"
-        cause = "no attempt made"
-        delay = 0.0
-        for attempt in range(attempts):
-            if attempt:
-                self._sleep(delay)
-            delay = self._backoff(attempt)
-            try:
-                response = self._send(
-                    method, url, scope=scope, auth=auth, headers=headers, **kwargs
-                )
-            except requests.exceptions.SSLError as error:
-                if "CERTIFICATE_VERIFY_FAILED" in str(error) or "certificate" in str(error):
-                    raise RegistryError(
-                        f"TLS certificate verification failed for {self.host}",
-                        url=url,
-                        hint="pass the registry's CA with --registry-cacert",
-                    ) from None
-                cause = _describe(error)
-                continue
-            except requests.exceptions.InvalidURL as error:
-                raise InputError(f"invalid registry URL {url!r}: {error}") from None
-            except requests.exceptions.RequestException as error:
-                cause = _describe(error)
-                continue
-            try:
-                status = response.status_code
-                if status in _RETRY_STATUSES:
-                    cause = f"{label}: HTTP {status} {response.reason or ''}".rstrip()
-                    wait = _retry_after(response)
-                    if wait is not None:
-                        if wait > policy.max_retry_after:
-                            raise RegistryError(
-                                f"{label}: the registry asked to retry after {wait:.0f} s "
-                                f"(more than {policy.max_retry_after:.0f} s)",
-                                status=status,
-                                url=url,
-                            )
-                        delay = wait + random.uniform(0, 0.1)
-                    continue
-                if status == 404 and missing_ok:
-                    return response, None
-                if status not in accepted:
-                    raise _error_from(response, label)
-                value = reader(response) if reader is not None else None
-                return response, value
-            except _Transient as transient:
-                cause = f"{label}: {transient.cause}"
-                continue
-            except requests.exceptions.RequestException as error:
-                cause = f"{label}: {_describe(error)}"
-                continue
-            finally:
-                response.close()
-        if not retry:
-            raise _Transient(cause)
-        raise RegistryError(
-            f"{cause} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})", url=url
-        )
-
-    def _backoff(self, attempt: int) -> float:
-        policy = self.options.retry
-        ceiling = min(policy.max_backoff, policy.backoff * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
-
-    # -- reading --------------------------------------------------------------------------
-
-    def _read(
-        self, response: requests.Response, *, limit: int, size: int | None, what: str
-    ) -> bytes:
-        maximum = limit if size is None else min(limit, size)
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > maximum:
-            if size is not None and int(length) > size:
-                raise _Transient(f"served {length} bytes, the descriptor says {size}")
-            raise SizeLimitExceeded(
-                f"{what} is {length} bytes, more than the limit of {limit}", url=response.url
-            )
-        buffer = bytearray()
-        for chunk in response.iter_content(_READ_CHUNK):
-            buffer += chunk
-            if len(buffer) > maximum:
-                if size is not None and len(buffer) > size:
-                    raise _Transient(f"served more bytes than the descriptor's size {size}")
-                raise SizeLimitExceeded(
-                    f"{what} is larger than the limit of {limit} bytes", url=response.url
-                )
-        if size is not None and len(buffer) != size:
-            raise _Transient(f"served {len(buffer)} bytes, the descriptor says {size}")
-        return bytes(buffer)
+class HttpRegistry(Transport):
+    """A registry host: the :class:`~konflux_supply.oci.registry.Registry` protocol over HTTP."""
 
     def get_manifest(
         self, repository: str, reference: str, *, accept: str = ACCEPT_MANIFESTS
@@ -398,15 +51,15 @@ class HttpRegistry:
         def read(response: requests.Response) -> RawManifest:
             data = self._read(response, limit=limit, size=None, what="manifest")
             algorithm = reference.split(":", 1)[0] if by_digest else "sha256"
-            hasher = _hasher(f"{algorithm}:")
+            hasher = new_hasher(f"{algorithm}:")
             hasher.update(data)
             digest = f"{algorithm}:{hasher.hexdigest()}"
             if by_digest and digest != reference:
-                raise _Transient(f"content digest {digest} does not match the requested digest")
+                raise Transient(f"content digest {digest} does not match the requested digest")
             header = response.headers.get("Docker-Content-Digest") or ""
             same_algorithm = header.split(":")[0] == algorithm
             if header and is_digest(header) and same_algorithm and header != digest:
-                raise _Transient(
+                raise Transient(
                     f"Docker-Content-Digest {header} does not match the content ({digest})"
                 )
             try:
@@ -465,11 +118,11 @@ class HttpRegistry:
 
         def read(response: requests.Response) -> bytes:
             data = self._read(response, limit=limit, size=descriptor.size, what="blob")
-            hasher = _hasher(descriptor.digest)
+            hasher = new_hasher(descriptor.digest)
             hasher.update(data)
             got = f"{descriptor.digest.split(':')[0]}:{hasher.hexdigest()}"
             if got != descriptor.digest:
-                raise _Transient(f"content digest {got} does not match {descriptor.digest}")
+                raise Transient(f"content digest {got} does not match {descriptor.digest}")
             return data
 
         _, data = self._call(
@@ -492,8 +145,8 @@ class HttpRegistry:
         )
         try:
             if response.status_code != 200:
-                raise _error_from(response, f"GET blob {repository}@{descriptor.digest}")
-            hasher = _hasher(descriptor.digest)
+                raise error_from(response, f"GET blob {repository}@{descriptor.digest}")
+            hasher = new_hasher(descriptor.digest)
             seen = 0
             pending: bytes | None = None
             for chunk in response.iter_content(1024 * 1024):
@@ -513,7 +166,7 @@ class HttpRegistry:
             if pending is not None:
                 yield pending
         except requests.exceptions.RequestException as error:
-            raise RegistryError(f"reading blob {descriptor.digest}: {_describe(error)}") from None
+            raise RegistryError(f"reading blob {descriptor.digest}: {describe(error)}") from None
         finally:
             response.close()
 
@@ -617,7 +270,7 @@ class HttpRegistry:
                 retry=retry,
                 what=f"PUT manifest {repository}:{reference}",
             )
-        except _Transient as transient:
+        except Transient as transient:
             raise TransientError(transient.cause) from None
         stored = response.headers.get("Docker-Content-Digest")
         if stored and is_digest(stored) and stored != manifest.digest:
@@ -647,7 +300,7 @@ class HttpRegistry:
         mount_from: str | None = None,
     ) -> str:
         """Upload a blob (monolithic, or chunked above ``chunk_size``) unless it exists."""
-        hasher = _hasher(digest or "sha256:")
+        hasher = new_hasher(digest or "sha256:")
         hasher.update(data)
         actual = f"{(digest or 'sha256:').split(':')[0]}:{hasher.hexdigest()}"
         if digest and digest != actual:
@@ -684,7 +337,7 @@ class HttpRegistry:
                 chunks = _rechunk(open_chunks(), self.options.chunk_size)
                 self._upload_once(repository, digest, size, chunks, mount_from)
                 return
-            except _Transient as transient:
+            except Transient as transient:
                 cause = transient.cause
         raise RegistryError(f"upload of {digest} failed: {cause} (gave up after retries)")
 
@@ -730,7 +383,7 @@ class HttpRegistry:
             )
             return
         offset = 0
-        hasher = _hasher(digest)
+        hasher = new_hasher(digest)
         for chunk in _chain(first, second, iterator):
             hasher.update(chunk)
             response, _ = self._call(
@@ -750,7 +403,7 @@ class HttpRegistry:
             location = self._location(response)
         got = f"{digest.split(':')[0]}:{hasher.hexdigest()}"
         if got != digest or offset != size:
-            with suppress(RegistryError, _Transient):
+            with suppress(RegistryError, Transient):
                 self._call("DELETE", location, scope=scope, ok=(204, 404), retry=False)
             raise RegistryError(f"upload source for {digest} produced {got} ({offset} bytes)")
         self._call(
@@ -773,7 +426,7 @@ class HttpRegistry:
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """Re-cut a byte stream into pieces of ``size`` (the last may be shorter).
 
-    A :class:`RegistryError` from the source becomes :class:`_Transient`, so that the upload
+    A :class:`RegistryError` from the source becomes :class:`Transient`, so that the upload
     is retried as a whole with a fresh source.
     """
     buffer = bytearray()
@@ -784,7 +437,7 @@ def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
                 yield bytes(buffer[:size])
                 del buffer[:size]
     except RegistryError as error:
-        raise _Transient(f"reading the source: {error.summary()}") from None
+        raise Transient(f"reading the source: {error.summary()}") from None
     if buffer:
         yield bytes(buffer)
 
