@@ -398,3 +398,67 @@ def test_faults_through_the_cli(
             )
             assert code in (1, 3)
             assert out == ""
+
+
+def test_cosign_repository_and_docker_media_types(
+    registry: RegistryService,
+    keys: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from konflux_supply.models.oci import DOCKER_MANIFEST
+
+    ref = parse_reference(image(registry, "cli-relocated"))
+    monkeypatch.setenv("COSIGN_REPOSITORY", registry.ref("konflux/signatures"))
+    monkeypatch.setenv("COSIGN_DOCKER_MEDIA_TYPES", "1")
+    code, _, err = run(capsys, "sign", "--key", keys["cosign"], *HTTP, *FAST, str(ref))
+    assert code == 0, err
+    client, _ = open_registry(str(ref), options=registry.options)
+    tag = triangulate(ref, Kind.SIGNATURE).tag or ""
+    assert client.get_manifest(ref.repository, tag) is None
+    moved = client.get_manifest("konflux/signatures", tag)
+    assert moved is not None
+    assert moved.media_type == DOCKER_MANIFEST
+    assert run(capsys, "verify", "--key", keys["cosign.pub"], *HTTP, str(ref))[0] == 0
+    monkeypatch.delenv("COSIGN_REPOSITORY")
+    assert run(capsys, "verify", "--key", keys["cosign.pub"], *HTTP, str(ref))[0] == 1
+
+
+@pytest.mark.parametrize("service", ["registry", "referrers_registry"])
+def test_referrers_mode(
+    service: str,
+    keys: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    target: RegistryService = request.getfixturevalue(service)
+    ref = parse_reference(image(target, "cli-referrers"))
+    mode = ["--registry-referrers-mode", "oci-1-1"]
+    code, _, err = run(capsys, "sign", "--key", keys["cosign"], *HTTP, *FAST, *mode, str(ref))
+    assert code == 0, err
+    assert f"{ref.name}@sha256:" in err
+    assert run(capsys, "verify", "--key", keys["cosign.pub"], *HTTP, str(ref))[0] == 1
+    code, out, err = run(
+        capsys,
+        "verify",
+        "--key",
+        keys["cosign.pub"],
+        *HTTP,
+        "--new-bundle-format",
+        "--insecure-ignore-tlog",
+        str(ref),
+    )
+    assert code == 0, err
+    assert len(json.loads(out)) == 1
+
+
+def test_copy_between_repositories_mounts_blobs(
+    registry: RegistryService, keys: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = parse_reference(image(registry, "cli-mount"))
+    assert run(capsys, "sign", "--key", keys["cosign"], *HTTP, *FAST, str(ref))[0] == 0
+    target = registry.ref("konflux/cli-mount-copy:v2")
+    code, out, err = run(capsys, "copy", *HTTP, *FAST, "--only", "sig", str(ref), target)
+    assert code == 0, err
+    assert out.strip() == f"{registry.ref('konflux/cli-mount-copy')}@{ref.digest}"
+    assert run(capsys, "verify", "--key", keys["cosign.pub"], *HTTP, target)[0] == 0
