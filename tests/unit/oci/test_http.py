@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, digest_of
@@ -438,3 +440,42 @@ def test_referrers_api_detection() -> None:
     registry, _, _ = make(lambda s: Answer(500))
     with pytest.raises(RegistryError, match="HTTP 500"):
         registry.referrers("ns/app", DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("7", 7.0), (" 0 ", 0.0), ("soon", None), ("", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+def test_retry_after_values(value: str, expected: float | None) -> None:
+    from konflux_supply.oci._transport import _retry_after
+
+    response = requests.Response()
+    response.headers["Retry-After"] = value
+    assert _retry_after(response) == expected
+
+
+@given(st.text(max_size=40))
+def test_retry_after_never_crashes(value: str) -> None:
+    from konflux_supply.oci._transport import _retry_after
+
+    response = requests.Response()
+    response.headers["Retry-After"] = value.replace("\n", " ").replace("\r", " ")
+    result = _retry_after(response)
+    assert result is None or result >= 0
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "bypass"),
+    [
+        ("127.0.0.1:5000", None, True),
+        ("quay.io", None, False),
+        ("quay.io", "example.com,quay.io", True),
+        ("cdn.quay.io:443", ".quay.io", True),
+        ("notquay.io", "quay.io", False),
+        ("anything", "*", True),
+    ],
+)
+def test_proxy_bypass(host: str, no_proxy: str | None, bypass: bool) -> None:
+    from konflux_supply.oci._transport import _bypass_proxy
+
+    assert _bypass_proxy(host, no_proxy) is bypass
