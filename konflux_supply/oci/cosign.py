@@ -215,11 +215,13 @@ def read_attachments(
     limits: Limits,
     repository: Reference | None = None,
     fetch: bool = True,
+    max_count: int | None = None,
 ) -> Attachments:
     """Read the attachment image of ``kind`` for ``subject`` (a digest reference).
 
     A missing tag gives an empty result; any other failure raises :class:`RegistryError`.
-    More than ``limits.max_layers`` layers raises :class:`SizeLimitExceeded`. Layers of an
+    More than ``limits.max_layers`` layers (or ``max_count``, e.g. ``limits.max_signatures``
+    when verifying) raises :class:`SizeLimitExceeded` before any layer is fetched. Layers of an
     unexpected media type are listed in ``skipped`` and never fetched; a layer that cannot be
     fetched carries its error.
     """
@@ -233,6 +235,11 @@ def read_attachments(
     if len(descriptors) > limits.max_layers:
         raise SizeLimitExceeded(
             f"{tag} has {len(descriptors)} layers, more than the limit of {limits.max_layers}"
+        )
+    if max_count is not None and len(descriptors) > max_count:
+        raise SizeLimitExceeded(
+            f"{tag} has {len(descriptors)} {kind.name.lower()} layers, more than the limit "
+            f"of {max_count}"
         )
     wanted = kind.layer_media_types
     layers: list[AttachedLayer] = []

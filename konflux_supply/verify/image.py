@@ -43,7 +43,6 @@ from konflux_supply.oci import (
     Limits,
     Reference,
     Registry,
-    SizeLimitExceeded,
     read_attachments,
     read_bundles,
     read_referrer_images,
@@ -245,13 +244,6 @@ def _check_signature(
     return VerifiedSignature(layer.data, claims, layer.descriptor, source)
 
 
-def _too_many(count: int, limits: Limits, what: str, reference: Reference) -> None:
-    if count > limits.max_signatures:
-        raise SizeLimitExceeded(
-            f"{reference} has {count} {what}, more than the limit of {limits.max_signatures}"
-        )
-
-
 def _bundle_candidates(
     registry: Registry,
     image: Reference,
@@ -318,9 +310,13 @@ def verify_signatures(
     outcomes = _Outcomes("signatures", pinned)
     verified: list[VerifiedSignature] = []
     sigs = read_attachments(
-        registry, pinned, Kind.SIGNATURE, limits=opts.limits, repository=opts.repository
+        registry,
+        pinned,
+        Kind.SIGNATURE,
+        limits=opts.limits,
+        repository=opts.repository,
+        max_count=opts.limits.max_signatures,
     )
-    _too_many(len(sigs.layers) + len(sigs.skipped), opts.limits, "signatures", pinned)
     check = partial(_check_signature, digest=digest, verifiers=verifiers, annotations=wanted)
     for label, source, candidate in _candidates(registry, pinned, Kind.SIGNATURE, sigs, opts):
         if isinstance(candidate, KonfluxSupplyError):
@@ -450,9 +446,13 @@ def verify_attestations(
     outcomes = _Outcomes("attestations", pinned)
     verified: list[VerifiedAttestation] = []
     atts = read_attachments(
-        registry, pinned, Kind.ATTESTATION, limits=opts.limits, repository=opts.repository
+        registry,
+        pinned,
+        Kind.ATTESTATION,
+        limits=opts.limits,
+        repository=opts.repository,
+        max_count=opts.limits.max_signatures,
     )
-    _too_many(len(atts.layers) + len(atts.skipped), opts.limits, "attestations", pinned)
     check = partial(_check_attestation, digest=digest, verifiers=verifiers)
     for label, source, candidate in _candidates(registry, pinned, Kind.ATTESTATION, atts, opts):
         if isinstance(candidate, KonfluxSupplyError):
