@@ -181,6 +181,12 @@ class Transport:
                         self._session.get(
                             f"{base}/v2/", verify=self._verify, timeout=min(self._timeout, 5)
                         ).close()
+                    except requests.exceptions.SSLError as error:
+                        # A TLS registry with a certificate we do not trust stays HTTPS (and
+                        # fails with a clear certificate error); a plain HTTP one does not
+                        # speak TLS at all.
+                        if "CERTIFICATE_VERIFY_FAILED" not in str(error):
+                            base = f"http://{self.host}"
                     except requests.exceptions.RequestException:
                         base = f"http://{self.host}"
                 self._base = base

@@ -462,3 +462,60 @@ def test_copy_between_repositories_mounts_blobs(
     assert code == 0, err
     assert out.strip() == f"{registry.ref('konflux/cli-mount-copy')}@{ref.digest}"
     assert run(capsys, "verify", "--key", keys["cosign.pub"], *HTTP, target)[0] == 0
+
+
+def test_what_the_cli_writes_is_read_by_skopeo_and_oras(
+    registry: RegistryService,
+    keys: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import oras.provider
+
+    ref = parse_reference(image(registry, "cli-interop"))
+    predicate = tmp_path / "predicate.json"
+    predicate.write_text('{"scanner":{"uri":"x"}}')
+    sbom = tmp_path / "bom.spdx.json"
+    sbom.write_text('{"spdxVersion":"SPDX-2.3"}')
+    for args in (
+        ["sign", "--key", keys["cosign"], "-a", "team=a"],
+        ["attest", "--key", keys["cosign"], "--predicate", str(predicate), "--type", "vuln"],
+        ["attach", "sbom", "--sbom", str(sbom)],
+    ):
+        code, _, err = run(capsys, *args, *HTTP, *FAST, str(ref))
+        assert code == 0, err
+    client, _ = open_registry(str(ref), options=registry.options)
+    oras_client = oras.provider.Registry(hostname=registry.host, insecure=True)
+    expected_layer = {
+        Kind.SIGNATURE: SIMPLE_SIGNING,
+        Kind.ATTESTATION: DSSE_ENVELOPE,
+        Kind.SBOM: "text/spdx+json",
+    }
+    for kind, media_type in expected_layer.items():
+        tag = triangulate(ref, kind)
+        ours = client.get_manifest(ref.repository, tag.tag or "")
+        assert ours is not None
+        raw = subprocess.run(
+            [require_binary("skopeo"), "inspect", "--tls-verify=false", "--raw", f"docker://{tag}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert raw == ours.data
+        container = f"{registry.host}/{ref.repository}:{tag.tag}"
+        manifest = oras_client.get_manifest(container)
+        assert manifest == json.loads(ours.data)
+        (layer,) = manifest["layers"]
+        assert layer["mediaType"] == media_type
+        blob = oras_client.get_blob(container, layer["digest"]).content
+        assert blob == client.get_blob(ref.repository, ours.manifest.layers[0], limit=1 << 20)
+    payload = json.loads(
+        client.get_blob(
+            ref.repository,
+            client.get_manifest(
+                ref.repository, triangulate(ref, Kind.SIGNATURE).tag or ""
+            ).manifest.layers[0],  # type: ignore[union-attr]
+            limit=1 << 20,
+        )
+    )
+    assert payload["optional"] == {"team": "a"}
+    assert payload["critical"]["image"]["docker-manifest-digest"] == ref.digest

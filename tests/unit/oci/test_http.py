@@ -285,6 +285,11 @@ def test_plain_http_only_when_allowed_and_loopback() -> None:
     assert remote.base_url() == "https://quay.io"
     forced = HttpRegistry("quay.io", RegistryOptions(allow_http_any=True), adapter=adapter)
     assert forced.base_url() == "http://quay.io"
+    untrusted = ScriptedAdapter(
+        lambda seen: Answer(error=requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED]"))
+    )
+    tls = HttpRegistry("127.0.0.1:5443", RegistryOptions(allow_http=True), adapter=untrusted)
+    assert tls.base_url() == "https://127.0.0.1:5443"
     strict = HttpRegistry(
         "127.0.0.1:5000", RegistryOptions(retry=RETRY), adapter=adapter, sleep=lambda _: None
     )
