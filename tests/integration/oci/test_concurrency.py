@@ -114,7 +114,7 @@ def test_fifty_writers_sharing_nothing_converge_with_a_settle_interval(
 ) -> None:
     client, _ = open_registry(registry.ref("konflux/race-nolock:v1"), options=registry.options)
     subject = push_image(client, registry.ref("konflux/race-nolock:v1"), b"race-nolock")
-    _run_writers(registry, subject, None, 0.5, PROCESSES, THREADS)
+    _run_writers(registry, subject, None, 1.0, PROCESSES, THREADS)
     assert len(_kept(registry, subject, Kind.SIGNATURE)) == 50
     assert len(_kept(registry, subject, Kind.ATTESTATION)) == 50
 
