@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +49,8 @@ def _docker_config() -> DockerConfig | None:
 
 
 def _proxies() -> dict[str, str] | None:
+    import urllib.request
+
     found = urllib.request.getproxies()
     out = {key: value for key, value in found.items() if key in ("http", "https")}
     if out and found.get("no"):
