@@ -47,6 +47,10 @@ __all__ = [
 ]
 
 
+#: Consecutive failed single-attempt PUTs (lockless mode) before giving up.
+_MAX_FAILED_PUTS = 5
+
+
 @runtime_checkable
 class AppendLock(Protocol):
     """Mutual exclusion per key (a tag reference string) across the writers sharing it."""
@@ -176,6 +180,7 @@ def append_to_tag(
     stale_after = policy.settle / 2 if lockless else float("inf")
     deadline = clock() + policy.max_wait
     rounds = 0
+    failures = 0
     written = False
     while True:
         rounds += 1
@@ -199,7 +204,15 @@ def append_to_tag(
                     # then re-read.
                     registry.put_manifest(repository, tag, new, retry=not lockless)
                     written = True
-                except TransientError:
+                    failures = 0
+                except TransientError as error:
+                    failures += 1
+                    if failures >= _MAX_FAILED_PUTS:
+                        raise RegistryError(
+                            f"{error.summary()} (gave up after {failures} attempts)",
+                            status=error.status,
+                            url=error.url,
+                        ) from None
                     last = None
                 else:
                     last = registry.get_manifest(repository, tag)

@@ -165,12 +165,13 @@ def test_writes_survive_transient_faults(
     _intact(registry, subject, 1)
 
 
+@pytest.mark.parametrize("settle", [0.0, 0.2])
 @pytest.mark.parametrize(
     ("method", "path"),
     [("PUT", MANIFESTS), ("PUT|PATCH|POST", r"/blobs/uploads")],
 )
 def test_failed_writes_leave_the_tag_intact(
-    registry: RegistryService, fault_proxy: FaultProxy, method: str, path: str
+    registry: RegistryService, fault_proxy: FaultProxy, method: str, path: str, settle: float
 ) -> None:
     client, _ = open_registry(registry.ref("konflux/intact:v1"), options=registry.options)
     subject = push_image(client, registry.ref("konflux/intact:v1"), path.encode())
@@ -178,7 +179,13 @@ def test_failed_writes_leave_the_tag_intact(
     fault_proxy.plan.add("status", method=method, path=path, times=None, status=500)
     proxied, ref = _via(fault_proxy, registry, subject)
     with pytest.raises(RegistryError, match="HTTP 500"):
-        append_layer(proxied, ref, Kind.SIGNATURE, sig_layer(f"lost-{path}"), policy=AppendPolicy())
+        append_layer(
+            proxied,
+            ref,
+            Kind.SIGNATURE,
+            sig_layer(f"lost-{path}"),
+            policy=AppendPolicy(settle=settle),
+        )
     _intact(registry, subject, 1)
 
 
