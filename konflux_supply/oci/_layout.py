@@ -1,0 +1,435 @@
+"""An OCI image layout directory as a :class:`~konflux_supply.oci.registry.Registry`.
+
+``oci-layout``, ``index.json`` and ``blobs/<alg>/<hex>`` as in the image-spec. Tags are the
+``org.opencontainers.image.ref.name`` annotation of ``index.json`` entries; manifests pushed
+by digest (referrers) are listed untagged so that they stay reachable. Every write goes to a
+temporary file that is fsynced and renamed into place; ``index.json`` is replaced by rename
+under an exclusive lock (``index.json.lock``, a host file lock plus a thread lock), so
+concurrent writers in several processes never lose an entry and readers never see a torn
+file. Referrers are found by scanning the listed manifests for a matching ``subject``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from konflux_supply.errors import InputError, RegistryError
+from konflux_supply.models.canonical import dumps_go
+from konflux_supply.models.oci import (
+    OCI_INDEX,
+    Descriptor,
+    ImageIndex,
+    ImageManifest,
+    RawManifest,
+    is_digest,
+    parse_manifest,
+)
+from konflux_supply.oci.options import RegistryOptions
+from konflux_supply.oci.registry import PutResult, SizeLimitExceeded
+
+__all__ = ["REF_NAME", "LayoutRegistry"]
+
+REF_NAME = "org.opencontainers.image.ref.name"
+_LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
+_EMPTY_INDEX = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: str) -> threading.Lock:
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(path, threading.Lock())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(target: Path, chunks: Iterable[bytes], *, check: Callable[[], None]) -> None:
+    """Write chunks to a temporary file beside ``target``, run ``check``, rename into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        check()
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+class LayoutRegistry:
+    """An OCI image layout directory (created on first write)."""
+
+    def __init__(self, path: str | Path, options: RegistryOptions | None = None) -> None:
+        self.path = Path(path)
+        self.options = options or RegistryOptions()
+        self._subjects: dict[str, tuple[str | None, Descriptor | None]] = {}
+
+    @property
+    def name(self) -> str:
+        return f"oci:{self.path}"
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _blob_path(self, digest: str) -> Path:
+        if not is_digest(digest):
+            raise InputError(f"malformed digest {digest!r}", source=self.name)
+        algorithm, hexpart = digest.split(":", 1)
+        return self.path / "blobs" / algorithm / hexpart
+
+    def _exists(self) -> bool:
+        """True for a layout; False for a missing or empty directory; else InputError."""
+        if (self.path / "index.json").is_file():
+            return True
+        if not self.path.exists():
+            return False
+        if not self.path.is_dir():
+            raise InputError("not a directory", source=str(self.path))
+        ours = {"index.json.lock", "oci-layout", "blobs"}
+        if any(p.name not in ours and not p.name.startswith(".") for p in self.path.iterdir()):
+            raise InputError("not an OCI image layout (no index.json)", source=str(self.path))
+        return False
+
+    def _read_index(self) -> dict[str, Any]:
+        index_path = self.path / "index.json"
+        try:
+            raw = index_path.read_bytes()
+        except FileNotFoundError:
+            if self.path.is_dir() and not any(self.path.iterdir()):
+                return dict(_EMPTY_INDEX, manifests=[])
+            raise InputError(
+                "not an OCI image layout (no index.json)", source=str(self.path)
+            ) from None
+        except OSError as error:
+            raise InputError(
+                f"cannot read index.json: {error.strerror}", source=str(self.path)
+            ) from None
+        try:
+            document = json.loads(raw)
+            manifests = document["manifests"]
+            if not isinstance(manifests, list):
+                raise TypeError
+            for entry in manifests:
+                Descriptor.model_validate(entry)
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"malformed index.json: {error}", source=str(self.path)) from None
+        return dict(document)
+
+    def _descriptors(self) -> list[Descriptor]:
+        return [Descriptor.model_validate(d) for d in self._read_index()["manifests"]]
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path / "index.json.lock"
+        with _thread_lock(str(lock_path.resolve())):
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def _ensure_layout(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        marker = self.path / "oci-layout"
+        if not marker.exists():
+            _write_atomic(marker, [_LAYOUT_FILE], check=lambda: None)
+        if not (self.path / "index.json").exists():
+            self._write_index(dict(_EMPTY_INDEX, manifests=[]))
+
+    def _write_index(self, document: dict[str, Any]) -> None:
+        data = dumps_go(document)
+        _write_atomic(self.path / "index.json", [data], check=lambda: None)
+
+    def _update_index(self, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> None:
+        with self._locked():
+            self._ensure_layout()
+            document = self._read_index()
+            document["manifests"] = change(list(document["manifests"]))
+            self._write_index(document)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read_blob(self, descriptor: Descriptor, limit: int) -> bytes:
+        if descriptor.size > limit:
+            raise SizeLimitExceeded(
+                f"blob {descriptor.digest} is {descriptor.size} bytes, more than the limit "
+                f"of {limit}"
+            )
+        path = self._blob_path(descriptor.digest)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(descriptor.size + 1)
+        except FileNotFoundError:
+            raise RegistryError(f"blob {descriptor.digest} is missing", url=self.name) from None
+        except OSError as error:
+            raise RegistryError(f"cannot read blob: {error.strerror}", url=self.name) from None
+        self._check(descriptor.digest, data, descriptor.size)
+        return data
+
+    def _check(self, digest: str, data: bytes, size: int | None) -> None:
+        algorithm = digest.split(":", 1)[0]
+        got = f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+        if got != digest or (size is not None and len(data) != size):
+            raise RegistryError(
+                f"blob {digest} in the layout is corrupt (content is {got}, {len(data)} bytes)",
+                url=self.name,
+            )
+
+    def _find(self, reference: str) -> Descriptor | None:
+        if not self._exists():
+            return None
+        descriptors = self._descriptors()
+        if is_digest(reference):
+            for descriptor in descriptors:
+                if descriptor.digest == reference:
+                    return descriptor
+            if self._blob_path(reference).is_file():
+                return Descriptor(media_type="", size=0, digest=reference)
+            return None
+        if reference == "":
+            if len(descriptors) != 1:
+                raise InputError(
+                    f"the layout holds {len(descriptors)} manifests: name one with :TAG or "
+                    "@sha256:…",
+                    source=str(self.path),
+                )
+            return descriptors[0]
+        found = [d for d in descriptors if (d.annotations or {}).get(REF_NAME) == reference]
+        return found[-1] if found else None
+
+    def get_manifest(self, repository: str, reference: str) -> RawManifest | None:
+        """A manifest by ``ref.name`` tag or digest (``""`` = the only one)."""
+        descriptor = self._find(reference)
+        if descriptor is None:
+            return None
+        path = self._blob_path(descriptor.digest)
+        limit = self.options.limits.max_manifest_bytes
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            if is_digest(reference):
+                return None
+            raise RegistryError(
+                f"index.json lists {descriptor.digest} but its blob is missing", url=self.name
+            ) from None
+        if len(data) > limit:
+            raise SizeLimitExceeded(f"manifest {descriptor.digest} is larger than {limit} bytes")
+        self._check(descriptor.digest, data, descriptor.size or None)
+        try:
+            return parse_manifest(
+                data, descriptor.media_type or None, digest=descriptor.digest, source=self.name
+            )
+        except InputError as error:
+            raise RegistryError(
+                f"invalid manifest in the layout: {error.summary()}", url=self.name
+            ) from None
+
+    def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
+        """The descriptor of a manifest (read from disk to know its media type)."""
+        manifest = self.get_manifest(repository, reference)
+        return None if manifest is None else manifest.descriptor()
+
+    def get_blob(self, repository: str, descriptor: Descriptor, *, limit: int) -> bytes:
+        """A blob, size-capped and digest-checked."""
+        return self._read_blob(descriptor, limit)
+
+    def iter_blob(self, repository: str, descriptor: Descriptor) -> Iterator[bytes]:
+        """Stream a blob, checking size and digest before the last chunk."""
+        path = self._blob_path(descriptor.digest)
+        algorithm = descriptor.digest.split(":", 1)[0]
+        hasher = hashlib.new(algorithm)
+        seen = 0
+        pending: bytes | None = None
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    seen += len(chunk)
+                    if seen > descriptor.size:
+                        break
+                    hasher.update(chunk)
+                    if pending is not None:
+                        yield pending
+                    pending = chunk
+        except FileNotFoundError:
+            raise RegistryError(f"blob {descriptor.digest} is missing", url=self.name) from None
+        got = f"{algorithm}:{hasher.hexdigest()}"
+        if seen != descriptor.size or got != descriptor.digest:
+            raise RegistryError(f"blob {descriptor.digest} in the layout is corrupt", url=self.name)
+        if pending is not None:
+            yield pending
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether the blob file exists."""
+        return self._blob_path(digest).is_file()
+
+    def list_tags(self, repository: str) -> list[str]:
+        """The ``ref.name`` annotations of ``index.json``."""
+        if not self._exists():
+            return []
+        names = [(d.annotations or {}).get(REF_NAME) for d in self._descriptors()]
+        return [name for name in names if name]
+
+    def _subject_of(self, descriptor: Descriptor) -> tuple[str | None, Descriptor | None]:
+        cached = self._subjects.get(descriptor.digest)
+        if cached is not None:
+            return cached
+        result: tuple[str | None, Descriptor | None] = (None, None)
+        with contextlib.suppress(RegistryError, InputError):
+            manifest = self.get_manifest("", descriptor.digest)
+            if manifest is not None:
+                doc = manifest.document
+                subject = doc.subject.digest if doc.subject else None
+                result = (subject, manifest.descriptor(annotations=doc.annotations))
+        self._subjects[descriptor.digest] = result
+        return result
+
+    def referrers(
+        self, repository: str, digest: str, *, artifact_type: str | None = None
+    ) -> ImageIndex:
+        """Manifests in the layout whose ``subject`` is ``digest``, sorted by digest."""
+        found: dict[str, Descriptor] = {}
+        if self._exists():
+            for descriptor in self._descriptors():
+                subject, described = self._subject_of(descriptor)
+                if subject == digest and described is not None:
+                    found[described.digest] = described
+        manifests = sorted(found.values(), key=lambda d: d.digest)
+        if artifact_type:
+            manifests = [d for d in manifests if d.artifact_type == artifact_type]
+        if len(manifests) > self.options.limits.max_referrers:
+            raise SizeLimitExceeded(f"more than {self.options.limits.max_referrers} referrers")
+        return ImageIndex(schema_version=2, media_type=OCI_INDEX, manifests=manifests)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _store(self, digest: str, chunks: Iterable[bytes], size: int) -> None:
+        target = self._blob_path(digest)
+        if target.is_file():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        algorithm = digest.split(":", 1)[0]
+        hasher = hashlib.new(algorithm)
+        count = [0]
+
+        def counted() -> Iterator[bytes]:
+            for chunk in chunks:
+                hasher.update(chunk)
+                count[0] += len(chunk)
+                yield chunk
+
+        def check() -> None:
+            got = f"{algorithm}:{hasher.hexdigest()}"
+            if got != digest or count[0] != size:
+                raise RegistryError(f"content for {digest} has digest {got}, {count[0]} bytes")
+
+        try:
+            _write_atomic(target, counted(), check=check)
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise RegistryError("no space left writing the layout", url=self.name) from None
+            raise RegistryError(f"cannot write blob: {error.strerror}", url=self.name) from None
+
+    def put_blob(
+        self,
+        repository: str,
+        data: bytes,
+        *,
+        digest: str | None = None,
+        mount_from: str | None = None,
+    ) -> str:
+        """Store a blob atomically (skipped when present)."""
+        actual = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        if digest and digest != actual:
+            if digest.startswith("sha512:"):
+                actual = f"sha512:{hashlib.sha512(data).hexdigest()}"
+            if digest != actual:
+                raise InputError(f"blob content does not match digest {digest}")
+        self._ensure_dirs()
+        self._store(actual, [data], len(data))
+        return actual
+
+    def upload(
+        self,
+        repository: str,
+        digest: str,
+        size: int,
+        open_chunks: Callable[[], Iterable[bytes]],
+        *,
+        mount_from: str | None = None,
+    ) -> None:
+        """Store a streamed blob; nothing is left behind if the source is wrong."""
+        self._ensure_dirs()
+        self._store(digest, open_chunks(), size)
+
+    def _ensure_dirs(self) -> None:
+        if (self.path / "index.json").is_file():
+            return
+        with self._locked():
+            if not self._exists():
+                self._ensure_layout()
+
+    def put_manifest(
+        self, repository: str, reference: str, manifest: RawManifest, *, retry: bool = True
+    ) -> PutResult:
+        """Store a manifest blob and list it in ``index.json`` (tagged or by digest)."""
+        if is_digest(reference) and reference != manifest.digest:
+            raise InputError(f"manifest digest {manifest.digest} is not {reference}")
+        self._ensure_dirs()
+        self._store(manifest.digest, [manifest.data], len(manifest.data))
+        entry = Descriptor(
+            media_type=manifest.media_type, size=len(manifest.data), digest=manifest.digest
+        )
+        doc = manifest.document
+        if isinstance(doc, ImageManifest | ImageIndex) and doc.artifact_type:
+            entry = entry.model_copy(update={"artifact_type": doc.artifact_type})
+        tagged = not is_digest(reference)
+        if tagged:
+            entry = entry.model_copy(update={"annotations": {REF_NAME: reference}})
+
+        def change(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if tagged:
+                kept = [
+                    m for m in manifests if (m.get("annotations") or {}).get(REF_NAME) != reference
+                ]
+            else:
+                if any(m.get("digest") == manifest.digest for m in manifests):
+                    return manifests
+                kept = manifests
+            return [*kept, entry.to_obj()]
+
+        self._update_index(change)
+        return PutResult(manifest.digest, subject_processed=doc.subject is not None)
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Remove every ``index.json`` entry for ``digest`` (the blob stays)."""
+        if not self._exists():
+            return
+        self._update_index(lambda ms: [m for m in ms if m.get("digest") != digest])

@@ -1,0 +1,389 @@
+"""The HTTP transport under the distribution API client: one session (pool) per registry.
+
+Every request passes ``verify=`` explicitly (``REQUESTS_CA_BUNDLE`` cannot override it) and the
+session ignores the environment. Transient failures (429, 5xx, resets, truncated or corrupt
+bodies) are retried with exponential backoff and full jitter, honouring ``Retry-After``;
+when retries run out the error names the last cause. Every manifest and blob is checked
+against the digest asked for and read with a size cap, never buffered past it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import requests
+import requests.adapters
+
+from konflux_supply.errors import InputError, RegistryError
+from konflux_supply.models.oci import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
+from konflux_supply.oci._auth import Authenticator, denied
+from konflux_supply.oci.options import RegistryOptions
+from konflux_supply.oci.reference import is_loopback
+from konflux_supply.oci.registry import SizeLimitExceeded
+
+__all__ = ["ACCEPT_MANIFESTS", "Transient", "Transport", "describe", "error_from", "new_hasher"]
+
+ACCEPT_MANIFESTS = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_READ_CHUNK = 64 * 1024
+
+
+class Transient(Exception):
+    """A failure worth retrying; ``cause`` is what the final error will say."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+def new_hasher(digest: str) -> Any:
+    return hashlib.sha512() if digest.startswith("sha512:") else hashlib.sha256()
+
+
+def describe(error: BaseException) -> str:
+    text = str(error)
+    for marker in ("Connection reset", "Connection refused", "Connection aborted", "timed out"):
+        if marker in text:
+            return f"{marker.lower()} ({type(error).__name__})"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "connection broken mid-body (truncated response)"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "request timed out"
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+def _bypass_proxy(host: str, no_proxy: str | None) -> bool:
+    """Loopback registries, and hosts matching ``no_proxy``, are reached directly."""
+    if is_loopback(host):
+        return True
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    for entry in (no_proxy or "").replace(" ", "").split(","):
+        entry = entry.lstrip(".")
+        if entry == "*" or (entry and (name == entry or name.endswith("." + entry))):
+            return True
+    return False
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    with suppress(TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _peek(response: requests.Response, limit: int = 65536) -> bytes:
+    """At most ``limit`` bytes of a (streamed) body, for error messages."""
+    buffer = bytearray()
+    with suppress(requests.exceptions.RequestException):
+        for chunk in response.iter_content(8192):
+            buffer += chunk
+            if len(buffer) >= limit:
+                break
+    return bytes(buffer[:limit])
+
+
+def error_from(response: requests.Response, what: str) -> RegistryError:
+    code = None
+    message = ""
+    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError):
+        body = json.loads(_peek(response))
+        first = body["errors"][0]
+        code = str(first.get("code") or "") or None
+        message = str(first.get("message") or "")
+    reason = response.reason or ""
+    text = f"{what} failed" + (f": {message}" if message else f": {reason}" if reason else "")
+    if response.status_code == 403:
+        text = f"{what}: access denied" + (f" ({message})" if message else "")
+    return RegistryError(text, status=response.status_code, url=response.url, code=code)
+
+
+class Transport:
+    """Requests to one registry host over HTTPS (or HTTP when allowed for it): auth, retries,
+    capped reads. Thread-safe: one instance (one connection pool, one auth state) per host.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        options: RegistryOptions,
+        *,
+        adapter: requests.adapters.BaseAdapter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.host = host
+        self.options = options
+        self._sleep = sleep
+        session = requests.Session()
+        session.trust_env = False
+        if options.proxies and not _bypass_proxy(host, options.proxies.get("no_proxy")):
+            session.proxies.update(
+                {k: v for k, v in options.proxies.items() if k in ("http", "https")}
+            )
+        session.headers["User-Agent"] = options.user_agent
+        transport = adapter or requests.adapters.HTTPAdapter(
+            pool_connections=2, pool_maxsize=options.pool_size, max_retries=0
+        )
+        session.mount("https://", transport)
+        session.mount("http://", transport)
+        self._session = session
+        if options.insecure_skip_tls_verify:
+            self._verify: bool | str = False
+        else:
+            self._verify = options.ca_file or certifi.where()
+        self._base: str | None = None
+        self._base_lock = threading.Lock()
+        self._auth = Authenticator(host, options.credentials_for(host), self._plain_fetch)
+        self._timeout = options.retry.timeout
+
+    @property
+    def name(self) -> str:
+        return self.host
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._session.close()
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _http_allowed(self) -> bool:
+        return self.options.allow_http_any or (self.options.allow_http and is_loopback(self.host))
+
+    def base_url(self) -> str:
+        """``https://host`` or, when allowed and HTTPS does not answer, ``http://host``."""
+        if self._base is not None:
+            return self._base
+        with self._base_lock:
+            if self._base is None:
+                base = f"https://{self.host}"
+                if self._http_allowed():
+                    try:
+                        self._session.get(
+                            f"{base}/v2/", verify=self._verify, timeout=min(self._timeout, 5)
+                        ).close()
+                    except requests.exceptions.SSLError as error:
+                        # A TLS registry with a certificate we do not trust stays HTTPS (and
+                        # fails with a clear certificate error); a plain HTTP one does not
+                        # speak TLS at all.
+                        if "CERTIFICATE_VERIFY_FAILED" not in str(error):
+                            base = f"http://{self.host}"
+                    except requests.exceptions.RequestException:
+                        base = f"http://{self.host}"
+                self._base = base
+        return self._base
+
+    def _url(self, path: str) -> str:
+        return path if "://" in path else self.base_url() + path
+
+    def _plain_fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A request without registry auth (token service), with the retry policy."""
+
+        def read(response: requests.Response) -> bytes:
+            data = self._read(response, limit=1024 * 1024, size=None, what="token response")
+            response._content = data  # so that .json() works after the response is closed
+            return data
+
+        response, _ = self._call(
+            method, url, auth=False, ok=range(200, 600), reader=read, what="token request", **kwargs
+        )
+        return response
+
+    def _ping(self) -> None:
+        """GET /v2/ to learn how the registry authenticates, before sending a body."""
+        try:
+            response = self._session.get(
+                self._url("/v2/"), verify=self._verify, timeout=self._timeout, stream=True
+            )
+        except requests.exceptions.RequestException as error:
+            raise Transient(f"ping: {describe(error)}") from None
+        with response:
+            if response.status_code == 401:
+                self._auth.learn(response)
+            elif response.status_code < 400:
+                self._auth.note_open()
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str | None,
+        auth: bool,
+        headers: Mapping[str, str] | None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        request_headers = dict(headers or {})
+        sent = self._auth.authorization(scope) if auth else None
+        if sent:
+            request_headers["Authorization"] = sent
+        response = self._session.request(
+            method,
+            url,
+            headers=request_headers,
+            verify=self._verify,
+            timeout=self._timeout,
+            stream=True,
+            **kwargs,
+        )
+        if response.status_code != 401 or not auth:
+            if auth and sent is None and response.status_code < 400:
+                self._auth.note_open()
+            return response
+        response.close()
+        if sent is None:
+            self._auth.learn(response)
+            retry_with = self._auth.authorization(scope)
+            if retry_with is None:
+                raise self._auth.missing_credentials(response.url)
+        else:
+            retry_with = self._auth.refused(response, sent, scope)
+        request_headers["Authorization"] = retry_with
+        response = self._session.request(
+            method,
+            url,
+            headers=request_headers,
+            verify=self._verify,
+            timeout=self._timeout,
+            stream=True,
+            **kwargs,
+        )
+        if response.status_code == 401:
+            response.close()
+            raise denied(response, self._auth.credentials)
+        return response
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        ok: Iterable[int] = (200,),
+        missing_ok: bool = False,
+        reader: Callable[[requests.Response], Any] | None = None,
+        retry: bool = True,
+        auth: bool = True,
+        what: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[requests.Response, Any]:
+        """Send with retries; return the response (closed) and what ``reader`` made of it.
+
+        A 404 returns ``(response, None)`` when ``missing_ok``; other unexpected statuses
+        raise :class:`RegistryError`. With ``retry=False`` a transient failure raises
+        :class:`Transient` for the caller's own retry loop.
+        """
+        policy = self.options.retry
+        attempts = policy.attempts if retry else 1
+        url = self._url(path)
+        accepted = set(ok)
+        label = what or f"{method} {urlsplit(url).path}"
+        cause = "no attempt made"
+        delay = 0.0
+        for attempt in range(attempts):
+            if attempt:
+                self._sleep(delay)
+            delay = self._backoff(attempt)
+            try:
+                response = self._send(
+                    method, url, scope=scope, auth=auth, headers=headers, **kwargs
+                )
+            except requests.exceptions.SSLError as error:
+                if "CERTIFICATE_VERIFY_FAILED" in str(error) or "certificate" in str(error):
+                    raise RegistryError(
+                        f"TLS certificate verification failed for {self.host}",
+                        url=url,
+                        hint="pass the registry's CA with --registry-cacert",
+                    ) from None
+                cause = describe(error)
+                continue
+            except requests.exceptions.InvalidURL as error:
+                raise InputError(f"invalid registry URL {url!r}: {error}") from None
+            except requests.exceptions.RequestException as error:
+                cause = describe(error)
+                continue
+            try:
+                status = response.status_code
+                if status in _RETRY_STATUSES:
+                    cause = f"{label}: HTTP {status} {response.reason or ''}".rstrip()
+                    wait = _retry_after(response)
+                    if wait is not None:
+                        if wait > policy.max_retry_after:
+                            raise RegistryError(
+                                f"{label}: the registry asked to retry after {wait:.0f} s "
+                                f"(more than {policy.max_retry_after:.0f} s)",
+                                status=status,
+                                url=url,
+                            )
+                        delay = wait + random.uniform(0, 0.1)
+                    continue
+                if status == 404 and missing_ok:
+                    return response, None
+                if status not in accepted:
+                    raise error_from(response, label)
+                value = reader(response) if reader is not None else None
+                return response, value
+            except Transient as transient:
+                cause = f"{label}: {transient.cause}"
+                continue
+            except requests.exceptions.RequestException as error:
+                cause = f"{label}: {describe(error)}"
+                continue
+            finally:
+                response.close()
+        if not retry:
+            raise Transient(cause)
+        raise RegistryError(
+            f"{cause} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})", url=url
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        policy = self.options.retry
+        ceiling = min(policy.max_backoff, policy.backoff * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read(
+        self, response: requests.Response, *, limit: int, size: int | None, what: str
+    ) -> bytes:
+        maximum = limit if size is None else min(limit, size)
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > maximum:
+            if size is not None and int(length) > size:
+                raise Transient(f"served {length} bytes, the descriptor says {size}")
+            raise SizeLimitExceeded(
+                f"{what} is {length} bytes, more than the limit of {limit}", url=response.url
+            )
+        buffer = bytearray()
+        for chunk in response.iter_content(_READ_CHUNK):
+            buffer += chunk
+            if len(buffer) > maximum:
+                if size is not None and len(buffer) > size:
+                    raise Transient(f"served more bytes than the descriptor's size {size}")
+                raise SizeLimitExceeded(
+                    f"{what} is larger than the limit of {limit} bytes", url=response.url
+                )
+        if size is not None and len(buffer) != size:
+            raise Transient(f"served {len(buffer)} bytes, the descriptor says {size}")
+        return bytes(buffer)
