@@ -1,0 +1,61 @@
+"""`konflux-supply demo`: the README's main job works end to end and its outputs verify again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from konflux_supply.cli import main
+
+
+def _demo(workdir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    assert main(["demo", "--workdir", str(workdir)]) == 0
+    out = capsys.readouterr()
+    assert "5. verified with" in out.err
+    summary: dict[str, object] = json.loads(out.out)
+    return summary
+
+
+def test_demo_signs_attests_and_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = tmp_path / "demo"
+    summary = _demo(workdir, capsys)
+    image = str(summary["image"])
+    assert image.startswith(f"oci:{workdir}/layout@sha256:")
+    for name in ("cosign.key", "cosign.pub", "provenance.json", "sbom.cdx.json", "taskrun.json"):
+        assert (workdir / name).is_file()
+    statement = json.loads((workdir / "provenance.json").read_text())
+    assert statement["subject"][0]["digest"]["sha256"] == image.rsplit(":", 1)[1]
+
+    # The commands the demo suggests work on what it stored.
+    pub = str(summary["publicKey"])
+    assert main(["verify", "--key", pub, image]) == 0
+    payloads = json.loads(capsys.readouterr().out)
+    assert payloads[0]["critical"]["image"]["docker-manifest-digest"] == image.split("@")[1]
+    assert main(["verify-attestation", "--key", pub, "--type", "slsaprovenance", image]) == 0
+    assert main(["verify-attestation", "--key", pub, "--type", "cyclonedx", image]) == 0
+    # A key that did not sign is refused (exit 1), not "unsigned" and not a pass.
+    assert main(["generate-key-pair", "--output-key-prefix", str(tmp_path / "other")]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--key", str(tmp_path / "other.pub"), image]) == 1
+
+
+def test_demo_reruns_in_its_own_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = tmp_path / "demo"
+    first = _demo(workdir, capsys)
+    second = _demo(workdir, capsys)
+    assert first["image"] == second["image"]  # the image bytes are reproducible
+
+
+def test_demo_refuses_a_foreign_nonempty_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["demo", "--workdir", str(tmp_path)]) == 2
+    assert "not made by an earlier demo" in capsys.readouterr().err
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
