@@ -19,8 +19,9 @@ def _demo(workdir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object
 
 
 def test_demo_signs_attests_and_verifies(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
     workdir = tmp_path / "demo"
     summary = _demo(workdir, capsys)
     image = str(summary["image"])
