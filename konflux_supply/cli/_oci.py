@@ -180,15 +180,26 @@ _SBOM_DEPRECATION = (
 
 @attach.command("sbom")
 @click.option("--sbom", "sbom_path", required=True, metavar="FILE", help="The SBOM (- = stdin).")
-@click.option("--type", "sbom_type", type=click.Choice(["spdx", "cyclonedx", "syft"]), default=None)
-@click.option("--input-format", type=click.Choice(["json", "xml", "text"]), default=None)
+@click.option(
+    "--type",
+    "sbom_type",
+    type=click.Choice(["spdx", "cyclonedx", "syft"]),
+    default=None,
+    help="Optional: checked against the document, which decides the media type.",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["json", "xml", "text"]),
+    default=None,
+    help="Optional: checked against the document.",
+)
 @click.option("--registry-referrers-mode", type=_REFERRERS_MODE, default="legacy")
 @writer_options
 @registry_options
 @click.argument("image", metavar="IMAGE")
 def attach_sbom(
     sbom_path: str,
-    sbom_type: str,
+    sbom_type: str | None,
     input_format: str | None,
     registry_referrers_mode: str,
     image: str,
