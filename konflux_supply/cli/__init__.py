@@ -44,9 +44,23 @@ class _CommandModule(Protocol):
 
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
-    from konflux_supply.cli import _demo, _keys, _oci, _provenance, _sbom
+    from konflux_supply.cli import (
+        _demo,
+        _download,
+        _keys,
+        _oci,
+        _provenance,
+        _sbom,
+    )
 
-    modules: tuple[_CommandModule, ...] = (_demo, _provenance, _keys, _oci, _sbom)
+    modules: tuple[_CommandModule, ...] = (
+        _demo,
+        _provenance,
+        _keys,
+        _oci,
+        _sbom,
+        _download,
+    )
     for module in modules:
         module.register(cli)
 

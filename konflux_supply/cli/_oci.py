@@ -19,6 +19,7 @@ import click
 from konflux_supply.cli._common import read_bytes
 from konflux_supply.cli._keys import _GoFlags, backend_config, secrets_from_environment
 from konflux_supply.cli._registry import registry_options, repository_override, writer_options
+from konflux_supply.cli._sbom import attachable_sbom, check_sbom_predicate
 from konflux_supply.errors import InputError
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ def attest(
 
     _no_tlog(tlog_upload)
     data = read_bytes(predicate)
+    check_sbom_predicate(data, predicate, predicate_type)
     signer = _signer(key)
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
@@ -176,54 +178,49 @@ _SBOM_DEPRECATION = (
 )
 
 
-def _sbom_media_type(path: str, kind: str, input_format: str | None) -> str:
-    looks_json = path.endswith(".json")
-    allowed = {"cyclonedx": ("json", "xml"), "spdx": ("json", "text"), "syft": ("json",)}
-    if input_format is not None and input_format not in allowed[kind]:
-        raise InputError(
-            f"invalid SBOM input format {input_format!r}, expected ({'|'.join(allowed[kind])})",
-            field="--input-format",
-        )
-    if kind == "syft":
-        return "application/vnd.syft+json"
-    json_format = input_format == "json" or (input_format is None and looks_json)
-    if kind == "cyclonedx":
-        return "application/vnd.cyclonedx+json" if json_format else "application/vnd.cyclonedx+xml"
-    return "text/spdx+json" if json_format else "text/spdx"
-
-
 @attach.command("sbom")
 @click.option("--sbom", "sbom_path", required=True, metavar="FILE", help="The SBOM (- = stdin).")
 @click.option(
-    "--type", "sbom_type", type=click.Choice(["spdx", "cyclonedx", "syft"]), default="spdx"
+    "--type",
+    "sbom_type",
+    type=click.Choice(["spdx", "cyclonedx", "syft"]),
+    default=None,
+    help="Optional: checked against the document, which decides the media type.",
 )
-@click.option("--input-format", type=click.Choice(["json", "xml", "text"]), default=None)
+@click.option(
+    "--input-format",
+    type=click.Choice(["json", "xml", "text"]),
+    default=None,
+    help="Optional: checked against the document.",
+)
 @click.option("--registry-referrers-mode", type=_REFERRERS_MODE, default="legacy")
 @writer_options
 @registry_options
 @click.argument("image", metavar="IMAGE")
 def attach_sbom(
     sbom_path: str,
-    sbom_type: str,
+    sbom_type: str | None,
     input_format: str | None,
     registry_referrers_mode: str,
     image: str,
     registry_options: RegistryOptions,
     append_policy: AppendPolicy,
 ) -> None:
-    """Attach an SBOM as cosign does (sha256-<hex>.sbom; deprecated by cosign)."""
-    from konflux_supply import oci
+    """Attach an SBOM as cosign does (sha256-<hex>.sbom; deprecated by cosign).
+
+    The SBOM is parsed first (media type from the document); a bad one is never pushed.
+    """
+    from konflux_supply import oci, sbom
 
     click.echo(_SBOM_DEPRECATION, err=True)
-    media_type = _sbom_media_type(sbom_path, sbom_type, input_format)
-    data = read_bytes(sbom_path)
+    document = attachable_sbom(sbom_path, sbom_type, input_format)
+    media_type = document.media_type
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = oci.attach_sbom(
+        attached = sbom.attach(
             registry,
             ref,
-            data,
-            media_type,
+            document,
             policy=append_policy,
             repository=repository_override(),
             referrers=registry_referrers_mode == "oci-1-1",

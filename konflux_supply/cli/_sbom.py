@@ -15,8 +15,10 @@ import click
 from konflux_supply.errors import InputError
 
 from ._common import echo_json
+from ._registry import registry_options
 
 if TYPE_CHECKING:
+    from konflux_supply.oci import RegistryOptions
     from konflux_supply.sbom import ParseLimits
 
 _SPEC_VERSIONS = click.Choice(["1.4", "1.5", "1.6"])
@@ -29,7 +31,7 @@ def _limits(max_bytes: int | None) -> ParseLimits:
     return ParseLimits() if max_bytes is None else ParseLimits(max_bytes=max_bytes)
 
 
-def _read(path: str, limits: ParseLimits) -> bytes:
+def _read(path: str, limits: ParseLimits, *, hint: str | None = None) -> bytes:
     """Read at most one byte more than the cap, so a huge file costs nothing."""
     cap = limits.max_bytes
     try:
@@ -44,9 +46,55 @@ def _read(path: str, limits: ParseLimits) -> bytes:
         raise InputError(
             f"document is larger than the cap of {cap} bytes",
             source=path,
-            hint="raise the cap with --max-bytes if the document is genuine",
+            hint=hint or "raise the cap with --max-bytes if the document is genuine",
         )
     return data
+
+
+#: ``attach sbom --type`` values and the formats each covers (cosign's names).
+_ATTACH_TYPES = {"cyclonedx": ("cyclonedx",), "spdx": ("spdxjson", "spdx"), "syft": ()}
+_INPUT_FORMATS = {"json": ("cyclonedx", "spdxjson"), "text": ("spdx",), "xml": ()}
+
+
+def attachable_sbom(path: str, kind: str | None, input_format: str | None) -> Any:
+    """Read and parse the SBOM for ``attach sbom`` before anything is pushed.
+
+    The media type comes from the document; ``--type``/``--input-format``, when given, must
+    agree with it. Formats that cannot be checked (syft JSON, CycloneDX XML) are refused.
+    """
+    from konflux_supply import sbom
+
+    if kind == "syft" or input_format == "xml":
+        raise InputError(
+            "only CycloneDX JSON and SPDX (JSON or tag-value) SBOMs can be checked, so only "
+            "they are attached",
+            field="--type" if kind == "syft" else "--input-format",
+            source=path,
+            hint="convert it (e.g. syft convert … -o cyclonedx-json), or attest it instead",
+        )
+    limits = sbom.ParseLimits()
+    hint = "cosign and konflux-supply read attachments of at most 128 MiB"
+    document = sbom.parse(_read(path, limits, hint=hint), source=path, limits=limits)
+    found = document.format.value
+    for option, value, table in (
+        ("--type", kind, _ATTACH_TYPES),
+        ("--input-format", input_format, _INPUT_FORMATS),
+    ):
+        if value is not None and found not in table[value]:
+            raise InputError(
+                f"{option} {value} does not match the document ({document.media_type})",
+                field=option,
+                source=path,
+                hint=f"leave {option} out: the media type is taken from the document",
+            )
+    return document
+
+
+def check_sbom_predicate(data: bytes, path: str, predicate_type: str) -> None:
+    """For ``attest --type cyclonedx|spdxjson|spdx``: the predicate must be that SBOM."""
+    from konflux_supply import sbom
+
+    sbom.read_predicate(data, predicate_type, source=path)
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -68,7 +116,7 @@ def _timestamp(value: str | None) -> datetime | None:
     return parsed
 
 
-def _write(data: bytes, output: str | None) -> None:
+def write_output(data: bytes, output: str | None) -> None:
     """Write to stdout, or atomically to a file (no partial file is ever left behind)."""
     if output is None or output == "-":
         sys.stdout.buffer.write(data)
@@ -110,6 +158,29 @@ _time = click.option(
     default=None,
     help="metadata.timestamp (RFC 3339); default $SOURCE_DATE_EPOCH, else now.",
 )
+_repository = click.option(
+    "--repository",
+    default=None,
+    metavar="REGISTRY/REPO",
+    help="For oci:DIR images: the repository named in the purl (default: the directory name).",
+)
+
+
+def _subject(text: str | None, repository: str | None, options: RegistryOptions) -> Any:
+    """The described component for ``--subject``: no I/O when it names a digest, else its
+    tag is resolved once through the registry (or layout)."""
+    if text is None:
+        return None
+    from konflux_supply import oci, sbom
+
+    if not text.startswith("oci:") and "@" in text:
+        return sbom.image_component(text)
+    ref = oci.parse_reference(text)
+    if ref.digest is None:
+        with oci.RegistryPool(options) as pool:
+            registry, ref = pool.open(ref)
+            ref = oci.resolve(registry, ref)[0]
+    return sbom.image_component(ref, repository=repository)
 
 
 @click.group("sbom")
@@ -162,21 +233,26 @@ def validate_command(sbom_file: str, schema: bool, max_bytes: int | None) -> int
 @click.option(
     "--subject",
     default=None,
-    metavar="IMAGE-REF",
-    help="The image the result describes (registry/repo@sha256:…).",
+    metavar="IMAGE",
+    help="The image the result describes: registry/repo@sha256:… or oci:DIR@sha256:… "
+    "(a tag is resolved through the registry).",
 )
+@_repository
 @_serial
 @_time
 @click.option("--spec-version", type=_SPEC_VERSIONS, default=None, help="Default: newest input.")
 @_max_bytes
+@registry_options
 def merge_command(
     sbom_files: tuple[str, ...],
     output: str | None,
     subject: str | None,
+    repository: str | None,
     serial_number: str | None,
     timestamp: str | None,
     spec_version: str | None,
     max_bytes: int | None,
+    registry_options: RegistryOptions,
 ) -> None:
     """Merge CycloneDX SBOMs into one (components deduplicated by purl, graphs merged)."""
     from konflux_supply import sbom
@@ -184,7 +260,7 @@ def merge_command(
     limits = _limits(max_bytes)
     when = _timestamp(timestamp)
     boms = [sbom.parse_cyclonedx(_read(p, limits), source=p, limits=limits) for p in sbom_files]
-    root = sbom.image_component(subject) if subject is not None else None
+    root = _subject(subject, repository, registry_options)
     merged = sbom.merge(
         boms,
         subject=root,
@@ -193,7 +269,7 @@ def merge_command(
         spec_version=spec_version,
         on_conflict=_warn,
     )
-    _write(merged.to_json(), output)
+    write_output(merged.to_json(), output)
 
 
 def _components(path: str, limits: ParseLimits) -> list[Any]:
@@ -214,14 +290,10 @@ def _components(path: str, limits: ParseLimits) -> list[Any]:
     "--manifest",
     "manifest_file",
     default=None,
-    help="The image's manifest or index (JSON file); checked against IMAGE's digest.",
+    help="The image's manifest or index (JSON file) instead of reading the registry; "
+    "checked against IMAGE's digest.",
 )
-@click.option(
-    "--repository",
-    default=None,
-    metavar="REGISTRY/REPO",
-    help="For oci:DIR images: the repository named in the purl.",
-)
+@_repository
 @click.option(
     "--components",
     "components_file",
@@ -233,6 +305,7 @@ def _components(path: str, limits: ParseLimits) -> list[Any]:
 @_time
 @click.option("--spec-version", type=_SPEC_VERSIONS, default="1.6", show_default=True)
 @_max_bytes
+@registry_options
 def generate_command(
     image: str,
     manifest_file: str | None,
@@ -243,32 +316,32 @@ def generate_command(
     timestamp: str | None,
     spec_version: str,
     max_bytes: int | None,
+    registry_options: RegistryOptions,
 ) -> None:
     """An SBOM describing IMAGE (purl pkg:oci/…), one component per platform of an index.
 
-    IMAGE is an OCI layout (oci:DIR@sha256:… or oci:DIR:tag, read directly), or
-    registry/repo[:tag][@sha256:…] with --manifest FILE (registries are not read yet).
+    IMAGE is registry/repo[:tag|@sha256:…] or an OCI layout oci:DIR[:tag|@sha256:…]; a tag
+    is resolved once, then the manifest or index, each platform manifest and the image config
+    are read by digest and checked. With --manifest FILE nothing is read from the registry.
     """
-    from konflux_supply import sbom
+    from konflux_supply import oci, sbom
 
     limits = _limits(max_bytes)
-    manifest = _read(manifest_file, limits) if manifest_file is not None else None
-    if manifest is None and not image.startswith("oci:"):
-        raise InputError(
-            "reading manifests from a registry is not available yet",
-            hint="pass --manifest FILE, or use an OCI layout (oci:DIR@sha256:…)",
-        )
     extra = _components(components_file, limits) if components_file is not None else []
-    document = sbom.generate(
-        image,
-        manifest=manifest,
-        repository=repository,
-        components=extra,
-        serial_number=serial_number,
-        timestamp=_timestamp(timestamp),
-        spec_version=spec_version,
-    )
-    _write(document.to_json(), output)
+    options: dict[str, Any] = {
+        "repository": repository,
+        "components": extra,
+        "serial_number": serial_number,
+        "timestamp": _timestamp(timestamp),
+        "spec_version": spec_version,
+    }
+    if manifest_file is not None:
+        document = sbom.generate(image, manifest=_read(manifest_file, limits), **options)
+    else:
+        with oci.RegistryPool(registry_options) as pool:
+            registry, ref = pool.open(image)
+            document = sbom.generate(ref, registry=registry, **options)
+    write_output(document.to_json(), output)
 
 
 def register(group: click.Group) -> None:

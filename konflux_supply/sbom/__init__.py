@@ -7,8 +7,11 @@ doc = sbom.parse(data, source="scan.json")          # CycloneDxBom | SpdxDocumen
 report = sbom.validate(data)                         # schema check on request (slow at scale)
 merged = sbom.merge([scan, prefetch], subject=sbom.image_component("quay.io/org/app@sha256:…"),
                     serial_number="urn:uuid:…", timestamp=when)
-image_bom = sbom.generate("quay.io/org/app@sha256:…", fetch=blob_reader)
-doc.media_type, doc.predicate_type, doc.predicate()  # for attach / attest
+registry, ref = oci.open_registry("quay.io/org/app:v1", options=…)
+image_bom = sbom.generate(ref, registry=registry)   # tag resolved once, digests checked
+sbom.attach(registry, ref, doc, policy=oci.AppendPolicy())          # cosign's .sbom
+sbom.attest(registry, ref, signer, doc, policy=oci.AppendPolicy())  # signed predicate
+sbom.read_attached(registry, ref).data               # the exact bytes attached
 ```
 
 Reading keeps the document as written (``doc.data``, ``doc.raw``) with typed views over the
@@ -36,6 +39,7 @@ from ._json import DEFAULT_MAX_BYTES, ParseLimits
 from ._merge import merge
 from ._read import Sbom, Validation, parse, parse_cyclonedx, parse_predicate, validate
 from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
+from ._store import AttachedSbom, attach, attest, read_attached, read_predicate, sbom_format_for
 
 __all__ = [
     "CYCLONEDX_VERSIONS",
@@ -46,6 +50,7 @@ __all__ = [
     "PREDICATE_CYCLONEDX",
     "PREDICATE_SPDX",
     "SPDX_VERSIONS",
+    "AttachedSbom",
     "Component",
     "CycloneDxBom",
     "Dependency",
@@ -59,6 +64,8 @@ __all__ = [
     "SpdxRelationship",
     "Validation",
     "ValidationIssue",
+    "attach",
+    "attest",
     "generate",
     "image_component",
     "merge",
@@ -67,6 +74,9 @@ __all__ = [
     "parse_cyclonedx",
     "parse_predicate",
     "predicate",
+    "read_attached",
+    "read_predicate",
+    "sbom_format_for",
     "validate",
 ]
 

@@ -1,9 +1,9 @@
 """An SBOM for an image: the image (or index) as ``metadata.component``, identified by its
 ``pkg:oci`` purl, one component per platform manifest of an index, plus caller components.
 
-All I/O is injected: the caller passes the manifest bytes, or a ``fetch(digest) -> bytes``
-that reads blobs and manifests from a registry or an OCI layout. Every byte fetched is checked
-against the digest it was asked for.
+I/O is injected: the caller passes a :class:`~konflux_supply.oci.Registry` (HTTP or OCI
+layout; a tag is resolved once, then only digests are read), the manifest bytes, or a
+``fetch(digest) -> bytes``. Every byte fetched is checked against the digest it was asked for.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from konflux_supply.errors import BackendUnavailable, InputError, RegistryError
 
 from ._common import CYCLONEDX_VERSIONS, Collector
 from ._cyclonedx import CycloneDxBom, read_component, read_cyclonedx
 from ._write import format_timestamp, make_serial_number, make_tools
+
+if TYPE_CHECKING:
+    from konflux_supply.oci import Reference, Registry
 
 __all__ = [
     "INDEX_MEDIA_TYPES",
@@ -51,11 +54,12 @@ PLATFORM_PROPERTY = "konflux-supply:oci:platform"
 
 @dataclass(frozen=True)
 class ImageName:
-    """The parts of an image reference an SBOM needs (a small private reader, replaced by
-    :mod:`konflux_supply.oci` once that package lands).
+    """The parts of an image reference an SBOM's purl needs.
 
-    ``repository`` is ``registry/path`` (``quay.io/org/app``) or ``None`` for an image known
-    only by a local name (an OCI layout); ``name`` is the purl name (last path segment).
+    ``repository`` is ``registry/path`` (``quay.io/org/app``, Docker Hub as ``docker.io``) or
+    ``None`` for an image known only by a local name (an OCI layout); ``name`` is the purl
+    name (last path segment). :meth:`parse` reads a purl-style name without I/O (sha512
+    digests allowed); :meth:`from_reference` converts an :class:`~konflux_supply.oci.Reference`.
     """
 
     name: str
@@ -86,6 +90,28 @@ class ImageName:
             raise InputError(f"{text!r} is not a valid image reference", field="image")
         return cls(path[-1], "/".join(parts), tag, digest or None)
 
+    @classmethod
+    def from_reference(cls, reference: Reference, *, repository: str | None = None) -> ImageName:
+        """The purl naming of an OCI reference; ``repository`` names an ``oci:DIR`` image."""
+        if reference.layout:
+            base = _layout_name(reference.repository, repository)
+            return cls(base.name, base.repository, reference.tag, reference.digest)
+        registry = "docker.io" if reference.registry == "index.docker.io" else reference.registry
+        name = reference.repository.rsplit("/", 1)[-1]
+        return cls(name, f"{registry}/{reference.repository}", reference.tag, reference.digest)
+
+
+def _name(image: ImageName | Reference | str, repository: str | None = None) -> ImageName:
+    if isinstance(image, ImageName):
+        return image
+    if isinstance(image, str):
+        if not image.startswith("oci:"):
+            return ImageName.parse(image)
+        from konflux_supply.oci import parse_reference
+
+        image = parse_reference(image, default_tag=None)
+    return ImageName.from_reference(image, repository=repository)
+
 
 def verify_digest(data: bytes, digest: str, *, what: str) -> None:
     """Raise :class:`RegistryError` unless ``data`` hashes to ``digest``."""
@@ -98,7 +124,7 @@ def verify_digest(data: bytes, digest: str, *, what: str) -> None:
 
 
 def oci_purl(
-    image: ImageName | str,
+    image: ImageName | Reference | str,
     *,
     digest: str | None = None,
     arch: str | None = None,
@@ -113,7 +139,7 @@ def oci_purl(
         from packageurl import PackageURL
     except ModuleNotFoundError:
         raise BackendUnavailable.missing_extra("sbom", "packageurl-python") from None
-    name = ImageName.parse(image) if isinstance(image, str) else image
+    name = _name(image)
     digest = digest or name.digest
     if digest is None:
         raise InputError("an image purl needs a digest", field="image")
@@ -142,16 +168,25 @@ def _platform_properties(platform: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def image_component(
-    image: ImageName | str,
+    image: ImageName | Reference | str,
     *,
     digest: str | None = None,
     platform: Mapping[str, Any] | None = None,
+    repository: str | None = None,
 ) -> dict[str, Any]:
-    """The CycloneDX component for an image or index (type ``container``, bom-ref = purl)."""
-    name = ImageName.parse(image) if isinstance(image, str) else image
+    """The CycloneDX component for an image or index (type ``container``, bom-ref = purl).
+
+    ``image`` is ``registry/repo[:tag]@sha256:…``, ``oci:DIR@sha256:…`` or a pinned
+    :class:`~konflux_supply.oci.Reference`; ``repository`` names an ``oci:DIR`` image.
+    """
+    name = _name(image, repository)
     digest = digest or name.digest
     if digest is None:
-        raise InputError("an image component needs a digest", field="image")
+        raise InputError(
+            "an image component needs a digest",
+            field="image",
+            hint="give IMAGE@sha256:…, or resolve its tag through a registry first",
+        )
     arch = platform.get("architecture") if platform else None
     purl = oci_purl(name, digest=digest, arch=arch if isinstance(arch, str) else None)
     component: dict[str, Any] = {
@@ -223,11 +258,54 @@ def _platform_entries(index: Mapping[str, Any]) -> list[tuple[str, dict[str, Any
     return out
 
 
-def _config_platform(
-    manifest: Mapping[str, Any], fetch: Callable[[str], bytes] | None
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class _Reader:
+    """Where an image's manifests and blobs come from; every read is digest-checked."""
+
+    manifest: Callable[[str], bytes]
+    blob: Callable[[Mapping[str, Any]], bytes]
+
+
+def _fetch_reader(fetch: Callable[[str], bytes]) -> _Reader:
+    def manifest(digest: str) -> bytes:
+        data = fetch(digest)
+        verify_digest(data, digest, what=f"the manifest {digest}")
+        return data
+
+    def blob(descriptor: Mapping[str, Any]) -> bytes:
+        data = fetch(descriptor["digest"])
+        verify_digest(data, descriptor["digest"], what="image config")
+        return data
+
+    return _Reader(manifest, blob)
+
+
+def _registry_reader(registry: Registry, repository: str) -> _Reader:
+    from konflux_supply.models.oci import Descriptor
+
+    def manifest(digest: str) -> bytes:
+        raw = registry.get_manifest(repository, digest)
+        if raw is None:
+            raise RegistryError(f"the index lists {digest}, but {registry.name} does not have it")
+        return raw.data
+
+    def blob(descriptor: Mapping[str, Any]) -> bytes:
+        size = descriptor.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InputError("needs a size", field="manifest.config.size")
+        wanted = Descriptor(
+            media_type=str(descriptor.get("mediaType") or ""),
+            size=size,
+            digest=descriptor["digest"],
+        )
+        return registry.get_blob(repository, wanted, limit=MAX_CONFIG_BYTES)
+
+    return _Reader(manifest, blob)
+
+
+def _config_platform(manifest: Mapping[str, Any], reader: _Reader | None) -> dict[str, Any] | None:
     config = manifest.get("config")
-    if fetch is None or not isinstance(config, dict):
+    if reader is None or not isinstance(config, dict):
         return None
     digest = config.get("digest")
     if not isinstance(digest, str) or not _DIGEST.match(digest):
@@ -235,8 +313,7 @@ def _config_platform(
     size = config.get("size")
     if isinstance(size, int) and size > MAX_CONFIG_BYTES:
         raise InputError(f"image config is larger than {MAX_CONFIG_BYTES} bytes")
-    data = fetch(digest)
-    verify_digest(data, digest, what="image config")
+    data = reader.blob(config)
     try:
         parsed = json.loads(data)
     except (ValueError, RecursionError):
@@ -246,6 +323,21 @@ def _config_platform(
     return {k: parsed[k] for k in ("os", "architecture", "variant", "os.version") if k in parsed}
 
 
+def _children(
+    name: ImageName, index: Mapping[str, Any], reader: _Reader | None
+) -> list[dict[str, Any]]:
+    """One component per platform manifest; with a reader, each manifest is fetched (so the
+    index is known to be complete) and supplies the platform when the index does not."""
+    out = []
+    for child, platform in _platform_entries(index):
+        if reader is not None:
+            parsed = _load_manifest(reader.manifest(child), child)
+            if not platform and isinstance(parsed.get("layers"), list):
+                platform = _config_platform(parsed, reader) or {}
+        out.append(image_component(name, digest=child, platform=platform or None))
+    return out
+
+
 def _layout_name(directory: str, repository: str | None) -> ImageName:
     if repository is not None:
         return ImageName.parse(repository)
@@ -253,9 +345,40 @@ def _layout_name(directory: str, repository: str | None) -> ImageName:
     return ImageName(base.strip("-") or "image", None, None, None)
 
 
+def _caller_components(components: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    extra = []
+    col = Collector(strict=True, source="components")
+    for position, item in enumerate(components):
+        if not isinstance(item, Mapping) or read_component(item, f"[{position}]", col) is None:
+            raise InputError("must be a CycloneDX component object", field=f"[{position}]")
+        extra.append(copy.deepcopy(dict(item)))
+    return extra
+
+
+def _from_registry(
+    image: str | Reference, registry: Registry | None, repository: str | None
+) -> tuple[ImageName, str, bytes, _Reader]:
+    """Resolve ``image`` once (tag → digest) and read its manifest or index."""
+    from konflux_supply import oci
+
+    ref = oci.parse_reference(image) if isinstance(image, str) else image
+    if registry is None:
+        if not ref.layout:
+            raise InputError(
+                "give the manifest bytes, a fetch function, or a registry to read the image from",
+                field="image",
+                hint="registry, ref = konflux_supply.oci.open_registry(image, options=…)",
+            )
+        registry = oci.open_registry(ref)[0]
+    pinned, raw = oci.resolve(registry, ref)
+    name = ImageName.from_reference(pinned, repository=repository)
+    return name, raw.digest, raw.data, _registry_reader(registry, pinned.repository)
+
+
 def generate(
-    image: str,
+    image: str | Reference,
     *,
+    registry: Registry | None = None,
     manifest: bytes | None = None,
     fetch: Callable[[str], bytes] | None = None,
     repository: str | None = None,
@@ -266,59 +389,49 @@ def generate(
 ) -> CycloneDxBom:
     """Build a CycloneDX SBOM whose ``metadata.component`` is the image.
 
-    ``image`` is ``registry/repo[:tag]@sha256:…`` or an OCI layout ``oci:DIR@sha256:…`` /
-    ``oci:DIR:tag`` (read directly). The manifest comes from ``manifest`` (bytes, checked
-    against the digest when there is one; without a digest, the digest is computed from them)
-    or from ``fetch(digest)``, which also reads the image config for the platform. For an index,
-    each platform manifest becomes a component (type ``container``, purl with ``arch``, the
-    platform as a property) that the index depends on. ``components`` (CycloneDX component
-    objects) are added as dependencies of the image. ``repository`` (``registry/repo``) names a
-    layout image in its purl. ``serial_number`` / ``timestamp`` default to random / now.
+    ``image`` is ``registry/repo[:tag][@sha256:…]``, an OCI layout ``oci:DIR@sha256:…`` /
+    ``oci:DIR:tag`` / ``oci:DIR``, or an :class:`~konflux_supply.oci.Reference`. Where the
+    image comes from, in order: ``manifest`` (bytes, checked against the digest when there is
+    one; without a digest, the digest is computed from them), ``fetch(digest)`` (manifests and
+    blobs by digest), or ``registry`` (a tag is resolved once, then everything is read by
+    digest; an ``oci:`` layout is opened when no registry is given). For an index, each
+    platform manifest becomes a component (type ``container``, purl with ``arch``, the platform
+    as a property) that the index depends on; with ``fetch``/``registry`` each platform
+    manifest is read too, and its config supplies a platform the index does not state. For a
+    single manifest, its config supplies ``arch``. ``components`` (CycloneDX component objects)
+    are added as dependencies of the image. ``repository`` (``registry/repo``) names a layout
+    image in its purl. ``serial_number`` / ``timestamp`` default to random / now.
     """
     if spec_version not in CYCLONEDX_VERSIONS:
         raise InputError(f"cannot write CycloneDX {spec_version!r}", field="specVersion")
-    if image.startswith("oci:"):
-        from ._layout import OciLayout, parse_layout_reference
-
-        directory, tag, layout_digest = parse_layout_reference(image)
-        if fetch is None:
-            layout = OciLayout(directory)
-            fetch = layout.fetch
-            if layout_digest is None and manifest is None:
-                layout_digest = layout.resolve(tag)
-        base = _layout_name(str(directory), repository)
-        name = ImageName(base.name, base.repository, tag, layout_digest)
+    extra = _caller_components(components)
+    reader: _Reader | None
+    if manifest is None and fetch is None:
+        name, digest, manifest, reader = _from_registry(image, registry, repository)
     else:
-        name = ImageName.parse(image)
-    digest = name.digest
-    if manifest is None:
-        if digest is None or fetch is None:
+        name = _name(image, repository)
+        reader = _fetch_reader(fetch) if fetch is not None else None
+        if name.digest is not None:
+            digest = name.digest
+        elif manifest is not None:
+            digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        else:
             raise InputError("give the manifest bytes, or an image digest and a fetch function")
-        manifest = fetch(digest)
-        verify_digest(manifest, digest, what="the manifest")
-    elif digest is None:
-        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-    else:
-        try:
-            verify_digest(manifest, digest, what="the manifest")
-        except RegistryError as error:
-            raise InputError(error.message, field="manifest") from None
+        if manifest is None:
+            assert reader is not None
+            manifest = reader.manifest(digest)
+        else:
+            try:
+                verify_digest(manifest, digest, what="the manifest")
+            except RegistryError as error:
+                raise InputError(error.message, field="manifest") from None
     parsed = _load_manifest(manifest, digest)
-    extra = []
-    col = Collector(strict=True, source="components")
-    for position, item in enumerate(components):
-        if not isinstance(item, Mapping) or read_component(item, f"[{position}]", col) is None:
-            raise InputError("must be a CycloneDX component object", field=f"[{position}]")
-        extra.append(copy.deepcopy(dict(item)))
 
     if _is_index(parsed):
         root = image_component(name, digest=digest)
-        children = [
-            image_component(name, digest=child, platform=platform)
-            for child, platform in _platform_entries(parsed)
-        ]
+        children = _children(name, parsed, reader)
     else:
-        root = image_component(name, digest=digest, platform=_config_platform(parsed, fetch))
+        root = image_component(name, digest=digest, platform=_config_platform(parsed, reader))
         children = []
     listed = children + extra
     dependencies = [

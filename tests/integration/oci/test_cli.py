@@ -475,8 +475,7 @@ def test_what_the_cli_writes_is_read_by_skopeo_and_oras(
     ref = parse_reference(image(registry, "cli-interop"))
     predicate = tmp_path / "predicate.json"
     predicate.write_text('{"scanner":{"uri":"x"}}')
-    sbom = tmp_path / "bom.spdx.json"
-    sbom.write_text('{"spdxVersion":"SPDX-2.3"}')
+    sbom = Path(__file__).parents[3] / "fixtures" / "sbom" / "image.spdx.json"
     for args in (
         ["sign", "--key", keys["cosign"], "-a", "team=a"],
         ["attest", "--key", keys["cosign"], "--predicate", str(predicate), "--type", "vuln"],

@@ -80,7 +80,8 @@ def test_failed_merge_leaves_no_file(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--subject", "quay.io/org/app:latest"], "needs a digest"),
+        (["--subject", "oci:/nonexistent/layout:v1"], "image not found"),
+        (["--subject", "quay.io/org/app@sha256:abc"], "not a sha256/sha512 digest"),
         (["--timestamp", "yesterday"], "not an RFC 3339 time"),
         (["--timestamp", "2026-01-01T00:00:00"], "needs a time zone"),
         (["--serial-number", "x"], "serial number"),
@@ -181,8 +182,43 @@ def test_generate_from_a_manifest_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert "manifest: the manifest does not match its digest" in capsys.readouterr().err
 
 
-def test_generate_from_a_registry_is_not_there_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sbom", "generate", IMAGE]) == 2
+def test_merge_subject_in_a_layout_is_resolved_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = Layout(tmp_path / "build")
+    index = layout.index(("linux", "amd64", None))
+    layout.tag(index, "v1", OCI_INDEX)
+    digest = digest_of(index)
+    expected = {
+        f"oci:{layout.root}:v1": f"pkg:oci/build@{digest}",
+        f"oci:{layout.root}@{digest}": f"pkg:oci/build@{digest}",
+    }
+    for subject, purl in expected.items():
+        assert main(["sbom", "merge", "--subject", subject, *PINNED, SCAN]) == 0
+        merged = sbom.parse_cyclonedx(capsys.readouterr().out.encode())
+        assert merged.metadata_component is not None
+        assert merged.metadata_component.purl == purl
+    args = ["--subject", f"oci:{layout.root}:v1", "--repository", "quay.io/org/app"]
+    assert main(["sbom", "merge", *args, *PINNED, SCAN]) == 0
+    merged = sbom.parse_cyclonedx(capsys.readouterr().out.encode())
+    assert merged.metadata_component is not None
+    assert merged.metadata_component.purl == sbom.oci_purl(f"quay.io/org/app@{digest}")
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("oci:{root}:missing", "image not found"),
+        ("oci:{root}@sha1:abc", "unsupported or malformed digest"),
+        ("quay.io/Org/App:v1", "repository can only contain"),
+    ],
+)
+def test_generate_bad_images_exit_2(
+    image: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = Layout(tmp_path / "layout")
+    layout.tag(layout.image(), "v1")
+    assert main(["sbom", "generate", image.format(root=layout.root)]) == 2
     err = capsys.readouterr().err
-    assert "not available yet" in err
-    assert "hint: pass --manifest FILE" in err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
