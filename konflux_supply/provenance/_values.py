@@ -235,7 +235,10 @@ def parse_time(value: Any, path: Path) -> tuple[datetime, int] | None:
         if hours >= 24 or minutes >= 60:
             raise InputError(f"not a valid time zone offset: {value!r}", field=path)
         offset = timedelta(hours=hours, minutes=minutes)
-        stamp = stamp - offset if zone[0] == "+" else stamp + offset
+        try:
+            stamp = stamp - offset if zone[0] == "+" else stamp + offset
+        except OverflowError:
+            raise InputError(f"time out of range: {value!r}", field=path) from None
     nanos = int((fraction or "0")[:9].ljust(9, "0"))
     if not 1 <= stamp.year <= 9999:
         raise InputError(f"time out of range: {value!r}", field=path)
