@@ -169,7 +169,7 @@ def _struct(value: Any, kind: Struct, path: Path) -> dict[str, Any]:
     for index in sorted(kind.always.union(given)):
         name, field_kind, mode = kind.fields[index]
         raw = given.get(index, _MISSING)
-        if field_kind is STR and type(raw) is str:  # the common case: nothing to decode
+        if type(raw) is str and (field_kind is STR or field_kind is PV):  # decodes to itself
             if raw or mode != OMIT:
                 out[name] = raw
             continue
