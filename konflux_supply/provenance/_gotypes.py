@@ -54,20 +54,27 @@ class MapOf:
 class Struct:
     """A Go struct: ordered ``(json name, type, mode)`` fields; embedded structs are inlined."""
 
-    __slots__ = ("exact", "fields", "folded", "name")
+    __slots__ = ("always", "exact", "fields", "folded", "name")
 
     def __init__(self, name: str, *fields: tuple[str, Any, int] | Struct) -> None:
         self.name = name
         self.fields: list[tuple[str, Any, int]] = []
         self.exact: dict[str, int] = {}
         self.folded: dict[str, int] = {}
+        # Fields that emit something (or fail) even when absent from the input: value structs,
+        # non-omitempty fields and ParamValues (which cannot be marshalled without a value).
+        self.always: set[int] = set()
         self.extend(*fields)
 
     def extend(self, *fields: tuple[str, Any, int] | Struct) -> None:
         for entry in fields:
             for field in entry.fields if isinstance(entry, Struct) else (entry,):
-                self.exact[field[0]] = len(self.fields)
-                self.folded.setdefault(field[0].lower(), len(self.fields))
+                name, kind, mode = field
+                index = len(self.fields)
+                self.exact[name] = index
+                self.folded.setdefault(name.lower(), index)
+                if mode != PTR and (mode == KEEP or kind is PV or isinstance(kind, Struct)):
+                    self.always.add(index)
                 self.fields.append(field)
 
 
@@ -157,8 +164,15 @@ def _struct(value: Any, kind: Struct, path: Path) -> dict[str, Any]:
                 continue  # Go drops fields the struct does not declare
         given[index] = entry
     out: dict[str, Any] = {}
-    for index, (name, field_kind, mode) in enumerate(kind.fields):
+    # Fields that are absent and not `always` emit nothing: only the others are visited, in
+    # declaration order.
+    for index in sorted(kind.always.union(given)):
+        name, field_kind, mode = kind.fields[index]
         raw = given.get(index, _MISSING)
+        if type(raw) is str and (field_kind is STR or field_kind is PV):  # decodes to itself
+            if raw or mode != OMIT:
+                out[name] = raw
+            continue
         where = f"{path}.{name}" if path else name
         if mode == PTR:
             if raw is _MISSING or raw is None:

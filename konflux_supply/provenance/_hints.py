@@ -132,26 +132,27 @@ def is_build_artifact_or_invalid(result: Result) -> bool:
     return value.get("isBuildArtifact") == "true"
 
 
+def _add_image(out: list[tuple[str, str]], seen: set[str], ref: str) -> None:
+    """Parse ``ref`` as ``name.NewDigest`` does and add it unless seen (:class:`BadName`)."""
+    repo, digest = parse_image_digest(ref)
+    key = f"{repo}@{digest}"
+    if key not in seen:
+        seen.add(key)
+        out.append((repo, digest))
+
+
 def oci_images(results: list[Result], warnings: list[str]) -> list[tuple[str, str]]:
     """``ExtractOCIImagesFromResults``: ``(repository, "sha256:<hex>")``, deduplicated."""
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
-
-    def add(ref: str, where: str) -> None:
-        try:
-            repo, digest = parse_image_digest(ref)
-        except BadName as error:
-            warnings.append(f"{where}: {error}; no subject and no image signature")
-            return
-        key = f"{repo}@{digest}"
-        if key not in seen:
-            seen.add(key)
-            out.append((repo, digest))
-
+    dropped = "no subject and no image signature"
     for uri, digest, uri_result, digest_result in _pairs(
         results, IMAGE_URL, IMAGE_DIGEST, warnings
     ):
-        add(f"{uri}@{digest}", f"{_where(uri_result)} + {_where(digest_result)}")
+        try:
+            _add_image(out, seen, f"{uri}@{digest}")
+        except BadName as error:
+            warnings.append(f"{_where(uri_result)} + {_where(digest_result)}: {error}; {dropped}")
     for result in results:
         if result[0] != IMAGES:
             continue
@@ -162,16 +163,15 @@ def oci_images(results: list[Result], warnings: list[str]) -> list[tuple[str, st
         for entry in value.replace("\n", ",").split(","):
             trimmed = entry.strip(GO_SPACE)
             if trimmed:
-                add(trimmed, f"{_where(result)} entry {trimmed!r}")
+                try:
+                    _add_image(out, seen, trimmed)
+                except BadName as error:
+                    warnings.append(f"{_where(result)} entry {trimmed!r}: {error}; {dropped}")
     for artifact in build_artifacts(results, []):
         try:
-            repo, digest = parse_image_digest(f"{artifact['uri']}@{artifact['digest']}")
+            _add_image(out, seen, f"{artifact['uri']}@{artifact['digest']}")
         except BadName:
             continue  # not an OCI image: it stays a plain artifact subject
-        key = f"{repo}@{digest}"
-        if key not in seen:
-            seen.add(key)
-            out.append((repo, digest))
     return out
 
 
@@ -192,13 +192,13 @@ def append_artifact(
     items.append({key: value, "digest": digest})
 
 
-def _raw_digest(value: str, where: str, warnings: list[str]) -> dict[str, str]:
+def _raw_digest(value: str, result: Result, warnings: list[str]) -> dict[str, str]:
     # Chains splits the digest as written (no trimming, no lower-casing) for the subject.
     alg, _, hex_part = value.partition(":")
     if alg != alg.strip(GO_SPACE).lower() or hex_part != hex_part.strip(GO_SPACE):
         warnings.append(
-            f"{where}: digest {value!r} is not canonical; the subject keeps it as written, "
-            "as Chains does"
+            f"{_where(result)}: digest {value!r} is not canonical; the subject keeps it as "
+            "written, as Chains does"
         )
     return {alg: hex_part}
 
@@ -220,13 +220,12 @@ def subjects_v02(results: list[Result], warnings: list[str]) -> list[dict[str, A
         except BadName as error:
             warnings.append(f"{_where(digest_result)}: {error}; no subject")
             continue
-        where = _where(digest_result)
-        append_artifact(subjects, "name", uri, _raw_digest(digest, where, warnings))
+        append_artifact(subjects, "name", uri, _raw_digest(digest, digest_result, warnings))
     for result in results:
         if result[0].endswith(ARTIFACT_OUTPUTS):
             output = _object(result, warnings)
             if output is not None:
-                written = _raw_digest(output["digest"], _where(result), warnings)
+                written = _raw_digest(output["digest"], result, warnings)
                 append_artifact(subjects, "name", output["uri"], written)
     return subjects
 
@@ -249,7 +248,7 @@ def subjects_from_build_artifacts(
                 continue
             value = _object(result, warnings)
             if value is not None:
-                digest = _raw_digest(value["digest"], _where(result), warnings)
+                digest = _raw_digest(value["digest"], result, warnings)
                 append_artifact(subjects, "name", value["uri"], digest)
         elif name.endswith((ARTIFACT_URI, ARTIFACT_DIGEST)):
             warnings.append(

@@ -41,26 +41,30 @@ class BadName(ValueError):
 
 
 def _check_port(port: str) -> bool:
-    # Go's validOptionalPort: "" or ":" followed by digits only.
-    return port == "" or (port[0] == ":" and all("0" <= c <= "9" for c in port[1:]))
+    # Go's validOptionalPort: "" or ":" followed by ASCII digits only.
+    digits = port[1:]
+    return port == "" or (
+        port[0] == ":" and (not digits or (digits.isascii() and digits.isdigit()))
+    )
+
+
+def _valid_authority(registry: str) -> bool:
+    # Non-ASCII characters pass; any other character outside _HOST_CHARS (controls, '%', '?',
+    # '#', '/', '@', space, ...) changes or breaks the host.
+    if not _HOST_CHARS.issuperset(registry) and any(
+        char < "\x80" and char not in _HOST_CHARS for char in registry
+    ):
+        return False
+    if registry.startswith("["):
+        close = registry.rfind("]")
+        return close >= 0 and _check_port(registry[close + 1 :])
+    return ":" not in registry or _check_port(registry[registry.rfind(":") :])
 
 
 def _check_registry(registry: str) -> None:
     """Go: ``url.Parse("//" + name)`` must succeed with ``Host == name``."""
-    if not registry:
-        return
-    bad = f"registry {registry!r} is not a valid RFC 3986 authority"
-    for char in registry:
-        if ord(char) < 0x20 or ord(char) == 0x7F:
-            raise BadName(bad)
-        if ord(char) < 0x80 and char not in _HOST_CHARS:
-            raise BadName(bad)  # '%', '?', '#', '/', '@', space, ... change or break the host
-    if registry.startswith("["):
-        close = registry.rfind("]")
-        if close < 0 or not _check_port(registry[close + 1 :]):
-            raise BadName(bad)
-    elif ":" in registry and not _check_port(registry[registry.rfind(":") :]):
-        raise BadName(bad)
+    if registry and not _valid_authority(registry):
+        raise BadName(f"registry {registry!r} is not a valid RFC 3986 authority")
 
 
 def _repository(name: str) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from konflux_supply.errors import InputError
@@ -55,9 +56,12 @@ class Run:
     """One run. ``where`` prefixes field paths (``children[1].`` for a child TaskRun)."""
 
     __slots__ = (
+        "_all_step_results",
+        "_params",
         "_results",
         "_step_results",
         "_steps",
+        "_times",
         "annotations",
         "doc",
         "kind",
@@ -82,9 +86,13 @@ class Run:
         self.annotations = string_map(self.metadata, "annotations", meta_path)
         self.spec = obj(doc, "spec", where.rstrip("."))
         self.status = obj(doc, "status", where.rstrip("."))
+        # What the formatters read more than once is decoded once.
         self._results: list[Result] | None = None
         self._steps: list[dict[str, Any]] | None = None
         self._step_results: dict[int, list[Result]] = {}
+        self._all_step_results: list[Result] | None = None
+        self._params: list[tuple[str, Any, bool, str]] | None = None
+        self._times: dict[str, tuple[datetime, int] | None] = {}
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -104,11 +112,16 @@ class Run:
 
     # -- times --------------------------------------------------------------------------------
 
+    def _time(self, key: str) -> tuple[datetime, int] | None:
+        if key not in self._times:
+            self._times[key] = parse_time(self.status.get(key), self.path(f"status.{key}"))
+        return self._times[key]
+
     def start_time(self) -> Any:
-        return parse_time(self.status.get("startTime"), self.path("status.startTime"))
+        return self._time("startTime")
 
     def completion_time(self) -> Any:
-        return parse_time(self.status.get("completionTime"), self.path("status.completionTime"))
+        return self._time("completionTime")
 
     def is_complete(self) -> bool:
         return self.completion_time() is not None
@@ -142,10 +155,12 @@ class Run:
 
     def all_step_results(self) -> list[Result]:
         """``GetStepResults()``: the results of every step, in order."""
-        out: list[Result] = []
-        for index, step in enumerate(self.step_states()):
-            out.extend(self.step_results(index, step))
-        return out
+        if self._all_step_results is None:
+            out: list[Result] = []
+            for index, step in enumerate(self.step_states()):
+                out.extend(self.step_results(index, step))
+            self._all_step_results = out
+        return self._all_step_results
 
     # -- provenance ---------------------------------------------------------------------------
 
@@ -190,7 +205,11 @@ class Run:
 
     def spec_params(self) -> list[tuple[str, Any, bool, str]]:
         """``spec.params`` as ``(name, raw value, present, path)``."""
-        return _read_params(seq(self.spec, "params", self.path("spec")), self.path("spec.params"))
+        if self._params is None:
+            self._params = _read_params(
+                seq(self.spec, "params", self.path("spec")), self.path("spec.params")
+            )
+        return self._params
 
 
 def _read_results(entries: list[Any], path: str) -> list[Result]:

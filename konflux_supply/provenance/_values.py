@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -208,11 +208,14 @@ def to_struct_values(value: Any) -> Any:
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:\d{2})"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1)
 
 
 def parse_time(value: Any, path: Path) -> tuple[datetime, int] | None:
     """A ``metav1.Time`` (``time.RFC3339``): ``(UTC time to the second, nanoseconds)`` or ``None``.
+
+    The time is a naive :class:`~datetime.datetime` in UTC, so that ``isoformat()`` prints it as
+    RFC 3339 without an offset.
 
     ``None`` for absent/null. A malformed time fails Kubernetes decoding: :class:`InputError`.
     """
@@ -225,9 +228,7 @@ def parse_time(value: Any, path: Path) -> tuple[datetime, int] | None:
         raise InputError(f"not an RFC 3339 time: {value!r}", field=path)
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        stamp = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
-        )
+        stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     except ValueError:
         raise InputError(f"not a valid time: {value!r}", field=path) from None
     if zone != "Z":
@@ -235,7 +236,10 @@ def parse_time(value: Any, path: Path) -> tuple[datetime, int] | None:
         if hours >= 24 or minutes >= 60:
             raise InputError(f"not a valid time zone offset: {value!r}", field=path)
         offset = timedelta(hours=hours, minutes=minutes)
-        stamp = stamp - offset if zone[0] == "+" else stamp + offset
+        try:
+            stamp = stamp - offset if zone[0] == "+" else stamp + offset
+        except OverflowError:
+            raise InputError(f"time out of range: {value!r}", field=path) from None
     nanos = int((fraction or "0")[:9].ljust(9, "0"))
     if not 1 <= stamp.year <= 9999:
         raise InputError(f"time out of range: {value!r}", field=path)
@@ -243,14 +247,8 @@ def parse_time(value: Any, path: Path) -> tuple[datetime, int] | None:
 
 
 def _base(stamp: datetime) -> str:
-    return (
-        stamp.strftime("%Y-%m-%dT%H:%M:%S")
-        if stamp.year >= 1000
-        else (
-            f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}T"
-            f"{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}"
-        )
-    )
+    # "YYYY-MM-DDTHH:MM:SS": naive, no microseconds, years below 1000 zero-padded.
+    return stamp.isoformat()
 
 
 def format_seconds(parsed: tuple[datetime, int]) -> str:

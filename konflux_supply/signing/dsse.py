@@ -23,7 +23,6 @@ Rules (docs/adr/0022):
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +68,7 @@ def _signature(signer: Signer, payload_type: str, payload: bytes, keyid: str | N
     raw = signer.sign(pae(payload_type, payload))
     if not raw:
         raise VerificationError("the signer returned an empty signature")
-    return Signature(keyid=keyid, sig=base64.b64encode(raw).decode("ascii"))
+    return Signature.create(bytes(raw), keyid)
 
 
 def sign(

@@ -71,6 +71,8 @@ def test_time_formats(text: str, seconds: str, nano: str, proto: str) -> None:
         "2021-03-29T09:50:60Z",
         "2021-03-29T09:50:00+24:00",
         "2021-03-29t09:50:00z",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
     ],
 )
 def test_bad_times_are_input_errors(text: str) -> None:

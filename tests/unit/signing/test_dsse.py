@@ -239,6 +239,25 @@ def test_envelope_model_is_frozen_and_decodes_once() -> None:
     assert constructed.payload_bytes == b"x"
 
 
+def test_created_models_equal_validated_ones() -> None:
+    """Signature.create / Envelope.create skip validation; what they build must be exactly
+    what pydantic builds from the same JSON (fields, fields set, extras, decoded caches)."""
+    signature = Signature.create(b"\x30\x01\xff", "k")
+    envelope = Envelope.create(STATEMENT, "t", [signature])
+    parsed = Envelope.from_json(envelope.to_json())
+    assert envelope == parsed
+    assert envelope.signatures[0] == parsed.signatures[0] == Signature(keyid="k", sig="MAH/")
+    for made, validated in ((envelope, parsed), (signature, parsed.signatures[0])):
+        assert made.model_fields_set == validated.model_fields_set
+        assert made.model_extra == validated.model_extra == {}
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+    assert envelope.payload_bytes == STATEMENT
+    assert signature.signature == b"\x30\x01\xff"
+    assert envelope.model_copy(update={"payload_type": "u"}).payload_type == "u"
+    with pytest.raises(InputError, match="keyid must be a string"):
+        dsse.sign(STATEMENT, SIGNER_A, keyid=1)  # type: ignore[arg-type]
+
+
 def test_go_escaping_in_to_json() -> None:
     envelope = Envelope.create(b"", "a<b>&c", [Signature(sig="")])
     assert envelope.to_json() == (
