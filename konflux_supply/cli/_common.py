@@ -65,7 +65,33 @@ def parse_document(data: bytes, *, source: str) -> Any:
         raise InputError(f"invalid JSON or YAML{where}: {problem}", source=source) from None
     if len(docs) != 1:
         raise InputError(f"expected one document, found {len(docs)}", source=source)
-    return docs[0]
+    return _json_keys(docs[0], source, "")
+
+
+def _json_keys(value: Any, source: str, path: str) -> Any:
+    """Turn YAML's non-string mapping keys into JSON strings, as Kubernetes' YAML reader does.
+
+    ``1: x`` becomes ``"1": x`` and ``true: x`` becomes ``"true": x``; keys that JSON cannot
+    hold (lists, mappings) are an :class:`InputError` naming where.
+    """
+    if isinstance(value, list):
+        return [_json_keys(item, source, f"{path}[{i}]") for i, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, bool):
+            name = "true" if key else "false"
+        elif key is None:
+            name = "null"
+        elif isinstance(key, int | float | str):
+            name = key if isinstance(key, str) else json.dumps(key)
+        else:
+            raise InputError(
+                "a mapping key must be a scalar", field=path or "(root)", source=source
+            )
+        out[name] = _json_keys(item, source, f"{path}.{name}" if path else name)
+    return out
 
 
 def _plain_loader() -> Any:

@@ -159,6 +159,8 @@ def _struct(value: Any, kind: Struct, path: Path) -> dict[str, Any]:
     for key, entry in value.items():
         index = exact.get(key)
         if index is None:
+            if type(key) is not str:
+                continue  # not a field name (YAML `1:`); Go's YAML→JSON makes it "1", also unknown
             index = folded.get(key.lower())
             if index is None:
                 continue  # Go drops fields the struct does not declare

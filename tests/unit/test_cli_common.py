@@ -46,3 +46,13 @@ def test_bad_documents(data: bytes, message: str) -> None:
 def test_arbitrary_bytes_only_raise_input_error(data: bytes) -> None:
     with contextlib.suppress(InputError):
         parse_document(data, source="x")
+
+
+def test_yaml_keys_become_json_strings() -> None:
+    doc = parse_document(b"spec:\n  1: a\n  true: b\n  ~: c\n  2.5: d\n", source="x")
+    assert doc == {"spec": {"1": "a", "true": "b", "null": "c", "2.5": "d"}}
+
+
+def test_yaml_complex_key_is_input_error() -> None:
+    with pytest.raises(InputError, match="mapping key must be a scalar"):
+        parse_document(b"spec:\n  ? [a, b]\n  : c\n", source="x")
