@@ -49,10 +49,10 @@ def test_arbitrary_bytes_only_raise_input_error(data: bytes) -> None:
 
 
 def test_yaml_keys_become_json_strings() -> None:
-    doc = parse_document(b"spec:\n  1: a\n  true: b\n  ~: c\n  2.5: d\n", source="x")
-    assert doc == {"spec": {"1": "a", "true": "b", "null": "c", "2.5": "d"}}
+    doc = parse_document(b"spec:\n  1: a\n  false: b\n  ~: c\n  2.5: d\n", source="x")
+    assert doc == {"spec": {"1": "a", "false": "b", "null": "c", "2.5": "d"}}
 
 
 def test_yaml_complex_key_is_input_error() -> None:
-    with pytest.raises(InputError, match="mapping key must be a scalar"):
+    with pytest.raises(InputError, match="unhashable key"):
         parse_document(b"spec:\n  ? [a, b]\n  : c\n", source="x")
