@@ -29,6 +29,7 @@ from konflux_supply.oci._transport import (
     ACCEPT_MANIFESTS,
     Transient,
     Transport,
+    decimal,
     describe,
     error_from,
     new_hasher,
@@ -96,9 +97,9 @@ class HttpRegistry(Transport):
         if response.status_code == 404:
             return None
         digest = response.headers.get("Docker-Content-Digest", "")
-        length = response.headers.get("Content-Length", "")
+        length = decimal(response.headers.get("Content-Length"))
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-        if not is_digest(digest) or not length.isdigit() or not media_type:
+        if not is_digest(digest) or length is None or not media_type:
             raise RegistryError(
                 "HEAD manifest answered without a digest, size or media type", url=response.url
             )
@@ -106,7 +107,7 @@ class HttpRegistry(Transport):
             raise RegistryError(
                 f"HEAD manifest reported digest {digest}, not the one asked for", url=response.url
             )
-        return Descriptor(media_type=media_type, size=int(length), digest=digest)
+        return Descriptor(media_type=media_type, size=length, digest=digest)
 
     def get_blob(self, repository: str, descriptor: Descriptor, *, limit: int) -> bytes:
         """GET a blob, capped at ``min(limit, descriptor.size)`` and checked against its digest."""

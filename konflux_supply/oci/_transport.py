@@ -36,7 +36,15 @@ from konflux_supply.oci.options import RegistryOptions
 from konflux_supply.oci.reference import is_loopback
 from konflux_supply.oci.registry import SizeLimitExceeded
 
-__all__ = ["ACCEPT_MANIFESTS", "Transient", "Transport", "describe", "error_from", "new_hasher"]
+__all__ = [
+    "ACCEPT_MANIFESTS",
+    "Transient",
+    "Transport",
+    "decimal",
+    "describe",
+    "error_from",
+    "new_hasher",
+]
 
 ACCEPT_MANIFESTS = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -79,13 +87,22 @@ def _bypass_proxy(host: str, no_proxy: str | None) -> bool:
     return False
 
 
+def decimal(value: str | None) -> int | None:
+    """An HTTP header's non-negative decimal integer (ASCII digits only: ``'²'.isdigit()``)."""
+    text = (value or "").strip()
+    if text and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = decimal(value)
+    if seconds is not None:
+        return float(seconds)
     with suppress(TypeError, ValueError):
         when = email.utils.parsedate_to_datetime(value)
         return max(0.0, when.timestamp() - time.time())
@@ -368,9 +385,9 @@ class Transport:
         self, response: requests.Response, *, limit: int, size: int | None, what: str
     ) -> bytes:
         maximum = limit if size is None else min(limit, size)
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > maximum:
-            if size is not None and int(length) > size:
+        length = decimal(response.headers.get("Content-Length"))
+        if length is not None and length > maximum:
+            if size is not None and length > size:
                 raise Transient(f"served {length} bytes, the descriptor says {size}")
             raise SizeLimitExceeded(
                 f"{what} is {length} bytes, more than the limit of {limit}", url=response.url
