@@ -14,7 +14,7 @@ import pytest
 from konflux_supply.errors import RegistryError
 from konflux_supply.models.oci import Descriptor
 from konflux_supply.oci import Credentials
-from tests.unit.oci.scripted import Answer
+from tests.unit.oci.scripted import Answer, Seen
 from tests.unit.oci.test_http import DIGEST, HOST, make, manifest_answer
 
 BASIC = "Basic " + base64.b64encode(b"u:secret").decode()
@@ -36,3 +36,136 @@ def test_non_ascii_digits_in_numeric_headers_are_not_numbers(value: str) -> None
     registry, _, _ = make(lambda s: Answer(200, b"", headers))
     with pytest.raises(RegistryError, match="without a digest, size or media type"):
         registry.head_manifest("ns/app", DIGEST)
+
+
+def _basic_challenge(seen: Seen) -> Answer | None:
+    if seen.url.startswith(f"https://{HOST}/") and seen.headers.get("Authorization") != BASIC:
+        return Answer(401, b"{}", {"WWW-Authenticate": 'Basic realm="x"'})
+    return None
+
+
+@pytest.mark.parametrize(
+    ("location", "plain"),
+    [
+        ("https://storage.elsewhere.test/upload/1", False),
+        ("http://storage.elsewhere.test/upload/1", True),
+        ("HTTP://storage.elsewhere.test/upload/1", True),
+        ("https://registry.test.elsewhere.test/upload/1", False),
+        ("https://registry.test:8443/upload/1", False),
+        ("//storage.elsewhere.test/upload/1", False),
+    ],
+)
+def test_credentials_never_follow_a_location_to_another_origin(location: str, plain: bool) -> None:
+    def handler(seen: Seen) -> Answer:
+        challenged = _basic_challenge(seen)
+        if challenged is not None:
+            return challenged
+        if seen.method == "HEAD":
+            return Answer(404)
+        if seen.method == "POST":
+            return Answer(202, headers={"Location": location})
+        return Answer(201)
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    if plain:
+        with pytest.raises(RegistryError, match="refusing plain HTTP to storage"):
+            registry.put_blob("ns/app", b"data")
+    else:
+        registry.put_blob("ns/app", b"data")
+        assert adapter.seen[-1].method == "PUT"
+    for seen in adapter.seen:
+        if not seen.url.startswith(f"https://{HOST}/"):
+            assert "Authorization" not in seen.headers, seen.url
+            assert seen.url.lower().startswith("https://"), seen.url
+
+
+def test_a_same_host_plain_http_location_is_upgraded_to_the_registry_scheme() -> None:
+    """A TLS-terminating proxy that writes ``http://`` into Location (ggcr upgrades it)."""
+
+    def handler(seen: Seen) -> Answer:
+        challenged = _basic_challenge(seen)
+        if challenged is not None:
+            return challenged
+        if seen.method == "HEAD":
+            return Answer(404)
+        if seen.method == "POST":
+            return Answer(202, headers={"Location": f"http://{HOST}/v2/ns/app/blobs/uploads/1"})
+        return Answer(201)
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    registry.put_blob("ns/app", b"data")
+    put = adapter.seen[-1]
+    assert put.method == "PUT"
+    assert put.url.startswith(f"https://{HOST}/v2/ns/app/blobs/uploads/1?digest=")
+    assert put.headers["Authorization"] == BASIC
+
+
+def test_pagination_links_to_another_host_carry_no_credentials() -> None:
+    def handler(seen: Seen) -> Answer:
+        challenged = _basic_challenge(seen)
+        if challenged is not None:
+            return challenged
+        if HOST in seen.url:
+            link = '<https://evil.test/v2/ns/app/tags/list?last=a>; rel="next"'
+            return Answer(200, b'{"tags":["a"]}', {"Link": link})
+        return Answer(200, b'{"tags":["b"]}')
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    registry.list_tags("ns/app")
+    assert [s.headers.get("Authorization") for s in adapter.seen if "evil" in s.url] == [None]
+
+
+@pytest.mark.parametrize(
+    "realm", ["http://auth.elsewhere.test/token", "HTTP://auth.elsewhere.test/token"]
+)
+def test_basic_credentials_never_go_to_a_plain_http_token_realm(realm: str) -> None:
+    def handler(seen: Seen) -> Answer:
+        if "auth.elsewhere" in seen.url:
+            return Answer(200, b'{"token":"t"}')
+        if seen.headers.get("Authorization") != "Bearer t":
+            return Answer(401, b"{}", {"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+        return manifest_answer()
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    with pytest.raises(RegistryError, match="plain HTTP"):
+        registry.get_manifest("ns/app", DIGEST)
+    assert not [s for s in adapter.seen if "auth.elsewhere" in s.url]
+
+
+def test_a_relative_realm_stays_on_the_registry() -> None:
+    def handler(seen: Seen) -> Answer:
+        if "/token" in seen.url:
+            return Answer(200, b'{"token":"t"}')
+        if seen.headers.get("Authorization") != "Bearer t":
+            return Answer(401, b"{}", {"WWW-Authenticate": 'Bearer realm=".evil.test/token"'})
+        return manifest_answer()
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    assert registry.get_manifest("ns/app", DIGEST) is not None
+    token_urls = [s.url for s in adapter.seen if "/token" in s.url]
+    assert token_urls
+    assert all(u.startswith(f"https://{HOST}/") for u in token_urls)
+
+
+@pytest.mark.parametrize(
+    ("cdn", "plain"), [("https://cdn.test/b", False), ("http://cdn.test/b", True)]
+)
+def test_blob_redirects_carry_no_credentials_and_never_go_plain(cdn: str, plain: bool) -> None:
+    data = b"layer"
+
+    def handler(seen: Seen) -> Answer:
+        challenged = _basic_challenge(seen)
+        if challenged is not None:
+            return challenged
+        if HOST in seen.url:
+            return Answer(307, headers={"Location": cdn})
+        return Answer(200, data)
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    descriptor = Descriptor.for_bytes(data, "m")
+    if plain:
+        with pytest.raises(RegistryError, match="redirect to plain HTTP"):
+            registry.get_blob("ns/app", descriptor, limit=100)
+    else:
+        assert registry.get_blob("ns/app", descriptor, limit=100) == data
+    assert [s.headers.get("Authorization") for s in adapter.seen if "cdn" in s.url][:1] == [None]
