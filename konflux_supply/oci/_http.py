@@ -137,13 +137,16 @@ class HttpRegistry(Transport):
 
     def iter_blob(self, repository: str, descriptor: Descriptor) -> Iterator[bytes]:
         """Stream a blob; raises at the end (before the last chunk) if size or digest differ."""
-        response = self._send(
-            "GET",
-            self._url(f"/v2/{repository}/blobs/{descriptor.digest}"),
-            scope=f"repository:{repository}:pull",
-            auth=True,
-            headers=None,
-        )
+        try:
+            response = self._send(
+                "GET",
+                self._url(f"/v2/{repository}/blobs/{descriptor.digest}"),
+                scope=f"repository:{repository}:pull",
+                auth=True,
+                headers=None,
+            )
+        except requests.exceptions.RequestException as error:
+            raise RegistryError(f"reading blob {descriptor.digest}: {describe(error)}") from None
         try:
             if response.status_code != 200:
                 raise error_from(response, f"GET blob {repository}@{descriptor.digest}")
@@ -218,6 +221,9 @@ class HttpRegistry(Transport):
         pages = 0
         while path is not None:
             pages += 1
+            if pages > self.options.limits.max_referrers + 1:
+                # Every page but the last holds a referrer: more pages than that never end.
+                raise SizeLimitExceeded(f"referrers pagination of {digest} does not end")
             response, body = self._call(
                 "GET",
                 path,

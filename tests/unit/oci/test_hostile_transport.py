@@ -8,14 +8,16 @@ never a foreign exception, a hang, or a secret sent where it does not belong.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
+import requests
 
 from konflux_supply.errors import RegistryError
-from konflux_supply.models.oci import Descriptor
-from konflux_supply.oci import Credentials
+from konflux_supply.models.oci import OCI_INDEX, Descriptor
+from konflux_supply.oci import Credentials, Limits
 from tests.unit.oci.scripted import Answer, Seen
-from tests.unit.oci.test_http import DIGEST, HOST, make, manifest_answer
+from tests.unit.oci.test_http import DIGEST, HOST, MANIFEST, make, manifest_answer
 
 BASIC = "Basic " + base64.b64encode(b"u:secret").decode()
 CREDS = {HOST: Credentials("u", "secret")}
@@ -169,3 +171,23 @@ def test_blob_redirects_carry_no_credentials_and_never_go_plain(cdn: str, plain:
     else:
         assert registry.get_blob("ns/app", descriptor, limit=100) == data
     assert [s.headers.get("Authorization") for s in adapter.seen if "cdn" in s.url][:1] == [None]
+
+
+def test_endless_referrers_pagination_is_bounded() -> None:
+    page = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}).encode()
+    link = f'</v2/ns/app/referrers/{DIGEST}>; rel="next"'
+    registry, adapter, _ = make(
+        lambda s: Answer(200, page, {"Content-Type": OCI_INDEX, "Link": link}),
+        limits=Limits(max_referrers=5),
+    )
+    with pytest.raises(RegistryError, match="pagination"):
+        registry.referrers("ns/app", DIGEST)
+    assert len(adapter.seen) <= 7
+
+
+def test_a_reset_while_streaming_a_blob_is_a_registry_error() -> None:
+    reset = Answer(error=requests.exceptions.ConnectionError("Connection reset by peer"))
+    registry, _, _ = make(lambda s: reset)
+    descriptor = Descriptor.for_bytes(MANIFEST, "m")
+    with pytest.raises(RegistryError, match="connection reset"):
+        list(registry.iter_blob("ns/app", descriptor))
