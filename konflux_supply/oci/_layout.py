@@ -137,6 +137,10 @@ class LayoutRegistry:
                 Descriptor.model_validate(entry)
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f"malformed index.json: {error}", source=str(self.path)) from None
+        except RecursionError:
+            raise InputError(
+                "malformed index.json: nested too deeply", source=str(self.path)
+            ) from None
         return dict(document)
 
     def _descriptors(self) -> list[Descriptor]:

@@ -266,7 +266,7 @@ class BundleReferrer:
 
 def bundle_version(media_type: str) -> tuple[int, int] | None:
     """``(0, 3)`` for ``…bundle.v0.3+json`` or ``…bundle+json;version=0.3``."""
-    match = _BUNDLE_VERSION.match(media_type.strip())
+    match = _BUNDLE_VERSION.fullmatch(media_type.strip())
     if not match:
         return None
     major, minor = match.group(1) or match.group(3), match.group(2) or match.group(4)
@@ -335,6 +335,8 @@ def _read_bundle(
             bundle = json.loads(data)
         except ValueError as error:
             raise RegistryError(f"bundle {layer.digest} is not JSON: {error}") from None
+        except RecursionError:
+            raise RegistryError(f"bundle {layer.digest} is nested too deeply") from None
         if not isinstance(bundle, dict):
             raise RegistryError(f"bundle {layer.digest} is not a JSON object")
         declared = bundle.get("mediaType")

@@ -392,7 +392,7 @@ def _subject_digest(subject: Any) -> str | None:
 def _statement(payload: bytes, digest: str) -> dict[str, Any]:
     try:
         statement = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise VerificationError("the signed payload is not JSON") from None
     if not isinstance(statement, dict):
         raise VerificationError("the signed statement is not a JSON object")
