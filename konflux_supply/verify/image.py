@@ -474,6 +474,8 @@ def verify_attestations(
     if wanted is None:
         return VerifiedImage(pinned, attestations=tuple(verified))
     matching = tuple(a for a in verified if a.predicate_type == wanted)
+    if not matching and outcomes.unavailable:
+        raise outcomes.fail()  # an unread candidate may be the one of this type: no verdict
     if not matching:
         found_types = ", ".join(sorted({a.predicate_type for a in verified}))
         raise VerificationError(

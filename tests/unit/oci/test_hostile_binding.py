@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from konflux_supply.errors import InputError
+from konflux_supply.errors import InputError, RegistryError
+from konflux_supply.models.oci import Descriptor
 from konflux_supply.oci import (
     Kind,
     Reference,
     attach_sbom,
+    attest_image,
     read_attachments,
     sign_image,
 )
-from konflux_supply.verify import VerifyOptions, verify_signatures
+from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
 from tests.unit.oci.memory import MemoryRegistry
 from tests.unit.oci.test_verify import KEY, POLICY, PUB, new_image
 
@@ -49,3 +51,31 @@ def test_a_repository_override_on_the_same_registry_works() -> None:
     attached = sign_image(registry, image, KEY, policy=POLICY, repository=override)
     assert attached.location.startswith("registry.example/team/sigs:sha256-")
     verify_signatures(registry, image, [PUB], options=VerifyOptions(repository=override))
+
+
+class FlakyBlobs(MemoryRegistry):
+    """A registry whose named blobs cannot be read (a persistent 5xx on them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken: set[str] = set()
+
+    def get_blob(self, repository: str, descriptor: Descriptor, *, limit: int) -> bytes:
+        if descriptor.digest in self.broken:
+            raise RegistryError(f"GET blob {descriptor.digest}: HTTP 503 (gave up)")
+        return super().get_blob(repository, descriptor, limit=limit)
+
+
+def test_an_unreadable_attestation_is_not_a_definite_no_for_its_type() -> None:
+    """A verified attestation of another type must not turn "could not read the one that
+    matters" into "none of that type" (exit 1 instead of 3)."""
+    registry = FlakyBlobs()
+    image = new_image(registry, "a")
+    attest_image(registry, image, KEY, b'{"a":1}', "https://example.com/other", policy=POLICY)
+    wanted = attest_image(registry, image, KEY, b'{"b":2}', "slsaprovenance", policy=POLICY)
+    registry.broken.add(wanted.layer.digest)
+    with pytest.raises(RegistryError, match="could not be read"):
+        verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    registry.broken.clear()
+    verified = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    assert len(verified.attestations) == 1
