@@ -3,21 +3,24 @@ mixed verdicts, and copies racing with signers."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from konflux_supply.errors import InputError, RegistryError
-from konflux_supply.models.oci import Descriptor
+from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci import (
     Kind,
     Reference,
     attach_sbom,
     attest_image,
+    copy_image,
     read_attachments,
     sign_image,
 )
 from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
 from tests.unit.oci.memory import MemoryRegistry
-from tests.unit.oci.test_verify import KEY, POLICY, PUB, new_image
+from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, new_image
 
 
 @pytest.mark.parametrize(
@@ -79,3 +82,35 @@ def test_an_unreadable_attestation_is_not_a_definite_no_for_its_type() -> None:
     registry.broken.clear()
     verified = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
     assert len(verified.attestations) == 1
+
+
+class SignerDuringCopy(MemoryRegistry):
+    """The first read of a ``.sig`` tag starts a signer sharing the lock, and waits (at most
+    0.5 s) for it to finish before answering with what it read."""
+
+    def __init__(self, subject: Reference) -> None:
+        super().__init__()
+        self.subject = subject
+        self.signer: threading.Thread | None = None
+
+    def get_manifest(self, repository: str, reference: str) -> RawManifest | None:
+        found = super().get_manifest(repository, reference)
+        if reference.endswith(".sig") and self.signer is None:
+            self.signer = threading.Thread(
+                target=sign_image, args=(self, self.subject, OTHER), kwargs={"policy": POLICY}
+            )
+            self.signer.start()
+            self.signer.join(0.5)
+        return found
+
+
+def test_copy_into_a_missing_sig_tag_does_not_drop_a_concurrent_signature() -> None:
+    source = MemoryRegistry()
+    image = new_image(source, "a")
+    sign_image(source, image, KEY, policy=POLICY)
+    destination = SignerDuringCopy(image)
+    copy_image(source, image, destination, image, policy=POLICY, kinds=[Kind.SIGNATURE])
+    assert destination.signer is not None
+    destination.signer.join()
+    verified = verify_signatures(destination, image, [PUB, OTHER_PUB])
+    assert len(verified.signatures) == 2
