@@ -210,6 +210,11 @@ def copy_image(
     if destination.digest and source.digest and destination.digest != source.digest:
         raise InputError("the destination digest differs from the source's", field="destination")
     pinned, manifest = resolve(src, source)
+    if destination.digest and destination.digest != manifest.digest:
+        raise InputError(
+            f"the destination digest differs from the source's ({manifest.digest})",
+            field="destination",
+        )
     tag = destination.tag or (source.tag if not destination.digest else None)
     target = destination.with_digest(manifest.digest)
     outcome = CopyOutcome(pinned, target)

@@ -114,3 +114,14 @@ def test_copy_into_a_missing_sig_tag_does_not_drop_a_concurrent_signature() -> N
     destination.signer.join()
     verified = verify_signatures(destination, image, [PUB, OTHER_PUB])
     assert len(verified.signatures) == 2
+
+
+def test_copy_to_a_pinned_destination_checks_the_resolved_digest() -> None:
+    source = MemoryRegistry()
+    image = new_image(source, "a")
+    other = new_image(source, "b")
+    destination = MemoryRegistry()
+    by_tag = Reference(image.registry, image.repository, tag="a")
+    with pytest.raises(InputError, match="destination digest"):
+        copy_image(source, by_tag, destination, other, policy=POLICY, kinds=[])
+    assert not destination.manifests
