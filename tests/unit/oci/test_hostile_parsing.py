@@ -4,7 +4,11 @@ indexes, annotations and referrers listings. Only typed errors may come out."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,15 @@ from konflux_supply.models.oci import (
     is_digest,
     parse_manifest,
 )
-from konflux_supply.oci import Layer, Reference, parse_reference, read_bundles, signature_layer
+from konflux_supply.oci import (
+    Layer,
+    Limits,
+    Reference,
+    RegistryOptions,
+    parse_reference,
+    read_bundles,
+    signature_layer,
+)
 from konflux_supply.oci._layout import LayoutRegistry
 from konflux_supply.oci.attach import attestation_layer
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, Kind, append_layer
@@ -193,3 +205,61 @@ def test_a_signed_but_deeply_nested_statement_fails_verification() -> None:
     append_layer(registry, subject, Kind.ATTESTATION, layer, policy=POLICY)
     with pytest.raises(VerificationError, match="not JSON"):
         verify_attestations(registry, subject, [PUB], predicate_type=None)
+
+
+def _returns_soon(call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread; fail if it is still blocked after 5 s."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(5)
+    return outcome[0] if outcome else TimeoutError("still blocked after 5 s")
+
+
+def _unblock(fifo: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+
+
+def test_a_fifo_in_a_layout_is_refused_not_waited_on(tmp_path: Path) -> None:
+    layout = LayoutRegistry(tmp_path / "a")
+    subject = image(layout, "v1", b"content")
+    manifest = layout.get_manifest("", "v1")
+    assert manifest is not None
+    config = manifest.manifest.config
+    blob = tmp_path / "a" / "blobs" / "sha256" / config.digest.split(":")[1]
+    blob.unlink()
+    os.mkfifo(blob)
+    try:
+        error = _returns_soon(lambda: layout.get_blob("", config, limit=1000))
+        assert isinstance(error, RegistryError), error
+        error = _returns_soon(lambda: list(layout.iter_blob("", config)))
+        assert isinstance(error, RegistryError), error
+    finally:
+        _unblock(blob)
+    index = tmp_path / "b" / "index.json"
+    index.parent.mkdir()
+    os.mkfifo(index)
+    try:
+        error = _returns_soon(lambda: LayoutRegistry(index.parent).get_manifest("", "v1"))
+        assert isinstance(error, InputError), error
+    finally:
+        _unblock(index)
+    assert subject.digest
+
+
+def test_an_oversized_index_json_is_refused_before_reading_it_all(tmp_path: Path) -> None:
+    index = {"schemaVersion": 2, "manifests": [], "annotations": {"x": "y" * 4096}}
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    layout = LayoutRegistry(tmp_path, RegistryOptions(limits=Limits(max_manifest_bytes=1024)))
+    with pytest.raises(InputError, match="larger than"):
+        layout.get_manifest("", "v1")
