@@ -3,13 +3,16 @@ mixed verdicts, and copies racing with signers."""
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import pytest
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci import (
+    HostFileLock,
     Kind,
     Reference,
     attach_sbom,
@@ -125,3 +128,38 @@ def test_copy_to_a_pinned_destination_checks_the_resolved_digest() -> None:
     with pytest.raises(InputError, match="destination digest"):
         copy_image(source, by_tag, destination, other, policy=POLICY, kinds=[])
     assert not destination.manifests
+
+
+def test_a_host_lock_directory_others_can_write_is_refused(tmp_path: Path) -> None:
+    """The default lock directory has a predictable name under the temp dir: one created by
+    someone else would let them hold our locks (every append times out) or plant links."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with (
+        pytest.raises(InputError, match="writable by others"),
+        HostFileLock(shared, private=True).hold("k", 1),
+    ):
+        pass
+    if os.getuid() == 0:
+        foreign = tmp_path / "foreign"
+        foreign.mkdir(mode=0o700)
+        os.chown(foreign, 65534, 65534)
+        with (
+            pytest.raises(InputError, match="owned by"),
+            HostFileLock(foreign, private=True).hold("k", 1),
+        ):
+            pass
+    with HostFileLock(shared).hold("k", 1):  # an explicit shared directory: caller's choice
+        pass
+    private = tmp_path / "private"
+    lock = HostFileLock(private, private=True)
+    with lock.hold("k", 1):
+        pass
+    (victim := tmp_path / "victim").write_text("keep")
+    for name in os.listdir(private):
+        os.unlink(private / name)
+        os.symlink(victim, private / name)
+    with pytest.raises(InputError, match="lock file"), lock.hold("k", 1):
+        pass
+    assert victim.read_text() == "keep"
