@@ -371,7 +371,10 @@ def _candidates(
         yield f"layer {layer.descriptor.digest}", "tag", layer
     if not options.referrers:
         return
-    for found in read_referrer_images(registry, image, kind, limits=options.limits):
+    found_images = read_referrer_images(
+        registry, image, kind, limits=options.limits, max_count=options.limits.max_signatures
+    )
+    for found in found_images:
         label = f"referrer {found.descriptor.digest}"
         if found.error is not None:
             yield label, "referrer", found.error

@@ -14,15 +14,22 @@ from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci import (
     HostFileLock,
     Kind,
+    Layer,
+    Limits,
     Reference,
+    SizeLimitExceeded,
+    attach_referrer,
     attach_sbom,
     attest_image,
     copy_image,
     read_attachments,
+    read_bundles,
     sign_image,
 )
+from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
 from tests.unit.oci.memory import MemoryRegistry
+from tests.unit.oci.test_layout_referrers import _bundle_referrer
 from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, new_image
 
 
@@ -163,3 +170,45 @@ def test_a_host_lock_directory_others_can_write_is_refused(tmp_path: Path) -> No
     with pytest.raises(InputError, match="lock file"), lock.hold("k", 1):
         pass
     assert victim.read_text() == "keep"
+
+
+class CountingBlobs(MemoryRegistry):
+    def __init__(self) -> None:
+        super().__init__(referrers_api=True)
+        self.fetched = 0
+
+    def get_blob(self, repository: str, descriptor: Descriptor, *, limit: int) -> bytes:
+        self.fetched += 1
+        return super().get_blob(repository, descriptor, limit=limit)
+
+
+def test_referrer_signatures_count_against_max_signatures_before_any_fetch() -> None:
+    """Thousands of referrers with a thousand layers each must not all be fetched."""
+    registry = CountingBlobs()
+    image = new_image(registry, "a")
+    descriptor = registry.head_manifest("", "a")
+    assert descriptor is not None
+    for n in range(3):
+        layer = Layer(SIMPLE_SIGNING, b"%d" % n, {SIGNATURE_ANNOTATION: ""})
+        attach_referrer(registry, image, descriptor, Kind.SIGNATURE, layer, policy=POLICY)
+    options = VerifyOptions(referrers=True, limits=Limits(max_signatures=2))
+    with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
+        verify_signatures(registry, image, [PUB], options=options)
+    assert registry.fetched == 0
+    sign_image(registry, image, KEY, policy=POLICY, referrers=True)
+    verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
+    assert len(verified.signatures) == 1
+
+
+def test_bundle_referrers_count_against_max_signatures_before_any_fetch() -> None:
+    registry = CountingBlobs()
+    image = new_image(registry, "a")
+    descriptor = registry.head_manifest("", "a")
+    assert descriptor is not None
+    for n in range(3):
+        _bundle_referrer(registry, image, descriptor, bundle=b'{"n":%d}' % n)
+    registry.fetched = 0
+    with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
+        read_bundles(registry, image, limits=Limits(max_signatures=2))
+    assert registry.fetched == 0
+    assert len(read_bundles(registry, image, limits=Limits(max_signatures=3))) == 3
