@@ -467,6 +467,9 @@ def verify_attestations(
 
     def bundle_statement(payload: bytes, layer: Descriptor) -> None:
         statement = _statement(payload, digest)
+        if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
+            # cosign v3's image signature: not an attestation unless that type is asked for.
+            raise VerificationError("the bundle holds an image signature, not an attestation")
         verified.append(
             VerifiedAttestation(payload, payload, str(statement["predicateType"]), layer, "bundle")
         )

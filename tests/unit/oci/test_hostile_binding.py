@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from konflux_supply.errors import InputError, RegistryError
+from konflux_supply.errors import InputError, RegistryError, VerificationError
 from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci import (
     HostFileLock,
@@ -27,10 +27,17 @@ from konflux_supply.oci import (
     sign_image,
 )
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
+from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG
+from konflux_supply.verify import (
+    COSIGN_SIGN_PREDICATE,
+    VerifyOptions,
+    verify_attestations,
+    verify_image,
+    verify_signatures,
+)
 from tests.unit.oci.memory import MemoryRegistry
 from tests.unit.oci.test_layout_referrers import _bundle_referrer
-from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, new_image
+from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, _bundle, new_image
 
 
 @pytest.mark.parametrize(
@@ -212,3 +219,24 @@ def test_bundle_referrers_count_against_max_signatures_before_any_fetch() -> Non
         read_bundles(registry, image, limits=Limits(max_signatures=2))
     assert registry.fetched == 0
     assert len(read_bundles(registry, image, limits=Limits(max_signatures=3))) == 3
+
+
+def test_a_signature_bundle_is_not_also_an_attestation() -> None:
+    """cosign v3 signs images with a DSSE statement of predicate type .../cosign/sign/v1:
+    counted as an attestation too, one signature would satisfy a gate wanting both."""
+    registry = MemoryRegistry(referrers_api=True)
+    image = new_image(registry, "a")
+    _bundle(registry, image, COSIGN_SIGN_PREDICATE)
+    options = VerifyOptions(bundles=UNSAFE_IGNORE_TLOG)
+    assert verify_signatures(registry, image, [PUB], options=options).signatures
+    with pytest.raises(VerificationError, match="no matching attestations"):
+        verify_image(registry, image, [PUB], options=options)
+    with pytest.raises(VerificationError):
+        verify_attestations(registry, image, [PUB], predicate_type=None, options=options)
+    wanted = verify_attestations(
+        registry, image, [PUB], predicate_type=COSIGN_SIGN_PREDICATE, options=options
+    )
+    assert len(wanted.attestations) == 1
+    _bundle(registry, image, "https://slsa.dev/provenance/v1")
+    both = verify_image(registry, image, [PUB], options=options)
+    assert [a.predicate_type for a in both.attestations] == ["https://slsa.dev/provenance/v1"]
