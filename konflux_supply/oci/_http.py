@@ -204,9 +204,11 @@ class HttpRegistry(Transport):
                 return tags
             try:
                 page = json.loads(body).get("tags") or []
-            except (ValueError, AttributeError):
+                if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                    raise TypeError
+            except (ValueError, AttributeError, TypeError, RecursionError):
                 raise RegistryError("the registry returned a malformed tag list") from None
-            tags.extend(str(tag) for tag in page)
+            tags.extend(page)
             path = _next_link(response, self.base_url())
         return tags
 

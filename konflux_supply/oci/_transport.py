@@ -137,7 +137,7 @@ def _peek(response: requests.Response, limit: int = 65536) -> bytes:
 def error_from(response: requests.Response, what: str) -> RegistryError:
     code = None
     message = ""
-    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError):
+    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError, RecursionError):
         body = json.loads(_peek(response))
         first = body["errors"][0]
         code = str(first.get("code") or "") or None

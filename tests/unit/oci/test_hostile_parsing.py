@@ -26,6 +26,7 @@ from konflux_supply.models.oci import (
     parse_manifest,
 )
 from konflux_supply.oci import (
+    DockerConfig,
     Layer,
     Limits,
     Reference,
@@ -35,7 +36,7 @@ from konflux_supply.oci import (
     signature_layer,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.oci.attach import attestation_layer
+from konflux_supply.oci.attach import attestation_layer, image_statement
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, Kind, append_layer
 from konflux_supply.signing import dsse
 from konflux_supply.verify import verify_attestations, verify_signatures
@@ -263,3 +264,13 @@ def test_an_oversized_index_json_is_refused_before_reading_it_all(tmp_path: Path
     layout = LayoutRegistry(tmp_path, RegistryOptions(limits=Limits(max_manifest_bytes=1024)))
     with pytest.raises(InputError, match="larger than"):
         layout.get_manifest("", "v1")
+
+
+def test_deeply_nested_local_inputs_are_input_errors(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    subject = Reference("quay.io", "ns/app", digest=f"sha256:{HEX}")
+    with pytest.raises(InputError, match="nested too deeply"):
+        image_statement(subject, deep.encode(), "slsaprovenance")
+    (config := tmp_path / "config.json").write_text(deep)
+    with pytest.raises(InputError, match="nested too deeply"):
+        DockerConfig.from_file(config)

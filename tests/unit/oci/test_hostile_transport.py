@@ -12,6 +12,8 @@ import json
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from konflux_supply.errors import RegistryError
 from konflux_supply.models.oci import OCI_INDEX, Descriptor
@@ -191,3 +193,42 @@ def test_a_reset_while_streaming_a_blob_is_a_registry_error() -> None:
     descriptor = Descriptor.for_bytes(MANIFEST, "m")
     with pytest.raises(RegistryError, match="connection reset"):
         list(registry.iter_blob("ns/app", descriptor))
+
+
+_DEEP = b"[" * 70_000 + b"]" * 70_000
+_odd_json = st.sampled_from([_DEEP, b"[]", b"5", b'"x"', b"null", b'{"errors":5}', b"\xff"]) | (
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+        max_leaves=10,
+    ).map(lambda v: json.dumps(v).encode())
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_odd_json, st.sampled_from([400, 403, 404, 405]))
+def test_error_bodies_never_escape_as_foreign_exceptions(body: bytes, status: int) -> None:
+    registry, _, _ = make(lambda s: Answer(status, body))
+    with pytest.raises(RegistryError):
+        registry.get_blob("ns/app", Descriptor.for_bytes(b"x", "m"), limit=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_odd_json)
+def test_tag_lists_and_token_answers_give_registry_errors_only(body: bytes) -> None:
+    registry, _, _ = make(lambda s: Answer(200, body))
+    try:
+        tags = registry.list_tags("ns/app")
+    except RegistryError:
+        pass
+    else:
+        assert all(isinstance(tag, str) for tag in tags)
+
+    def handler(seen: Seen) -> Answer:
+        if "/token" in seen.url:
+            return Answer(200, body)
+        return Answer(401, b"{}", {"WWW-Authenticate": f'Bearer realm="https://{HOST}/token"'})
+
+    registry, _, _ = make(handler, credentials=CREDS)
+    with pytest.raises(RegistryError):
+        registry.get_manifest("ns/app", DIGEST)
