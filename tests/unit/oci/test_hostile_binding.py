@@ -3,9 +3,13 @@ mixed verdicts, and copies racing with signers."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,3 +244,28 @@ def test_a_signature_bundle_is_not_also_an_attestation() -> None:
     _bundle(registry, image, "https://slsa.dev/provenance/v1")
     both = verify_image(registry, image, [PUB], options=options)
     assert [a.predicate_type for a in both.attestations] == ["https://slsa.dev/provenance/v1"]
+
+
+def _hold_forever(directory: str, key: str, ready: Any) -> None:
+    with HostFileLock(directory).hold(key, 5):
+        ready.set()
+        time.sleep(60)
+
+
+def test_a_host_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold_forever, args=(str(tmp_path), "sig-A", ready))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        lock = HostFileLock(tmp_path)
+        with lock.hold("sig-B", 1):  # per-key: another digest is not blocked
+            pass
+        with pytest.raises(RegistryError, match="timed out"), lock.hold("sig-A", 0.3):
+            pass
+    finally:
+        os.kill(holder.pid or 0, signal.SIGKILL)
+        holder.join(10)
+    with HostFileLock(tmp_path).hold("sig-A", 5):
+        pass
