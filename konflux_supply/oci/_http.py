@@ -429,7 +429,10 @@ class HttpRegistry(Transport):
         location = response.headers.get("Location")
         if not location:
             raise RegistryError("upload response has no Location header", url=response.url)
-        return urljoin(response.url, location)
+        try:
+            return urljoin(response.url, location)
+        except ValueError:
+            raise RegistryError(f"unusable upload Location {location[:200]!r}") from None
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -467,4 +470,7 @@ def _next_link(response: requests.Response, base: str) -> str | None:
     link = response.links.get("next", {}).get("url")
     if not link:
         return None
-    return urljoin(base + "/", link)
+    try:
+        return urljoin(base + "/", link)
+    except ValueError:
+        raise RegistryError(f"unusable pagination Link {link[:200]!r}") from None

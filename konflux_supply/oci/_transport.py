@@ -205,9 +205,13 @@ class Transport:
         """The URL to request, and whether it is the registry's own origin (the only one that
         gets credentials). Plain HTTP elsewhere is refused unless allowed for that host."""
         base = urlsplit(self.base_url())
-        target = urlsplit(url)
-        scheme = target.scheme.lower()
-        if scheme not in _DEFAULT_PORTS or not target.hostname:
+        try:
+            target = urlsplit(url)
+            scheme = target.scheme.lower()
+            usable = scheme in _DEFAULT_PORTS and bool(target.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
             raise RegistryError(f"the registry sent us to an unusable URL {url[:200]!r}")
         if _authority(target, base.scheme) == _authority(base, base.scheme):
             return urlunsplit(target._replace(scheme=base.scheme, netloc=base.netloc)), True
@@ -220,8 +224,11 @@ class Transport:
 
     def _ours(self, url: str) -> bool:
         base = urlsplit(self.base_url())
-        target = urlsplit(url)
-        same = _authority(target, base.scheme) == _authority(base, base.scheme)
+        try:
+            target = urlsplit(url)
+            same = _authority(target, base.scheme) == _authority(base, base.scheme)
+        except ValueError:
+            return False
         return same and target.scheme.lower() == base.scheme
 
     def base_url(self) -> str:
@@ -391,6 +398,8 @@ class Transport:
                 cause = describe(error)
                 continue
             except requests.exceptions.InvalidURL as error:
+                if not self._ours(url):  # a Location, Link or realm the registry sent
+                    raise RegistryError(f"the registry sent an invalid URL: {error}") from None
                 raise InputError(f"invalid registry URL {url!r}: {error}") from None
             except requests.exceptions.RequestException as error:
                 cause = describe(error)

@@ -8,6 +8,7 @@ never a foreign exception, a hang, or a secret sent where it does not belong.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 
 import pytest
@@ -232,3 +233,35 @@ def test_tag_lists_and_token_answers_give_registry_errors_only(body: bytes) -> N
     registry, _, _ = make(handler, credentials=CREDS)
     with pytest.raises(RegistryError):
         registry.get_manifest("ns/app", DIGEST)
+
+
+_location = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        "{}://{}{}".format,
+        st.sampled_from(["http", "https", "HTTPS", "ftp", "", "javascript"]),
+        st.sampled_from([HOST, f"{HOST}:443", f"{HOST}:80", "[::1", "evil.test", "a@b", ""]),
+        st.text(alphabet="/?#%:@[]ab", max_size=12),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_location)
+def test_any_location_header_is_followed_safely(location: str) -> None:
+    def handler(seen: Seen) -> Answer:
+        challenged = _basic_challenge(seen)
+        if challenged is not None:
+            return challenged
+        if seen.method == "HEAD":
+            return Answer(404)
+        if seen.method == "POST":
+            return Answer(202, headers={"Location": location})
+        return Answer(201)
+
+    registry, adapter, _ = make(handler, credentials=CREDS)
+    with contextlib.suppress(RegistryError):
+        registry.put_blob("ns/app", b"data")
+    for seen in adapter.seen:
+        if "Authorization" in seen.headers:
+            assert seen.url.startswith(f"https://{HOST}/"), seen.url
