@@ -244,6 +244,14 @@ def _check_signature(
     return VerifiedSignature(layer.data, claims, layer.descriptor, source)
 
 
+def _referrers_at(image: Reference, options: VerifyOptions) -> Reference:
+    """Where referrers of ``image`` are listed: the ``repository`` override, as they are
+    written (``attach`` pushes them there too)."""
+    if options.repository is None:
+        return image
+    return options.repository.with_digest(image.digest or "")
+
+
 def _bundle_candidates(
     registry: Registry,
     image: Reference,
@@ -258,7 +266,7 @@ def _bundle_candidates(
     manifest = registry.get_manifest(image.repository, image.digest or "")
     if manifest is None:
         raise InputError(f"image not found: {image}", field="image")
-    for found in read_bundles(registry, image, limits=options.limits):
+    for found in read_bundles(registry, _referrers_at(image, options), limits=options.limits):
         outcomes.run(
             f"bundle {found.descriptor.digest}",
             partial(_check_bundle, found, verifiers, trust, manifest.data, accept),
@@ -372,7 +380,11 @@ def _candidates(
     if not options.referrers:
         return
     found_images = read_referrer_images(
-        registry, image, kind, limits=options.limits, max_count=options.limits.max_signatures
+        registry,
+        _referrers_at(image, options),
+        kind,
+        limits=options.limits,
+        max_count=options.limits.max_signatures,
     )
     for found in found_images:
         label = f"referrer {found.descriptor.digest}"

@@ -269,3 +269,32 @@ def test_a_host_lock_is_released_when_its_holder_is_killed(tmp_path: Path) -> No
         holder.join(10)
     with HostFileLock(tmp_path).hold("sig-A", 5):
         pass
+
+
+class Repositories:
+    """One in-memory registry per repository (MemoryRegistry itself ignores the name)."""
+
+    name = "repositories"
+
+    def __init__(self) -> None:
+        self.repos: dict[str, MemoryRegistry] = {}
+
+    def _repo(self, repository: str) -> MemoryRegistry:
+        return self.repos.setdefault(repository, MemoryRegistry(referrers_api=True))
+
+    def __getattr__(self, method: str) -> Any:
+        return lambda repository, *args, **kwargs: getattr(self._repo(repository), method)(
+            repository, *args, **kwargs
+        )
+
+
+def test_referrers_written_under_a_repository_override_are_read_there() -> None:
+    registry = Repositories()
+    image = new_image(registry._repo("team/app"), "a")  # type: ignore[arg-type]
+    image = Reference(image.registry, "team/app", tag="a", digest=image.digest)
+    override = Reference(image.registry, "team/sigs")
+    sign_image(registry, image, KEY, policy=POLICY, repository=override, referrers=True)  # type: ignore[arg-type]
+    assert registry.repos["team/sigs"].manifests
+    options = VerifyOptions(repository=override, referrers=True)
+    verified = verify_signatures(registry, image, [PUB], options=options)  # type: ignore[arg-type]
+    assert [s.source for s in verified.signatures] == ["referrer"]
