@@ -185,10 +185,12 @@ def append_policy(settle: float) -> AppendPolicy:
     """A host file lock (``KONFLUX_SUPPLY_LOCK_DIR``) plus ``settle``."""
     from konflux_supply.oci import AppendPolicy, HostFileLock
 
-    directory = os.environ.get("KONFLUX_SUPPLY_LOCK_DIR") or os.path.join(
+    explicit = os.environ.get("KONFLUX_SUPPLY_LOCK_DIR")
+    directory = explicit or os.path.join(
         tempfile.gettempdir(), f"konflux-supply-locks-{os.getuid()}"
     )
-    return AppendPolicy(lock=HostFileLock(directory), settle=settle)
+    # The default name is predictable: it must be ours alone (a shared one is a choice).
+    return AppendPolicy(lock=HostFileLock(directory, private=not explicit), settle=settle)
 
 
 def repository_override() -> Reference | None:

@@ -64,7 +64,7 @@ _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 def is_digest(value: str) -> bool:
     """True for a ``sha256:<64 hex>`` or ``sha512:<128 hex>`` digest (the ones we can check)."""
-    return _DIGEST.match(value) is not None
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> str:
@@ -294,6 +294,8 @@ def parse_manifest(
         obj = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(f"manifest is not JSON: {error}", source=source) from None
+    except RecursionError:
+        raise InputError("manifest is not JSON: nested too deeply", source=source) from None
     if not isinstance(obj, dict):
         raise InputError("manifest is not a JSON object", source=source)
     declared = obj.get("mediaType")

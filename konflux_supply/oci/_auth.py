@@ -182,7 +182,7 @@ class Authenticator:
             body = answer.json()
             token = str(body.get("token") or body.get("access_token") or "")
             expires_in = float(body.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             raise RegistryError("the token service returned malformed JSON", url=realm) from None
         if not token:
             raise RegistryError("the token service returned no token", url=realm)

@@ -29,6 +29,7 @@ from konflux_supply.oci._transport import (
     ACCEPT_MANIFESTS,
     Transient,
     Transport,
+    decimal,
     describe,
     error_from,
     new_hasher,
@@ -96,9 +97,9 @@ class HttpRegistry(Transport):
         if response.status_code == 404:
             return None
         digest = response.headers.get("Docker-Content-Digest", "")
-        length = response.headers.get("Content-Length", "")
+        length = decimal(response.headers.get("Content-Length"))
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-        if not is_digest(digest) or not length.isdigit() or not media_type:
+        if not is_digest(digest) or length is None or not media_type:
             raise RegistryError(
                 "HEAD manifest answered without a digest, size or media type", url=response.url
             )
@@ -106,7 +107,7 @@ class HttpRegistry(Transport):
             raise RegistryError(
                 f"HEAD manifest reported digest {digest}, not the one asked for", url=response.url
             )
-        return Descriptor(media_type=media_type, size=int(length), digest=digest)
+        return Descriptor(media_type=media_type, size=length, digest=digest)
 
     def get_blob(self, repository: str, descriptor: Descriptor, *, limit: int) -> bytes:
         """GET a blob, capped at ``min(limit, descriptor.size)`` and checked against its digest."""
@@ -136,13 +137,16 @@ class HttpRegistry(Transport):
 
     def iter_blob(self, repository: str, descriptor: Descriptor) -> Iterator[bytes]:
         """Stream a blob; raises at the end (before the last chunk) if size or digest differ."""
-        response = self._send(
-            "GET",
-            self._url(f"/v2/{repository}/blobs/{descriptor.digest}"),
-            scope=f"repository:{repository}:pull",
-            auth=True,
-            headers=None,
-        )
+        try:
+            response = self._send(
+                "GET",
+                self._url(f"/v2/{repository}/blobs/{descriptor.digest}"),
+                scope=f"repository:{repository}:pull",
+                auth=True,
+                headers=None,
+            )
+        except requests.exceptions.RequestException as error:
+            raise RegistryError(f"reading blob {descriptor.digest}: {describe(error)}") from None
         try:
             if response.status_code != 200:
                 raise error_from(response, f"GET blob {repository}@{descriptor.digest}")
@@ -200,9 +204,11 @@ class HttpRegistry(Transport):
                 return tags
             try:
                 page = json.loads(body).get("tags") or []
-            except (ValueError, AttributeError):
+                if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                    raise TypeError
+            except (ValueError, AttributeError, TypeError, RecursionError):
                 raise RegistryError("the registry returned a malformed tag list") from None
-            tags.extend(str(tag) for tag in page)
+            tags.extend(page)
             path = _next_link(response, self.base_url())
         return tags
 
@@ -217,6 +223,9 @@ class HttpRegistry(Transport):
         pages = 0
         while path is not None:
             pages += 1
+            if pages > self.options.limits.max_referrers + 1:
+                # Every page but the last holds a referrer: more pages than that never end.
+                raise SizeLimitExceeded(f"referrers pagination of {digest} does not end")
             response, body = self._call(
                 "GET",
                 path,
@@ -420,7 +429,10 @@ class HttpRegistry(Transport):
         location = response.headers.get("Location")
         if not location:
             raise RegistryError("upload response has no Location header", url=response.url)
-        return urljoin(response.url, location)
+        try:
+            return urljoin(response.url, location)
+        except ValueError:
+            raise RegistryError(f"unusable upload Location {location[:200]!r}") from None
 
 
 def _rechunk(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -458,4 +470,7 @@ def _next_link(response: requests.Response, base: str) -> str | None:
     link = response.links.get("next", {}).get("url")
     if not link:
         return None
-    return urljoin(base + "/", link)
+    try:
+        return urljoin(base + "/", link)
+    except ValueError:
+        raise RegistryError(f"unusable pagination Link {link[:200]!r}") from None

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -78,6 +79,26 @@ def _write_atomic(target: Path, chunks: Iterable[bytes], *, check: Callable[[], 
     _fsync_dir(target.parent)
 
 
+def _open_regular(path: Path) -> int:
+    """A read descriptor for ``path`` if it is a regular file (following symlinks).
+
+    A layout may come from elsewhere: a FIFO would block ``open`` and a device never end.
+    Raises ``FileNotFoundError`` or ``IsADirectoryError``-style :class:`OSError` as ``open``
+    does, and :class:`OSError` ``EINVAL`` for anything but a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the regular file ``path``."""
+    with os.fdopen(_open_regular(path), "rb") as handle:
+        return handle.read(limit)
+
+
 class LayoutRegistry:
     """An OCI image layout directory (created on first write)."""
 
@@ -116,8 +137,9 @@ class LayoutRegistry:
 
     def _read_index(self) -> dict[str, Any]:
         index_path = self.path / "index.json"
+        limit = self.options.limits.max_manifest_bytes
         try:
-            raw = index_path.read_bytes()
+            raw = _read_regular(index_path, limit + 1)
         except FileNotFoundError:
             if self.path.is_dir() and not any(self.path.iterdir()):
                 return dict(_EMPTY_INDEX, manifests=[])
@@ -128,6 +150,8 @@ class LayoutRegistry:
             raise InputError(
                 f"cannot read index.json: {error.strerror}", source=str(self.path)
             ) from None
+        if len(raw) > limit:
+            raise InputError(f"index.json is larger than {limit} bytes", source=str(self.path))
         try:
             document = json.loads(raw)
             manifests = document["manifests"]
@@ -137,6 +161,10 @@ class LayoutRegistry:
                 Descriptor.model_validate(entry)
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f"malformed index.json: {error}", source=str(self.path)) from None
+        except RecursionError:
+            raise InputError(
+                "malformed index.json: nested too deeply", source=str(self.path)
+            ) from None
         return dict(document)
 
     def _descriptors(self) -> list[Descriptor]:
@@ -184,8 +212,7 @@ class LayoutRegistry:
             )
         path = self._blob_path(descriptor.digest)
         try:
-            with path.open("rb") as handle:
-                data = handle.read(descriptor.size + 1)
+            data = _read_regular(path, descriptor.size + 1)
         except FileNotFoundError:
             raise RegistryError(f"blob {descriptor.digest} is missing", url=self.name) from None
         except OSError as error:
@@ -232,14 +259,15 @@ class LayoutRegistry:
         path = self._blob_path(descriptor.digest)
         limit = self.options.limits.max_manifest_bytes
         try:
-            with path.open("rb") as handle:
-                data = handle.read(limit + 1)
+            data = _read_regular(path, limit + 1)
         except FileNotFoundError:
             if is_digest(reference):
                 return None
             raise RegistryError(
                 f"index.json lists {descriptor.digest} but its blob is missing", url=self.name
             ) from None
+        except OSError as error:
+            raise RegistryError(f"cannot read manifest: {error.strerror}", url=self.name) from None
         if len(data) > limit:
             raise SizeLimitExceeded(f"manifest {descriptor.digest} is larger than {limit} bytes")
         self._check(descriptor.digest, data, descriptor.size or None)
@@ -269,7 +297,7 @@ class LayoutRegistry:
         seen = 0
         pending: bytes | None = None
         try:
-            with path.open("rb") as handle:
+            with os.fdopen(_open_regular(path), "rb") as handle:
                 while chunk := handle.read(1024 * 1024):
                     seen += len(chunk)
                     if seen > descriptor.size:
@@ -280,6 +308,8 @@ class LayoutRegistry:
                     pending = chunk
         except FileNotFoundError:
             raise RegistryError(f"blob {descriptor.digest} is missing", url=self.name) from None
+        except OSError as error:
+            raise RegistryError(f"cannot read blob: {error.strerror}", url=self.name) from None
         got = f"{algorithm}:{hasher.hexdigest()}"
         if seen != descriptor.size or got != descriptor.digest:
             raise RegistryError(f"blob {descriptor.digest} in the layout is corrupt", url=self.name)

@@ -1,10 +1,14 @@
 """The HTTP transport under the distribution API client: one session (pool) per registry.
 
 Every request passes ``verify=`` explicitly (``REQUESTS_CA_BUNDLE`` cannot override it) and the
-session ignores the environment. Transient failures (429, 5xx, resets, truncated or corrupt
-bodies) are retried with exponential backoff and full jitter, honouring ``Retry-After``;
-when retries run out the error names the last cause. Every manifest and blob is checked
-against the digest asked for and read with a size cap, never buffered past it.
+session ignores the environment. Credentials go to the registry's own origin only: a
+``Location`` or ``Link`` to another host is followed without them (as go-containerregistry
+does), a plain ``http://`` URL on the registry's host is upgraded to the registry's scheme, and
+plain HTTP to another host (a token realm included) is refused unless allowed for that host.
+Transient failures (429, 5xx, resets, truncated or corrupt bodies) are retried with
+exponential backoff and full jitter, honouring ``Retry-After``; when retries run out the error
+names the last cause. Every manifest and blob is checked against the digest asked for and read
+with a size cap, never buffered past it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import certifi
 import requests
@@ -36,11 +40,20 @@ from konflux_supply.oci.options import RegistryOptions
 from konflux_supply.oci.reference import is_loopback
 from konflux_supply.oci.registry import SizeLimitExceeded
 
-__all__ = ["ACCEPT_MANIFESTS", "Transient", "Transport", "describe", "error_from", "new_hasher"]
+__all__ = [
+    "ACCEPT_MANIFESTS",
+    "Transient",
+    "Transport",
+    "decimal",
+    "describe",
+    "error_from",
+    "new_hasher",
+]
 
 ACCEPT_MANIFESTS = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST))
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _READ_CHUNK = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class Transient(Exception):
@@ -79,13 +92,31 @@ def _bypass_proxy(host: str, no_proxy: str | None) -> bool:
     return False
 
 
+def decimal(value: str | None) -> int | None:
+    """An HTTP header's non-negative decimal integer (ASCII digits only: ``'²'.isdigit()``)."""
+    text = (value or "").strip()
+    if text and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def _authority(parts: SplitResult, scheme: str) -> tuple[str, int | None]:
+    """Host and port, the port defaulting to ``scheme``'s (ggcr's ``canonicalAddress``)."""
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS[scheme]
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = decimal(value)
+    if seconds is not None:
+        return float(seconds)
     with suppress(TypeError, ValueError):
         when = email.utils.parsedate_to_datetime(value)
         return max(0.0, when.timestamp() - time.time())
@@ -106,7 +137,7 @@ def _peek(response: requests.Response, limit: int = 65536) -> bytes:
 def error_from(response: requests.Response, what: str) -> RegistryError:
     code = None
     message = ""
-    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError):
+    with suppress(ValueError, AttributeError, TypeError, IndexError, KeyError, RecursionError):
         body = json.loads(_peek(response))
         first = body["errors"][0]
         code = str(first.get("code") or "") or None
@@ -166,8 +197,39 @@ class Transport:
 
     # -- transport ------------------------------------------------------------------------
 
-    def _http_allowed(self) -> bool:
-        return self.options.allow_http_any or (self.options.allow_http and is_loopback(self.host))
+    def _http_allowed(self, host: str | None = None) -> bool:
+        target = self.host if host is None else host
+        return self.options.allow_http_any or (self.options.allow_http and is_loopback(target))
+
+    def _route(self, url: str) -> tuple[str, bool]:
+        """The URL to request, and whether it is the registry's own origin (the only one that
+        gets credentials). Plain HTTP elsewhere is refused unless allowed for that host."""
+        base = urlsplit(self.base_url())
+        try:
+            target = urlsplit(url)
+            scheme = target.scheme.lower()
+            usable = scheme in _DEFAULT_PORTS and bool(target.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
+            raise RegistryError(f"the registry sent us to an unusable URL {url[:200]!r}")
+        if _authority(target, base.scheme) == _authority(base, base.scheme):
+            return urlunsplit(target._replace(scheme=base.scheme, netloc=base.netloc)), True
+        if scheme == "http" and not self._http_allowed(target.hostname):
+            raise RegistryError(
+                f"refusing plain HTTP to {target.hostname} (where {self.host} sent us)",
+                hint="--allow-http-registry-anywhere allows it",
+            )
+        return urlunsplit(target._replace(scheme=scheme)), False
+
+    def _ours(self, url: str) -> bool:
+        base = urlsplit(self.base_url())
+        try:
+            target = urlsplit(url)
+            same = _authority(target, base.scheme) == _authority(base, base.scheme)
+        except ValueError:
+            return False
+        return same and target.scheme.lower() == base.scheme
 
     def base_url(self) -> str:
         """``https://host`` or, when allowed and HTTPS does not answer, ``http://host``."""
@@ -193,7 +255,9 @@ class Transport:
         return self._base
 
     def _url(self, path: str) -> str:
-        return path if "://" in path else self.base_url() + path
+        if path.startswith("/") and not path.startswith("//"):
+            return self.base_url() + path
+        return urljoin(self.base_url() + "/", path)  # absolute, or relative to the registry
 
     def _plain_fetch(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """A request without registry auth (token service), with the retry policy."""
@@ -233,6 +297,8 @@ class Transport:
         **kwargs: Any,
     ) -> requests.Response:
         request_headers = dict(headers or {})
+        url, ours = self._route(url)
+        auth = auth and ours
         sent = self._auth.authorization(scope) if auth else None
         if sent:
             request_headers["Authorization"] = sent
@@ -245,7 +311,8 @@ class Transport:
             stream=True,
             **kwargs,
         )
-        if response.status_code != 401 or not auth:
+        self._check_redirects(response)
+        if response.status_code != 401 or not auth or not self._ours(response.url):
             if auth and sent is None and response.status_code < 400:
                 self._auth.note_open()
             return response
@@ -267,10 +334,23 @@ class Transport:
             stream=True,
             **kwargs,
         )
+        self._check_redirects(response)
         if response.status_code == 401:
             response.close()
             raise denied(response, self._auth.credentials)
         return response
+
+    def _check_redirects(self, response: requests.Response) -> None:
+        """Redirects may leave the registry (blob storage), never to plain HTTP unless allowed
+        (``requests`` already drops ``Authorization`` when the host or scheme changes)."""
+        if not response.history:
+            return
+        target = urlsplit(response.url)
+        if target.scheme.lower() == "http" and not self._http_allowed(target.hostname or ""):
+            response.close()
+            raise RegistryError(
+                f"refusing a redirect to plain HTTP ({target.hostname})", url=response.url
+            )
 
     def _call(
         self,
@@ -318,6 +398,8 @@ class Transport:
                 cause = describe(error)
                 continue
             except requests.exceptions.InvalidURL as error:
+                if not self._ours(url):  # a Location, Link or realm the registry sent
+                    raise RegistryError(f"the registry sent an invalid URL: {error}") from None
                 raise InputError(f"invalid registry URL {url!r}: {error}") from None
             except requests.exceptions.RequestException as error:
                 cause = describe(error)
@@ -368,9 +450,9 @@ class Transport:
         self, response: requests.Response, *, limit: int, size: int | None, what: str
     ) -> bytes:
         maximum = limit if size is None else min(limit, size)
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > maximum:
-            if size is not None and int(length) > size:
+        length = decimal(response.headers.get("Content-Length"))
+        if length is not None and length > maximum:
+            if size is not None and length > size:
                 raise Transient(f"served {length} bytes, the descriptor says {size}")
             raise SizeLimitExceeded(
                 f"{what} is {length} bytes, more than the limit of {limit}", url=response.url

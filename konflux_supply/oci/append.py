@@ -87,10 +87,16 @@ PROCESS_LOCKS = ThreadLocks()
 
 
 class HostFileLock:
-    """Per-key ``flock`` files in ``directory``: processes on one host (plus their threads)."""
+    """Per-key ``flock`` files in ``directory``: processes on one host (plus their threads).
 
-    def __init__(self, directory: str | Path) -> None:
+    ``private=True`` requires the directory to be this user's and not writable by group or
+    others (for a predictable default path under a shared temp dir, where someone else could
+    have created it to hold our locks). Lock files are never opened through a symlink.
+    """
+
+    def __init__(self, directory: str | Path, *, private: bool = False) -> None:
         self.directory = Path(directory)
+        self.private = private
         self._threads = ThreadLocks()
 
     @contextlib.contextmanager
@@ -98,7 +104,9 @@ class HostFileLock:
         name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock"
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+            if self.private:
+                _check_private(self.directory)
+            fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as error:
             raise InputError(
                 f"cannot create the lock file: {error.strerror}", source=str(self.directory)
@@ -125,6 +133,24 @@ class HostFileLock:
                     fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _check_private(directory: Path) -> None:
+    """The lock directory (and a symlink naming it) must be ours and not writable by others:
+    whoever can write there can hold our locks or plant links."""
+    uid = os.getuid()
+    link = os.lstat(directory)
+    info = os.stat(directory)
+    if link.st_uid not in (uid, 0) or info.st_uid != uid:
+        raise InputError(
+            f"the lock directory is owned by uid {info.st_uid}, not {uid}",
+            source=str(directory),
+            hint="set KONFLUX_SUPPLY_LOCK_DIR to a directory of your own",
+        )
+    if info.st_mode & 0o022:
+        raise InputError(
+            "the lock directory is writable by others", source=str(directory), hint="chmod 700"
+        )
 
 
 @dataclass(frozen=True)

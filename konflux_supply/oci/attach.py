@@ -220,6 +220,10 @@ def image_statement(
     else:
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise InputError(
+                f"the {uri} predicate is nested too deeply", field="predicate"
+            ) from None
         except ValueError as error:
             raise InputError(
                 f"invalid JSON payload for predicate type {uri}: {error}", field="predicate"

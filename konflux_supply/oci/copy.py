@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import Descriptor, RawManifest
-from konflux_supply.oci.append import AppendPolicy
-from konflux_supply.oci.cosign import Kind, Layer, append_layer, resolve, triangulate
+from konflux_supply.oci.append import AppendPolicy, append_to_tag
+from konflux_supply.oci.cosign import (
+    Kind,
+    Layer,
+    _same_layer,
+    append_layer,
+    resolve,
+    triangulate,
+)
 from konflux_supply.oci.options import Limits
 from konflux_supply.oci.reference import Reference
 from konflux_supply.oci.referrers import list_referrers, push_referrer
@@ -106,6 +113,35 @@ def _put_tag(dst: Registry, repository: str, tag: str, manifest: RawManifest) ->
         dst.put_manifest(repository, tag, manifest)
 
 
+class _NotEmpty(Exception):
+    pass
+
+
+def _claim_empty_tag(
+    copier: _Copier, tag: str, manifest: RawManifest, policy: AppendPolicy
+) -> bool:
+    """Put ``manifest`` on ``tag`` if the tag is empty, under the append lock (a signer
+    appending meanwhile must not be overwritten); ``False`` when the tag has content."""
+    layers = manifest.manifest.layers
+
+    def present(current: RawManifest | None) -> bool:
+        if current is None or current.is_index:
+            return False
+        have = current.manifest.layers
+        return all(any(_same_layer(ours, theirs) for theirs in have) for ours in layers)
+
+    def build(current: RawManifest | None) -> RawManifest:
+        if current is not None:
+            raise _NotEmpty
+        return manifest
+
+    try:
+        append_to_tag(copier.dst, copier.dst_repo, tag, build=build, present=present, policy=policy)
+    except _NotEmpty:
+        return False
+    return True
+
+
 def _attachments(
     copier: _Copier,
     src_subject: Reference,
@@ -120,10 +156,9 @@ def _attachments(
             continue
         copier.tree(manifest)
         dst_tag = triangulate(dst_subject, kind).tag or ""
-        existing = copier.dst.get_manifest(copier.dst_repo, dst_tag)
-        if existing is None or kind is Kind.SBOM or existing.is_index or manifest.is_index:
+        if kind is Kind.SBOM or manifest.is_index:
             _put_tag(copier.dst, copier.dst_repo, dst_tag, manifest)
-        elif existing.digest != manifest.digest:
+        elif not _claim_empty_tag(copier, dst_tag, manifest, policy):
             for layer in manifest.manifest.layers:
                 data = copier.src.get_blob(
                     copier.src_repo, layer, limit=copier.limits.max_attachment_bytes
@@ -175,6 +210,11 @@ def copy_image(
     if destination.digest and source.digest and destination.digest != source.digest:
         raise InputError("the destination digest differs from the source's", field="destination")
     pinned, manifest = resolve(src, source)
+    if destination.digest and destination.digest != manifest.digest:
+        raise InputError(
+            f"the destination digest differs from the source's ({manifest.digest})",
+            field="destination",
+        )
     tag = destination.tag or (source.tag if not destination.digest else None)
     target = destination.with_digest(manifest.digest)
     outcome = CopyOutcome(pinned, target)

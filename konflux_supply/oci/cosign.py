@@ -121,6 +121,24 @@ def triangulate(
     return base.with_tag(f"{algorithm}-{hexpart}.{kind.value}")
 
 
+def _stored_at(subject: Reference, kind: Kind, repository: Reference | None) -> Reference:
+    """:func:`triangulate`, for reading or writing through ``subject``'s registry client.
+
+    An override on another registry (or a layout) would be read or written at the same
+    repository path on the image's registry: refused instead of misplaced.
+    """
+    if repository is not None and (
+        repository.registry != subject.registry or repository.layout != subject.layout
+    ):
+        raise InputError(
+            f"the attachment repository {repository.name} is on another registry than "
+            f"{subject.name}: not supported",
+            field="repository",
+            hint="use a COSIGN_REPOSITORY on the image's registry",
+        )
+    return triangulate(subject, kind, repository=repository)
+
+
 def resolve(registry: Registry, reference: Reference) -> tuple[Reference, RawManifest]:
     """Resolve a tag to a digest once (GET, digest-checked); the manifest comes along.
 
@@ -225,7 +243,7 @@ def read_attachments(
     unexpected media type are listed in ``skipped`` and never fetched; a layer that cannot be
     fetched carries its error.
     """
-    tag = triangulate(subject, kind, repository=repository)
+    tag = _stored_at(subject, kind, repository)
     manifest = registry.get_manifest(tag.repository, tag.tag or "")
     if manifest is None:
         return Attachments(tag, None, ())
@@ -287,7 +305,7 @@ def append_layer(
     """
     if kind is Kind.SBOM:
         raise InputError("SBOMs are replaced, not appended: use write_sbom()")
-    tag = triangulate(subject, kind, repository=repository)
+    tag = _stored_at(subject, kind, repository)
     caps = limits or Limits()
     new = layer.descriptor()
     registry.put_blob(tag.repository, layer.data, digest=new.digest)
@@ -332,7 +350,7 @@ def write_sbom(
     docker_media_types: bool = False,
 ) -> RawManifest:
     """Replace the ``.sbom`` image of ``subject`` with a single-layer image (as cosign)."""
-    tag = triangulate(subject, Kind.SBOM, repository=repository)
+    tag = _stored_at(subject, Kind.SBOM, repository)
     descriptor = layer.descriptor()
     registry.put_blob(tag.repository, layer.data, digest=descriptor.digest)
     manifest, config = build_signature_image([descriptor], docker_media_types=docker_media_types)

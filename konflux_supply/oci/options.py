@@ -158,6 +158,8 @@ class DockerConfig:
             raise InputError(f"cannot read: {error.strerror}", source=str(path)) from None
         try:
             document = json.loads(raw)
+        except RecursionError:
+            raise InputError("not JSON: nested too deeply", source=str(path)) from None
         except ValueError as error:
             raise InputError(f"not JSON: {error}", source=str(path)) from None
         if not isinstance(document, dict):
@@ -233,7 +235,7 @@ def _run_helper(helper: str, server: str) -> Credentials | None:
     try:
         answer = json.loads(done.stdout)
         username, secret = str(answer["Username"]), str(answer["Secret"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InputError(f"credential helper {helper} returned malformed output") from None
     if username == "<token>":
         return Credentials(identity_token=secret)

@@ -30,6 +30,7 @@ __all__ = [
 DEFAULT_REGISTRY = "index.docker.io"
 _DOCKER_IO = "docker.io"
 _DEFAULT_TAG = "latest"
+# ``fullmatch`` throughout: Python's ``$`` also matches before a trailing newline.
 _REPO_CHARS = re.compile(r"^[a-z0-9_./-]+$")
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SHA256 = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -81,7 +82,7 @@ class Reference:
 
     def with_digest(self, digest: str) -> Reference:
         """The same reference pinned to ``digest`` (the tag is kept for display)."""
-        if not _SHA256.match(digest):
+        if not _SHA256.fullmatch(digest):
             raise _bad("malformed digest", digest)
         return replace(self, digest=digest)
 
@@ -114,7 +115,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _check_registry(host: str, text: str) -> str:
-    if not _HOST.match(host) or "@" in host or "/" in host:
+    if not _HOST.fullmatch(host) or "@" in host or "/" in host:
         raise _bad("registries must be valid RFC 3986 URI authorities", text)
     if host.count(":") and not host.startswith("["):
         port = host.rsplit(":", 1)[1]
@@ -135,8 +136,10 @@ def _repository(base: str, text: str) -> tuple[str, str]:
         registry, repo = first, rest
     if not 1 <= len(repo) <= 255:
         raise _bad("repository must be between 1 and 255 characters in length", text)
-    if not _REPO_CHARS.match(repo):
+    if not _REPO_CHARS.fullmatch(repo):
         raise _bad("repository can only contain the characters `a-z0-9_-./`", text)
+    if any(part in ("", ".", "..") for part in repo.split("/")):
+        raise _bad("repository path components must not be empty, '.' or '..'", text)
     registry = _check_registry(registry, text)
     if registry == DEFAULT_REGISTRY and "/" not in repo:
         repo = f"library/{repo}"
@@ -146,7 +149,7 @@ def _repository(base: str, text: str) -> tuple[str, str]:
 def _check_tag(tag: str, text: str) -> None:
     if not 1 <= len(tag) <= 128:
         raise _bad("tag must be between 1 and 128 characters in length", text)
-    if not _TAG_CHARS.match(tag):
+    if not _TAG_CHARS.fullmatch(tag):
         raise _bad("tag can only contain the characters `A-Za-z0-9_-.`", text)
 
 
@@ -163,7 +166,7 @@ def _parse_layout(text: str) -> Reference:
     body = text[len("oci:") :]
     if "@" in body:
         directory, _, digest = body.rpartition("@")
-        if not _SHA256.match(digest):
+        if not _SHA256.fullmatch(digest):
             raise _bad("unsupported or malformed digest", text)
         if not directory:
             raise _bad("an OCI layout reference needs a directory", text)
@@ -173,7 +176,7 @@ def _parse_layout(text: str) -> Reference:
         raise _bad("an OCI layout reference needs a directory", text)
     if not sep:
         return Reference(registry="", repository=directory, layout=True)
-    if not _REF_NAME.match(tag):
+    if not _REF_NAME.fullmatch(tag):
         raise _bad("malformed OCI layout reference name", text)
     return Reference(registry="", repository=directory, tag=tag, layout=True)
 
@@ -194,7 +197,7 @@ def parse_reference(text: str, *, default_tag: str | None = _DEFAULT_TAG) -> Ref
             raise _bad("a digest must contain exactly one '@' separator", text)
         if not digest.startswith("sha256:"):
             raise _bad("unsupported digest algorithm", text)
-        if not _SHA256.match(digest):
+        if not _SHA256.fullmatch(digest):
             raise _bad("malformed sha256 digest", text)
         name, tag = _split_tag(base, text)
         try:

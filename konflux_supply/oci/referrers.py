@@ -204,19 +204,41 @@ def read_referrer_images(
     kind: Kind,
     *,
     limits: Limits | None = None,
+    max_count: int | None = None,
 ) -> list[ReferrerImage]:
-    """Every cosign ``oci-1-1`` referrer of ``kind`` for ``subject``, sorted by digest."""
+    """Every cosign ``oci-1-1`` referrer of ``kind`` for ``subject``, sorted by digest.
+
+    More than ``max_count`` layers of ``kind`` over all referrers (e.g.
+    ``limits.max_signatures`` when verifying) raises :class:`SizeLimitExceeded` before any
+    layer is fetched.
+    """
     caps = limits or Limits()
     listing = list_referrers(
         registry, subject, artifact_type=COSIGN_ARTIFACT_TYPES[kind], limits=caps
     )
     wanted = kind.layer_media_types
-    images: list[ReferrerImage] = []
+    found: list[tuple[Descriptor, RawManifest | RegistryError]] = []
     for descriptor in sorted(listing.descriptors, key=lambda d: d.digest):
         try:
-            raw = _referrer_manifest(registry, subject, descriptor)
+            found.append((descriptor, _referrer_manifest(registry, subject, descriptor)))
         except RegistryError as error:
-            images.append(ReferrerImage(None, descriptor, (), error))
+            found.append((descriptor, error))
+    count = sum(
+        1
+        for _, raw in found
+        if isinstance(raw, RawManifest)
+        for layer in raw.manifest.layers[: caps.max_layers]
+        if wanted is None or layer.media_type in wanted
+    )
+    if max_count is not None and count > max_count:
+        raise SizeLimitExceeded(
+            f"{subject} has {count} {kind.name.lower()} layers in referrers, more than the "
+            f"limit of {max_count}"
+        )
+    images: list[ReferrerImage] = []
+    for descriptor, raw in found:
+        if isinstance(raw, RegistryError):
+            images.append(ReferrerImage(None, descriptor, (), raw))
             continue
         layers = []
         for layer in raw.manifest.layers[: caps.max_layers]:
@@ -266,7 +288,7 @@ class BundleReferrer:
 
 def bundle_version(media_type: str) -> tuple[int, int] | None:
     """``(0, 3)`` for ``…bundle.v0.3+json`` or ``…bundle+json;version=0.3``."""
-    match = _BUNDLE_VERSION.match(media_type.strip())
+    match = _BUNDLE_VERSION.fullmatch(media_type.strip())
     if not match:
         return None
     major, minor = match.group(1) or match.group(3), match.group(2) or match.group(4)
@@ -279,17 +301,21 @@ def read_bundles(
     """Sigstore bundle v0.3+ referrers of ``subject``, sorted by digest.
 
     Candidates are referrers whose descriptor says a bundle artifact type, or the empty
-    type / none at all (some writers produced those); each is checked on its content.
+    type / none at all (some writers produced those); each is checked on its content. More
+    than ``limits.max_signatures`` candidates raise :class:`SizeLimitExceeded` before any is
+    fetched.
     """
     caps = limits or Limits()
     listing = list_referrers(registry, subject, limits=caps)
+    candidates = [d for d in listing.descriptors if _maybe_bundle(d)]
+    if len(candidates) > caps.max_signatures:
+        raise SizeLimitExceeded(
+            f"{subject} has {len(candidates)} bundle referrers, more than the limit of "
+            f"{caps.max_signatures}"
+        )
     out: list[BundleReferrer] = []
-    for descriptor in sorted(listing.descriptors, key=lambda d: d.digest):
+    for descriptor in sorted(candidates, key=lambda d: d.digest):
         hint = descriptor.artifact_type or ""
-        if hint and not hint.startswith(BUNDLE_MEDIA_TYPE_PREFIX) and hint != OCI_EMPTY:
-            continue
-        if descriptor.media_type != OCI_MANIFEST:
-            continue
         try:
             raw = _referrer_manifest(registry, subject, descriptor)
         except RegistryError as error:
@@ -318,6 +344,13 @@ def read_bundles(
     return out
 
 
+def _maybe_bundle(descriptor: Descriptor) -> bool:
+    hint = descriptor.artifact_type or ""
+    if hint and not hint.startswith(BUNDLE_MEDIA_TYPE_PREFIX) and hint != OCI_EMPTY:
+        return False
+    return descriptor.media_type == OCI_MANIFEST
+
+
 def _read_bundle(
     registry: Registry,
     subject: Reference,
@@ -335,6 +368,8 @@ def _read_bundle(
             bundle = json.loads(data)
         except ValueError as error:
             raise RegistryError(f"bundle {layer.digest} is not JSON: {error}") from None
+        except RecursionError:
+            raise RegistryError(f"bundle {layer.digest} is nested too deeply") from None
         if not isinstance(bundle, dict):
             raise RegistryError(f"bundle {layer.digest} is not a JSON object")
         declared = bundle.get("mediaType")

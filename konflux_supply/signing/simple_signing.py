@@ -171,6 +171,8 @@ def parse(data: bytes, *, source: str | None = None) -> SimpleSigning:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(f"simple-signing payload is not JSON: {error}", source=source) from None
+    except RecursionError:
+        raise InputError("simple-signing payload is nested too deeply", source=source) from None
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object", field="(payload)", source=source)
     critical = _get(doc, "critical", "", dict, source)

@@ -244,6 +244,14 @@ def _check_signature(
     return VerifiedSignature(layer.data, claims, layer.descriptor, source)
 
 
+def _referrers_at(image: Reference, options: VerifyOptions) -> Reference:
+    """Where referrers of ``image`` are listed: the ``repository`` override, as they are
+    written (``attach`` pushes them there too)."""
+    if options.repository is None:
+        return image
+    return options.repository.with_digest(image.digest or "")
+
+
 def _bundle_candidates(
     registry: Registry,
     image: Reference,
@@ -258,7 +266,7 @@ def _bundle_candidates(
     manifest = registry.get_manifest(image.repository, image.digest or "")
     if manifest is None:
         raise InputError(f"image not found: {image}", field="image")
-    for found in read_bundles(registry, image, limits=options.limits):
+    for found in read_bundles(registry, _referrers_at(image, options), limits=options.limits):
         outcomes.run(
             f"bundle {found.descriptor.digest}",
             partial(_check_bundle, found, verifiers, trust, manifest.data, accept),
@@ -371,7 +379,14 @@ def _candidates(
         yield f"layer {layer.descriptor.digest}", "tag", layer
     if not options.referrers:
         return
-    for found in read_referrer_images(registry, image, kind, limits=options.limits):
+    found_images = read_referrer_images(
+        registry,
+        _referrers_at(image, options),
+        kind,
+        limits=options.limits,
+        max_count=options.limits.max_signatures,
+    )
+    for found in found_images:
         label = f"referrer {found.descriptor.digest}"
         if found.error is not None:
             yield label, "referrer", found.error
@@ -392,7 +407,7 @@ def _subject_digest(subject: Any) -> str | None:
 def _statement(payload: bytes, digest: str) -> dict[str, Any]:
     try:
         statement = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise VerificationError("the signed payload is not JSON") from None
     if not isinstance(statement, dict):
         raise VerificationError("the signed statement is not a JSON object")
@@ -464,6 +479,9 @@ def verify_attestations(
 
     def bundle_statement(payload: bytes, layer: Descriptor) -> None:
         statement = _statement(payload, digest)
+        if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
+            # cosign v3's image signature: not an attestation unless that type is asked for.
+            raise VerificationError("the bundle holds an image signature, not an attestation")
         verified.append(
             VerifiedAttestation(payload, payload, str(statement["predicateType"]), layer, "bundle")
         )
@@ -474,6 +492,8 @@ def verify_attestations(
     if wanted is None:
         return VerifiedImage(pinned, attestations=tuple(verified))
     matching = tuple(a for a in verified if a.predicate_type == wanted)
+    if not matching and outcomes.unavailable:
+        raise outcomes.fail()  # an unread candidate may be the one of this type: no verdict
     if not matching:
         found_types = ", ".join(sorted({a.predicate_type for a in verified}))
         raise VerificationError(
