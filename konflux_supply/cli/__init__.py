@@ -15,7 +15,6 @@ Commands live in private modules (``_provenance``, ...) that import the library 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -92,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("konflux-supply: aborted", err=True)
         return EXIT_FAILED
-    except BrokenPipeError:
-        # stdout closed early (e.g. piped into `head`): not an error of ours.
-        sys.stderr.close()
-        return EXIT_OK
+    except SystemExit as exit_:
+        # click exits by itself when stdout is a closed pipe (e.g. piped into `head`): the
+        # reader did not get everything, so never report success; 1 is click's own choice.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_FAILED
     except Exception as error:
         if os.environ.get("KONFLUX_SUPPLY_DEBUG"):
             raise

@@ -61,3 +61,16 @@ def test_module_entry_point_runs() -> None:
     )
     assert done.returncode == 0
     assert "Usage: konflux-supply" in done.stdout
+
+
+def test_a_closed_stdout_is_never_success(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    @click.command("pipe")
+    def pipe() -> None:
+        raise OSError(errno.EPIPE, "Broken pipe")
+
+    monkeypatch.setitem(cli.commands, "pipe", pipe)
+    monkeypatch.setattr("sys.stdout", __import__("io").StringIO())
+    monkeypatch.setattr("sys.stderr", __import__("io").StringIO())
+    assert main(["pipe"]) == 1
