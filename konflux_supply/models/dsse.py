@@ -7,8 +7,9 @@ decodes it: standard, else URL-safe alphabet, padded), errors name the field
 
     {"payloadType":"…","payload":"…","signatures":[{"keyid":"…","sig":"…"}]}
 
-The decoded payload and signatures are cached on the (frozen) model, so verifying does not
-decode twice.
+The bytes decoded while validating are kept on the (frozen) model with the text they came
+from, so verifying does not decode twice; a model whose text changed (``model_copy(update=...)``,
+``model_construct``) decodes its own text.
 """
 
 from __future__ import annotations
@@ -66,18 +67,11 @@ def _decode_field(text: str, field: str) -> bytes:
         raise _FieldError(field, str(error)) from None
 
 
-def _cache(model: BaseModel, name: str, value: tuple[str, bytes]) -> None:
-    # Decoded bytes live in the private-attribute dict of the frozen model; setting it here,
-    # before pydantic initialises private attributes, keeps it (they are only defaulted when
-    # unset). Decoding once at parse time is what keeps verification cheap.
-    object.__setattr__(model, "__pydantic_private__", {name: value})
-
-
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _trusted(cls: type[_Model], fields: dict[str, Any], private: dict[str, Any]) -> _Model:
-    """``cls.model_construct(**fields)`` with the private cache set, for values made here.
+    """``cls.model_construct(**fields)`` with the decoded bytes kept, for values made here.
 
     Every field is given by its name and there are no extras, so none of model_construct's
     per-field alias and default handling applies; skipping it makes signing's own bookkeeping
@@ -91,14 +85,10 @@ def _trusted(cls: type[_Model], fields: dict[str, Any], private: dict[str, Any])
     return model
 
 
-def _cached(model: BaseModel, name: str, text: str) -> bytes:
-    # The cache is keyed by the very string object it was decoded from, so a model built
-    # without validation (model_construct) or changed by model_copy(update=...) is decoded
-    # afresh rather than answered from a stale cache.
-    private = model.__pydantic_private__ or {}
-    entry = private.get(name)
-    if entry is not None and entry[0] is text:
-        return entry[1]  # type: ignore[no-any-return]
+def _decoded(text: str, kept: tuple[str, bytes] | None) -> bytes:
+    """The bytes kept for ``text``, or ``text`` decoded now (a copy may keep another's)."""
+    if kept is not None and kept[0] == text:
+        return kept[1]
     return b64decode(text)
 
 
@@ -114,13 +104,13 @@ class Signature(BaseModel):
 
     @model_validator(mode="after")
     def _decode(self) -> Signature:
-        _cache(self, "_raw", (self.sig, _decode_field(self.sig, "sig")))
+        self._raw = (self.sig, _decode_field(self.sig, "sig"))
         return self
 
     @property
     def signature(self) -> bytes:
         """The decoded signature bytes."""
-        return _cached(self, "_raw", self.sig)
+        return _decoded(self.sig, self._raw)
 
     @classmethod
     def create(cls, signature: bytes, keyid: str = "") -> Signature:
@@ -146,13 +136,13 @@ class Envelope(BaseModel):
 
     @model_validator(mode="after")
     def _decode(self) -> Envelope:
-        _cache(self, "_payload", (self.payload, _decode_field(self.payload, "payload")))
+        self._payload = (self.payload, _decode_field(self.payload, "payload"))
         return self
 
     @property
     def payload_bytes(self) -> bytes:
         """The decoded payload: exactly the bytes that were signed (inside the PAE)."""
-        return _cached(self, "_payload", self.payload)
+        return _decoded(self.payload, self._payload)
 
     @classmethod
     def create(
