@@ -223,6 +223,12 @@ class Transport:
         return urlunsplit(target._replace(scheme=scheme)), False
 
     def _ours(self, url: str) -> bool:
+        """Whether a URL the registry answered from is exactly its origin (scheme included).
+
+        Not :meth:`_route`: that one rewrites a URL we are about to send (upgrading
+        ``http://`` on the registry's host, refusing plain HTTP elsewhere); this one only
+        judges a URL, and a scheme change means "not ours" (no auth retry, other blame).
+        """
         base = urlsplit(self.base_url())
         try:
             target = urlsplit(url)
@@ -299,19 +305,24 @@ class Transport:
         request_headers = dict(headers or {})
         url, ours = self._route(url)
         auth = auth and ours
+
+        def request() -> requests.Response:
+            response = self._session.request(
+                method,
+                url,
+                headers=request_headers,
+                verify=self._verify,
+                timeout=self._timeout,
+                stream=True,
+                **kwargs,
+            )
+            self._check_redirects(response)
+            return response
+
         sent = self._auth.authorization(scope) if auth else None
         if sent:
             request_headers["Authorization"] = sent
-        response = self._session.request(
-            method,
-            url,
-            headers=request_headers,
-            verify=self._verify,
-            timeout=self._timeout,
-            stream=True,
-            **kwargs,
-        )
-        self._check_redirects(response)
+        response = request()
         if response.status_code != 401 or not auth or not self._ours(response.url):
             if auth and sent is None and response.status_code < 400:
                 self._auth.note_open()
@@ -325,16 +336,7 @@ class Transport:
         else:
             retry_with = self._auth.refused(response, sent, scope)
         request_headers["Authorization"] = retry_with
-        response = self._session.request(
-            method,
-            url,
-            headers=request_headers,
-            verify=self._verify,
-            timeout=self._timeout,
-            stream=True,
-            **kwargs,
-        )
-        self._check_redirects(response)
+        response = request()
         if response.status_code == 401:
             response.close()
             raise denied(response, self._auth.credentials)
