@@ -44,7 +44,7 @@ from konflux_supply.oci.reference import Reference
 from konflux_supply.oci.referrers import attach_referrer
 from konflux_supply.oci.registry import Registry
 from konflux_supply.signing import Signer, dsse, simple_signing, verifier_from_pem
-from konflux_supply.signing.blob import STATEMENT_V01, predicate_type_uri
+from konflux_supply.signing.blob import STATEMENT_V01, predicate_type_uri, rfc3339
 
 __all__ = [
     "Attached",
@@ -185,13 +185,6 @@ def sign_image(
     )
 
 
-def _rfc3339(now: datetime.datetime | None) -> str:
-    moment = now or datetime.datetime.now(datetime.UTC)
-    if moment.tzinfo is None:
-        raise InputError("the timestamp must be timezone-aware", field="now")
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def image_statement(
     subject: Reference,
     predicate: bytes,
@@ -214,7 +207,7 @@ def image_statement(
     statement_subject = [{"name": subject.name, "digest": {algorithm: hexpart}}]
     value: Any
     if predicate_type == "custom":
-        value = {"Data": text, "Timestamp": _rfc3339(now)}
+        value = {"Data": text, "Timestamp": rfc3339(now)}
     elif predicate_type == "spdx":
         value = text
     else:

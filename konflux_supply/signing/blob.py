@@ -28,6 +28,7 @@ __all__ = [
     "attest_blob",
     "blob_statement",
     "predicate_type_uri",
+    "rfc3339",
     "sign_blob",
     "verify_blob",
     "verify_blob_attestation",
@@ -77,7 +78,9 @@ def verify_blob(data: bytes, signature: bytes, verifier: Verifier) -> None:
     verifier.verify(signature, data)
 
 
-def _rfc3339(now: datetime.datetime | None) -> str:
+def rfc3339(now: datetime.datetime | None = None) -> str:
+    """``now`` (timezone-aware; default the current time) as cosign's predicate ``Timestamp``:
+    RFC 3339 in UTC, whole seconds."""
     moment = now or datetime.datetime.now(datetime.UTC)
     if moment.tzinfo is None:
         raise InputError("the timestamp must be timezone-aware", field="now")
@@ -106,7 +109,7 @@ def blob_statement(
     subject = [{"name": name, "digest": {"sha256": hashlib.sha256(blob).hexdigest()}}]
     value: Any
     if predicate_type == "custom":
-        value = {"Data": text, "Timestamp": _rfc3339(now)}
+        value = {"Data": text, "Timestamp": rfc3339(now)}
     elif predicate_type == "spdx":
         # cosign's legacy string predicate is marshalled from a Go map: keys sorted.
         return dumps_sorted(
