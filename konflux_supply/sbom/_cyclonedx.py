@@ -10,7 +10,6 @@ are unique and every dependency reference resolves.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from ._common import (
     Collector,
     SbomFormat,
 )
+from ._json import dump_json
 
 __all__ = [
     "Component",
@@ -126,9 +126,7 @@ class CycloneDxBom:
 
     def to_json(self, *, indent: int | None = 2) -> bytes:
         """The document as JSON (keys in the order read), UTF-8, newline-terminated."""
-        separators = (",", ": ") if indent is not None else (",", ":")
-        text = json.dumps(self.data, indent=indent, ensure_ascii=False, separators=separators)
-        return (text + "\n").encode("utf-8")
+        return dump_json(self.data, indent=indent)
 
     def to_bytes(self) -> bytes:
         """The bytes to store: the original bytes when parsed from bytes, else :meth:`to_json`."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from konflux_supply.errors import InputError, field_path
 
-__all__ = ["DEFAULT_MAX_BYTES", "ParseLimits", "iter_paths", "load_json"]
+__all__ = ["DEFAULT_MAX_BYTES", "ParseLimits", "dump_json", "iter_paths", "load_json"]
 
 #: cosign caps an attachment at 128 MiB; real image SBOMs are a few MB.
 DEFAULT_MAX_BYTES = 128 * 1024 * 1024
@@ -121,3 +121,10 @@ def load_json(data: bytes, *, source: str | None = None, limits: ParseLimits | N
                 hint="parsers disagree on which value wins; fix the generator",
             )
     raise AssertionError("unreachable: duplicate key not found on second pass")  # pragma: no cover
+
+
+def dump_json(data: Any, *, indent: int | None = 2) -> bytes:
+    """``data`` as UTF-8 JSON in key insertion order, newline-terminated (compact if no indent)."""
+    separators = (",", ": ") if indent is not None else (",", ":")
+    text = json.dumps(data, indent=indent, ensure_ascii=False, separators=separators)
+    return (text + "\n").encode("utf-8")

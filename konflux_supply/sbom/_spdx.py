@@ -9,7 +9,6 @@ specification requires (clause numbers in the messages' wording follow the spec'
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from konflux_supply.errors import field_path
 
 from ._common import SPDX_VERSIONS, Collector, SbomFormat
 from ._cyclonedx import Hash
+from ._json import dump_json
 
 __all__ = [
     "SpdxDocument",
@@ -125,9 +125,7 @@ class SpdxDocument:
 
     def to_json(self, *, indent: int | None = 2) -> bytes:
         """``data`` as JSON. For tag-value input this holds only the fields read."""
-        separators = (",", ": ") if indent is not None else (",", ":")
-        text = json.dumps(self.data, indent=indent, ensure_ascii=False, separators=separators)
-        return (text + "\n").encode("utf-8")
+        return dump_json(self.data, indent=indent)
 
     def to_bytes(self) -> bytes:
         """The bytes to store: the original bytes when parsed from bytes, else :meth:`to_json`."""

@@ -316,23 +316,8 @@ def verify_signatures(
     digest = pinned.digest or ""
     wanted = dict(annotations or {})
     outcomes = _Outcomes("signatures", pinned)
-    verified: list[VerifiedSignature] = []
-    sigs = read_attachments(
-        registry,
-        pinned,
-        Kind.SIGNATURE,
-        limits=opts.limits,
-        repository=opts.repository,
-        max_count=opts.limits.max_signatures,
-    )
     check = partial(_check_signature, digest=digest, verifiers=verifiers, annotations=wanted)
-    for label, source, candidate in _candidates(registry, pinned, Kind.SIGNATURE, sigs, opts):
-        if isinstance(candidate, KonfluxSupplyError):
-            outcomes.run(label, partial(_raise, candidate))
-            continue
-        result = outcomes.run(label, partial(check, candidate, source=source))
-        if result is not None:
-            verified.append(result)
+    verified = _verified(registry, pinned, Kind.SIGNATURE, opts, outcomes, check)
 
     def bundle_statement(payload: bytes, layer: Descriptor) -> None:
         statement = _statement(payload, digest)
@@ -358,6 +343,34 @@ def verify_signatures(
 
 def _raise(error: KonfluxSupplyError) -> None:
     raise error
+
+
+def _verified(
+    registry: Registry,
+    image: Reference,
+    kind: Kind,
+    options: VerifyOptions,
+    outcomes: _Outcomes,
+    check: Callable[..., _T],
+) -> list[_T]:
+    """Every tag and referrer candidate of ``kind`` that ``check`` accepts; the rest recorded."""
+    attachments = read_attachments(
+        registry,
+        image,
+        kind,
+        limits=options.limits,
+        repository=options.repository,
+        max_count=options.limits.max_signatures,
+    )
+    verified: list[_T] = []
+    for label, source, candidate in _candidates(registry, image, kind, attachments, options):
+        if isinstance(candidate, KonfluxSupplyError):
+            outcomes.run(label, partial(_raise, candidate))
+            continue
+        result = outcomes.run(label, partial(check, candidate, source=source))
+        if result is not None:
+            verified.append(result)
+    return verified
 
 
 def _candidates(
@@ -459,23 +472,8 @@ def verify_attestations(
     pinned = _pin(registry, image)
     digest = pinned.digest or ""
     outcomes = _Outcomes("attestations", pinned)
-    verified: list[VerifiedAttestation] = []
-    atts = read_attachments(
-        registry,
-        pinned,
-        Kind.ATTESTATION,
-        limits=opts.limits,
-        repository=opts.repository,
-        max_count=opts.limits.max_signatures,
-    )
     check = partial(_check_attestation, digest=digest, verifiers=verifiers)
-    for label, source, candidate in _candidates(registry, pinned, Kind.ATTESTATION, atts, opts):
-        if isinstance(candidate, KonfluxSupplyError):
-            outcomes.run(label, partial(_raise, candidate))
-            continue
-        result = outcomes.run(label, partial(check, candidate, source=source))
-        if result is not None:
-            verified.append(result)
+    verified = _verified(registry, pinned, Kind.ATTESTATION, opts, outcomes, check)
 
     def bundle_statement(payload: bytes, layer: Descriptor) -> None:
         statement = _statement(payload, digest)
