@@ -214,7 +214,15 @@ def validate(
         if isinstance(read, CycloneDxBom):
             from ._schema import schema_issues
 
-            issues.extend(schema_issues(tree, read.spec_version, limit=MAX_ISSUES))
+            try:
+                issues.extend(schema_issues(tree, read.spec_version, limit=MAX_ISSUES))
+            except RecursionError:
+                # jsonschema walks the tree recursively, several frames per level: a document
+                # the parser accepted can still be too deep to check. Never a pass.
+                raise InputError(
+                    "the document is nested too deeply to check against the schema",
+                    source=source,
+                ) from None
         else:
             spec = Collector(strict=False, source=source)
             spdx_spec_issues(tree, spec)

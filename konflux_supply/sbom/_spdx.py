@@ -8,7 +8,6 @@ specification requires (clause numbers in the messages' wording follow the spec'
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from konflux_supply.errors import field_path
 
 from ._common import SPDX_VERSIONS, Collector, SbomFormat
 from ._cyclonedx import Hash
-from ._json import dump_json
+from ._json import clone_json, dump_json
 
 __all__ = [
     "SpdxDocument",
@@ -139,7 +138,7 @@ class SpdxDocument:
             if self.raw is None:
                 raise ValueError("a tag-value document without its text has no predicate")
             return self.raw.decode("utf-8-sig")
-        return copy.deepcopy(dict(self.data))
+        return dict(clone_json(dict(self.data)))
 
 
 def _str(obj: Mapping[str, Any], key: str, path: str, col: Collector, *, required: bool) -> Any:
