@@ -27,7 +27,13 @@ from konflux_supply.models.canonical import dumps_sorted
 
 from ._common import CYCLONEDX_VERSIONS, Collector
 from ._cyclonedx import CycloneDxBom, read_component, read_cyclonedx
-from ._write import canonical_purl, format_timestamp, make_serial_number, make_tools
+from ._write import (
+    canonical_purl,
+    check_tools,
+    format_timestamp,
+    make_serial_number,
+    make_tools,
+)
 
 __all__ = ["merge"]
 
@@ -226,6 +232,7 @@ def merge(
     for doc, data in enumerate(clones):
         metadata = data.get("metadata") or {}
         if "tools" in metadata:
+            check_tools(metadata["tools"], source=f"SBOM #{doc + 1}")
             inherited_tools.append(metadata["tools"])
         described = metadata.get("component")
         if isinstance(described, dict):

@@ -294,7 +294,8 @@ def read_spdx(
         if kind == "DESCRIBES" and element == document_id:
             describes.append(related)
 
-    for index, obj in enumerate(data.get("packages") or ()):
+    listed = data.get("packages")
+    for index, obj in enumerate(listed if isinstance(listed, list) else ()):
         files = obj.get("hasFiles") if isinstance(obj, dict) else None
         if isinstance(files, list):
             for file_index, ref in enumerate(files):
@@ -324,7 +325,7 @@ def _check_enum(
     obj: Mapping[str, Any], key: str, allowed: frozenset[str], path: str, col: Collector
 ) -> None:
     value = obj.get(key)
-    if key in obj and value not in allowed:
+    if key in obj and (not isinstance(value, str) or value not in allowed):
         col.add(field_path(path, key), f"{value!r} is not one of the values SPDX 2.3 allows")
 
 

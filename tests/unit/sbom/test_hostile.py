@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from konflux_supply import sbom
 from konflux_supply.cli import main
 from konflux_supply.errors import InputError
 
-from .helpers import IMAGE, bom, dumps
+from .helpers import IMAGE, SERIAL, bom, component, dumps
 
 SUBJECT = sbom.image_component(IMAGE)
 
@@ -76,3 +79,172 @@ def test_predicate_of_a_deep_document_round_trips() -> None:
     assert predicate == document.data
     assert predicate is not document.data
     assert sbom.parse_predicate(predicate_type, predicate).data == document.data
+
+
+# -- arbitrary JSON in every field the readers, validators and merge look at ------------------
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_json = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+_CDX_PATHS = [
+    ("components",),
+    ("components", 0),
+    ("components", 0, "bom-ref"),
+    ("components", 0, "purl"),
+    ("components", 0, "hashes"),
+    ("components", 0, "properties"),
+    ("components", 0, "licenses"),
+    ("components", 0, "externalReferences"),
+    ("components", 0, "components"),
+    ("metadata",),
+    ("metadata", "component"),
+    ("metadata", "tools"),
+    ("metadata", "tools", "components"),
+    ("metadata", "tools", "services"),
+    ("metadata", "properties"),
+    ("metadata", "lifecycles"),
+    ("services",),
+    ("dependencies",),
+    ("dependencies", 0, "dependsOn"),
+    ("compositions",),
+    ("vulnerabilities",),
+    ("annotations",),
+    ("declarations",),
+    ("properties",),
+    ("serialNumber",),
+    ("version",),
+]
+_SPDX_PATHS = [
+    ("SPDXID",),
+    ("packages",),
+    ("packages", 0),
+    ("packages", 0, "SPDXID"),
+    ("packages", 0, "checksums"),
+    ("packages", 0, "checksums", 0, "algorithm"),
+    ("packages", 0, "externalRefs"),
+    ("packages", 0, "externalRefs", 0, "referenceCategory"),
+    ("packages", 0, "primaryPackagePurpose"),
+    ("packages", 0, "filesAnalyzed"),
+    ("packages", 0, "hasFiles"),
+    ("files",),
+    ("relationships",),
+    ("relationships", 0, "relationshipType"),
+    ("relationships", 0, "spdxElementId"),
+    ("documentDescribes",),
+    ("externalDocumentRefs",),
+    ("creationInfo",),
+    ("creationInfo", "creators"),
+]
+
+
+def _cdx_base() -> dict[str, Any]:
+    a = component("a", hashes=[{"alg": "SHA-256", "content": "0" * 64}])
+    return bom(
+        [a],
+        [{"ref": a["bom-ref"], "dependsOn": []}],
+        metadata={
+            "component": {"type": "application", "name": "m", "bom-ref": "m"},
+            "tools": {"components": [{"type": "application", "name": "t"}]},
+        },
+        services=[{"name": "s", "bom-ref": "s"}],
+    )
+
+
+def _spdx_base() -> dict[str, Any]:
+    package = {
+        "SPDXID": "SPDXRef-a",
+        "name": "a",
+        "downloadLocation": "NOASSERTION",
+        "checksums": [{"algorithm": "SHA256", "checksumValue": "00"}],
+        "externalRefs": [
+            {
+                "referenceCategory": "PACKAGE-MANAGER",
+                "referenceType": "purl",
+                "referenceLocator": "pkg:pypi/a@1",
+            }
+        ],
+    }
+    relationship = {
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relationshipType": "DESCRIBES",
+        "relatedSpdxElement": "SPDXRef-a",
+    }
+    return _spdx(packages=[package], relationships=[relationship])
+
+
+def _put(doc: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    target: Any = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return doc
+
+
+def _every_entry_point(data: bytes) -> None:
+    for run in (
+        lambda: sbom.parse(data),
+        lambda: sbom.validate(data, schema=False),
+        lambda: sbom.validate(data, schema=True),
+    ):
+        with contextlib.suppress(InputError):
+            run()
+    with contextlib.suppress(InputError):
+        document = sbom.parse(data)
+        predicate_type, predicate = sbom.predicate(document)
+        assert sbom.parse_predicate(predicate_type, predicate).data == document.data
+        if isinstance(document, sbom.CycloneDxBom):
+            merged = sbom.merge([document, document], subject=SUBJECT, serial_number=SERIAL)
+            assert not sbom.validate(merged, schema=False).issues
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_CDX_PATHS), _json)
+def test_cyclonedx_with_any_json_in_a_field_raises_only_input_error(
+    path: tuple[str | int, ...], value: Any
+) -> None:
+    _every_entry_point(dumps(_put(_cdx_base(), path, value)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_SPDX_PATHS), _json)
+def test_spdx_with_any_json_in_a_field_raises_only_input_error(
+    path: tuple[str | int, ...], value: Any
+) -> None:
+    _every_entry_point(dumps(_put(_spdx_base(), path, value)))
+
+
+@pytest.mark.parametrize(
+    ("tools", "field"),
+    [
+        ("abc", "metadata.tools"),
+        ({"components": True}, "metadata.tools.components"),
+        ({"services": 5}, "metadata.tools.services"),
+    ],
+)
+def test_merge_names_a_malformed_tools_field(tools: Any, field: str) -> None:
+    good = sbom.parse(dumps(bom()))
+    bad = sbom.parse(dumps(bom(metadata={"tools": tools})))
+    with pytest.raises(InputError) as caught:
+        sbom.merge([good, bad], serial_number=SERIAL)
+    assert (caught.value.field, caught.value.source) == (field, "SBOM #2")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("packages", 0, "checksums", 0, "algorithm"),
+        ("packages", 0, "primaryPackagePurpose"),
+        ("relationships", 0, "relationshipType"),
+    ],
+)
+def test_spdx_schema_check_of_a_non_string_enum_is_an_issue(path: tuple[str | int, ...]) -> None:
+    result = sbom.validate(dumps(_put(_spdx_base(), path, ["x"])))
+    assert {issue.path for issue in result.issues} == {
+        ".".join(str(p) for p in path).replace(".0", "[0]")
+    }
