@@ -27,6 +27,7 @@ __all__ = [
     "Sbom",
     "Validation",
     "parse",
+    "parse_components",
     "parse_cyclonedx",
     "parse_predicate",
     "validate",
@@ -161,6 +162,23 @@ def parse_cyclonedx(
             f"expected a CycloneDX document, got {document.format.value}", source=source
         )
     return document
+
+
+def parse_components(
+    data: bytes, *, source: str | None = None, limits: ParseLimits | None = None
+) -> list[dict[str, Any]]:
+    """Components for :func:`generate`: a JSON array of component objects, or the top-level
+    ``components`` of a CycloneDX SBOM (read as strictly as :func:`parse` reads)."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        items = load_json(data, source=source, limits=limits)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise InputError(
+                    "must be a CycloneDX component object", field=f"[{index}]", source=source
+                )
+        return list(items)
+    document = parse_cyclonedx(data, source=source, limits=limits)
+    return list(document.data.get("components") or [])
 
 
 def parse_predicate(predicate_type: str, predicate: Any, *, source: str | None = None) -> Sbom:

@@ -15,6 +15,7 @@ from konflux_supply.cli import main
 from konflux_supply.errors import InputError
 
 from .helpers import IMAGE, SERIAL, bom, component, dumps
+from .layout import Layout, digest_of
 
 SUBJECT = sbom.image_component(IMAGE)
 
@@ -248,3 +249,57 @@ def test_spdx_schema_check_of_a_non_string_enum_is_an_issue(path: tuple[str | in
     assert {issue.path for issue in result.issues} == {
         ".".join(str(p) for p in path).replace(".0", "[0]")
     }
+
+
+# -- CLI: --components and --output ------------------------------------------------------------
+
+
+def _generate(tmp_path: Path, *extra: str) -> int:
+    layout = Layout(tmp_path / "layout")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(layout.image())
+    image = f"quay.io/org/app@{digest_of(manifest.read_bytes())}"
+    return main(["sbom", "generate", image, "--manifest", str(manifest), *extra])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'[{"type": "library", "name": "a", "name": "b"}]', "[0]: object has the key 'name'"),
+        (b"[1]", "[0]: must be a CycloneDX component object"),
+        (b"[NaN]", "invalid JSON value"),
+    ],
+)
+def test_generate_components_file_errors_exit_2(
+    tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "components.json"
+    path.write_bytes(content)
+    assert _generate(tmp_path, "--components", str(path)) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert f"{path}: " in err
+    assert message in err
+
+
+def test_generate_components_from_an_sbom_with_null_components(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "components.json"
+    path.write_bytes(dumps(bom(None) | {"components": None}))
+    assert _generate(tmp_path, "--components", str(path), "--serial-number", SERIAL) == 0
+    assert sbom.parse_cyclonedx(capsys.readouterr().out.encode()).components == ()
+
+
+def test_generate_output_onto_a_directory_exits_2_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    assert _generate(tmp_path, "-o", str(target)) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert f"{target}: cannot write file" in err
+    assert list(target.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layout", "manifest.json", "out"]
