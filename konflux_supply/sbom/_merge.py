@@ -259,8 +259,10 @@ def merge(
                 continue
             if key in _METADATA_UNION and isinstance(value, list):
                 metadata_extra[key] = _union(metadata_extra.get(key, []), value)
-            else:
-                metadata_extra.setdefault(key, value)
+            elif key not in metadata_extra:
+                metadata_extra[key] = value
+            elif dumps_sorted(metadata_extra[key]) != dumps_sorted(value):
+                merger.conflict(f"metadata.{key} differs between inputs; kept the first")
         for child in data.get("components") or ():
             if (placed := merger.add(child, doc, "components")) is not None:
                 components.append(placed)

@@ -303,3 +303,15 @@ def test_generate_output_onto_a_directory_exits_2_and_leaves_nothing(
     assert f"{target}: cannot write file" in err
     assert list(target.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["layout", "manifest.json", "out"]
+
+
+# -- merge: differing document metadata is reported, not silently dropped ---------------------
+
+
+def test_merge_reports_differing_metadata() -> None:
+    first = sbom.parse(dumps(bom(metadata={"supplier": {"name": "a"}, "licenses": []})))
+    second = sbom.parse(dumps(bom(metadata={"supplier": {"name": "b"}, "licenses": []})))
+    notes: list[str] = []
+    merged = sbom.merge([first, second], serial_number=SERIAL, on_conflict=notes.append)
+    assert merged.data["metadata"]["supplier"] == {"name": "a"}
+    assert notes == ["metadata.supplier differs between inputs; kept the first"]
