@@ -192,7 +192,14 @@ def parse_predicate(predicate_type: str, predicate: Any, *, source: str | None =
     if isinstance(predicate, str) and predicate_type == PREDICATE_SPDX:
         data = predicate.encode("utf-8")
     elif isinstance(predicate, dict):
-        data = json.dumps(predicate, ensure_ascii=False).encode("utf-8")
+        try:
+            text = json.dumps(predicate, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise InputError(
+                f"the predicate is not JSON: {reason}", field="predicate", source=source
+            ) from None
+        data = text.encode("utf-8")
     else:
         raise InputError("the predicate is not an SBOM document", field="predicate", source=source)
     document = parse(data, source=source)

@@ -315,3 +315,14 @@ def test_merge_reports_differing_metadata() -> None:
     merged = sbom.merge([first, second], serial_number=SERIAL, on_conflict=notes.append)
     assert merged.data["metadata"]["supplier"] == {"name": "a"}
     assert notes == ["metadata.supplier differs between inputs; kept the first"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [({1, 2}, "is not JSON serializable"), (float("nan"), "not JSON compliant")],
+)
+def test_parse_predicate_of_a_non_json_value_is_an_input_error(value: Any, message: str) -> None:
+    predicate = bom() | {"x": value}
+    with pytest.raises(InputError, match=message) as caught:
+        sbom.parse_predicate(sbom.PREDICATE_CYCLONEDX, predicate, source="statement.json")
+    assert (caught.value.field, caught.value.source) == ("predicate", "statement.json")
