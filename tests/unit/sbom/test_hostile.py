@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from konflux_supply import sbom
 from konflux_supply.cli import main
-from konflux_supply.errors import InputError
+from konflux_supply.errors import InputError, KonfluxSupplyError
 
-from .helpers import IMAGE, SERIAL, bom, component, dumps
+from .helpers import DIGEST, IMAGE, SERIAL, bom, component, dumps
 from .layout import Layout, digest_of
 
 SUBJECT = sbom.image_component(IMAGE)
@@ -326,3 +326,63 @@ def test_parse_predicate_of_a_non_json_value_is_an_input_error(value: Any, messa
     with pytest.raises(InputError, match=message) as caught:
         sbom.parse_predicate(sbom.PREDICATE_CYCLONEDX, predicate, source="statement.json")
     assert (caught.value.field, caught.value.source) == ("predicate", "statement.json")
+
+
+# -- Hypothesis over the remaining entry points ------------------------------------------------
+
+_MANIFEST_KEYS = st.sampled_from(
+    [
+        "mediaType",
+        "manifests",
+        "layers",
+        "config",
+        "digest",
+        "platform",
+        "annotations",
+        "size",
+        "os",
+        "architecture",
+        "variant",
+        "os.version",
+        "vnd.docker.reference.type",
+    ]
+)
+_manifest_scalars = _scalars | st.sampled_from(
+    [
+        DIGEST,
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    ]
+)
+_manifests = st.recursive(
+    _manifest_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_MANIFEST_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_manifests, st.lists(_json, max_size=2))
+def test_generate_from_any_manifest_raises_only_typed_errors(
+    manifest: Any, components: list[Any]
+) -> None:
+    data = dumps(manifest)
+    image = f"quay.io/org/app@{digest_of(data)}"
+    for source in ({"manifest": data}, {"fetch": lambda _: data}):
+        with contextlib.suppress(KonfluxSupplyError):
+            sbom.generate(image, components=components, serial_number=SERIAL, **source)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.builds(dumps, st.lists(_json, max_size=3)))
+def test_parse_components_raises_only_input_error(data: bytes) -> None:
+    with contextlib.suppress(InputError):
+        for item in sbom.parse_components(data):
+            assert isinstance(item, dict)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["cyclonedx", "spdxjson", "spdx", "custom"]), st.binary(max_size=200))
+def test_read_predicate_raises_only_input_error(predicate_type: str, data: bytes) -> None:
+    with contextlib.suppress(InputError):
+        sbom.read_predicate(data, predicate_type)
