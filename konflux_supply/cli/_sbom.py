@@ -270,6 +270,7 @@ def merge_command(
         timestamp=when,
         spec_version=spec_version,
         on_conflict=_warn,
+        sources=sbom_files,
     )
     write_output(merged.to_json(), output)
 

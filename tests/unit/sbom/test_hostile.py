@@ -386,3 +386,14 @@ def test_parse_components_raises_only_input_error(data: bytes) -> None:
 def test_read_predicate_raises_only_input_error(predicate_type: str, data: bytes) -> None:
     with contextlib.suppress(InputError):
         sbom.read_predicate(data, predicate_type)
+
+
+def test_merge_cli_names_the_file_of_a_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad, out = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "out.json"
+    good.write_bytes(dumps(bom()))
+    bad.write_bytes(dumps(bom(metadata={"tools": {"components": 5}})))
+    assert main(["sbom", "merge", str(good), str(bad), "-o", str(out)]) == 2
+    assert f"{bad}: metadata.tools.components: must be an array" in capsys.readouterr().err
+    assert not out.exists()
