@@ -43,7 +43,14 @@ def format_timestamp(value: datetime | None) -> str:
         value = datetime.now(UTC)
     elif value.tzinfo is None or value.utcoffset() is None:
         raise InputError("a timestamp needs a time zone (e.g. 2024-01-31T12:00:00Z)")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise InputError(
+            f"timestamp {value.isoformat()} is outside the years 1 to 9999 in UTC",
+            field="timestamp",
+        ) from None
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_tools(spec_version: str, inherited: list[Any]) -> Any:

@@ -397,3 +397,13 @@ def test_merge_cli_names_the_file_of_a_bad_input(
     assert main(["sbom", "merge", str(good), str(bad), "-o", str(out)]) == 2
     assert f"{bad}: metadata.tools.components: must be an array" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_generate_timestamp_out_of_range_in_utc_exits_2(
+    tmp_path: Path, when: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _generate(tmp_path, "--timestamp", when) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert "timestamp: " in err
