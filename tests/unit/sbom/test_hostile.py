@@ -407,3 +407,58 @@ def test_generate_timestamp_out_of_range_in_utc_exits_2(
     err = capsys.readouterr().err
     assert "internal error" not in err
     assert "timestamp: " in err
+
+
+_IMAGE_PARTS = st.sampled_from(
+    [
+        *("quay.io", "localhost:5000", "a", "org", f"@{DIGEST}", "@sha512:" + "b" * 128),
+        *(":v1", ":", "/", "@", "oci:", "oci:./x", "index.docker.io", "A", "..", "_", "é"),
+        *("\x00", " "),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_IMAGE_PARTS, max_size=6).map("".join))
+def test_image_names_raise_only_typed_errors(text: str) -> None:
+    for run in (
+        lambda: sbom.image_component(text),
+        lambda: sbom.oci_purl(text),
+        lambda: sbom.image_component(text, repository="quay.io/org/app"),
+    ):
+        with contextlib.suppress(KonfluxSupplyError):
+            run()
+
+
+_TAGS = st.sampled_from(
+    [
+        *("SPDXVersion", "SPDXID", "DocumentNamespace", "Creator", "PackageName"),
+        *("PackageVersion", "FilesAnalyzed", "PackageChecksum", "ExternalRef"),
+        *("ExternalRefComment", "Relationship", "RelationshipComment", "FileName"),
+        *("FileChecksum", "SnippetSPDXID", "ExternalDocumentRef", "PackageLicenseDeclared"),
+        "FileType",
+    ]
+)
+_VALUES = st.sampled_from(
+    [
+        *("SPDX-2.3", "SPDXRef-DOCUMENT", "SPDXRef-a", "SPDXRef-DOCUMENT DESCRIBES SPDXRef-a"),
+        *("true", "SHA1: ab", "SHA256:", "PACKAGE-MANAGER purl pkg:pypi/a@1", "<text>x"),
+        *("</text>", "", "DocumentRef-x http://a SHA1: ab", "NOASSERTION", "a b", "x: y"),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_TAGS, _VALUES).map(": ".join), max_size=15),
+    st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_tag_value_lines_raise_only_input_error(lines: list[str], newline: str) -> None:
+    text = newline.join(["SPDXVersion: SPDX-2.3", *lines])
+    for run in (
+        lambda: sbom.parse(text.encode()),
+        lambda: sbom.validate(text.encode()),
+        lambda: sbom.parse_predicate(sbom.PREDICATE_SPDX, text),
+    ):
+        with contextlib.suppress(InputError):
+            run()
