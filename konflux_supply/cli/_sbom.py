@@ -131,9 +131,11 @@ def write_output(data: bytes, output: str | None) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            raise InputError(f"cannot write file: {error.strerror}", source=output) from None
         raise
 
 
@@ -268,6 +270,7 @@ def merge_command(
         timestamp=when,
         spec_version=spec_version,
         on_conflict=_warn,
+        sources=sbom_files,
     )
     write_output(merged.to_json(), output)
 
@@ -275,13 +278,8 @@ def merge_command(
 def _components(path: str, limits: ParseLimits) -> list[Any]:
     """Components from a JSON array of component objects, or from a CycloneDX SBOM."""
     from konflux_supply import sbom
-    from konflux_supply.cli._common import parse_document
 
-    data = _read(path, limits)
-    if data.lstrip().startswith(b"["):
-        items = parse_document(data, source=path)
-        return list(items)
-    return list(sbom.parse_cyclonedx(data, source=path, limits=limits).data.get("components", []))
+    return sbom.parse_components(_read(path, limits), source=path, limits=limits)
 
 
 @sbom_group.command("generate")

@@ -37,7 +37,15 @@ from ._cyclonedx import Component, CycloneDxBom, Dependency, Hash, Property
 from ._image import generate, image_component, oci_purl
 from ._json import DEFAULT_MAX_BYTES, ParseLimits
 from ._merge import merge
-from ._read import Sbom, Validation, parse, parse_cyclonedx, parse_predicate, validate
+from ._read import (
+    Sbom,
+    Validation,
+    parse,
+    parse_components,
+    parse_cyclonedx,
+    parse_predicate,
+    validate,
+)
 from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
 from ._store import AttachedSbom, attach, attest, read_attached, read_predicate, sbom_format_for
 
@@ -71,6 +79,7 @@ __all__ = [
     "merge",
     "oci_purl",
     "parse",
+    "parse_components",
     "parse_cyclonedx",
     "parse_predicate",
     "predicate",

@@ -9,7 +9,6 @@ are unique and every dependency reference resolves.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -23,7 +22,7 @@ from ._common import (
     Collector,
     SbomFormat,
 )
-from ._json import dump_json
+from ._json import clone_json, dump_json
 
 __all__ = [
     "Component",
@@ -134,7 +133,7 @@ class CycloneDxBom:
 
     def predicate(self) -> dict[str, Any]:
         """The in-toto predicate for ``cosign attest --type cyclonedx``: the BOM as an object."""
-        return copy.deepcopy(dict(self.data))
+        return dict(clone_json(dict(self.data)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ layout; a tag is resolved once, then only digests are read), the manifest bytes,
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -21,6 +20,7 @@ from konflux_supply.errors import BackendUnavailable, InputError, RegistryError
 
 from ._common import CYCLONEDX_VERSIONS, Collector
 from ._cyclonedx import CycloneDxBom, read_component, read_cyclonedx
+from ._json import clone_json
 from ._write import format_timestamp, make_serial_number, make_tools
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ def _caller_components(components: Iterable[Mapping[str, Any]]) -> list[dict[str
     for position, item in enumerate(components):
         if not isinstance(item, Mapping) or read_component(item, f"[{position}]", col) is None:
             raise InputError("must be a CycloneDX component object", field=f"[{position}]")
-        extra.append(copy.deepcopy(dict(item)))
+        extra.append(clone_json(dict(item), field=f"[{position}]", source="components"))
     return extra
 
 

@@ -27,7 +27,13 @@ from konflux_supply.models.canonical import dumps_sorted
 
 from ._common import CYCLONEDX_VERSIONS, Collector
 from ._cyclonedx import CycloneDxBom, read_component, read_cyclonedx
-from ._write import canonical_purl, format_timestamp, make_serial_number, make_tools
+from ._write import (
+    canonical_purl,
+    check_tools,
+    format_timestamp,
+    make_serial_number,
+    make_tools,
+)
 
 __all__ = ["merge"]
 
@@ -176,6 +182,7 @@ def merge(
     timestamp: datetime | None = None,
     spec_version: str | None = None,
     on_conflict: Callable[[str], None] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> CycloneDxBom:
     """Merge CycloneDX SBOMs into one document (rules in this module's docstring, ADR 0042).
 
@@ -184,11 +191,16 @@ def merge(
     ``specVersion`` is the highest of the inputs unless ``spec_version`` (not lower) is given.
     ``serial_number`` and ``timestamp`` default to random / now: pass both for reproducible
     output. ``on_conflict`` receives one line per field whose value differed between inputs (the
-    first input's value is kept). Raises :class:`InputError` for unusable inputs; the result has
-    unique bom-refs and no dangling reference (it is re-read strictly before it is returned).
+    first input's value is kept). ``sources`` names the inputs in errors (e.g. their file
+    names; default ``SBOM #1``, ``SBOM #2``, …). Raises :class:`InputError` for unusable
+    inputs; the result has unique bom-refs and no dangling reference (it is re-read strictly
+    before it is returned).
     """
     if not boms:
         raise InputError("nothing to merge: give at least one SBOM")
+    names = list(sources) if sources is not None else [f"SBOM #{n + 1}" for n in range(len(boms))]
+    if len(names) != len(boms):
+        raise InputError(f"{len(names)} source names for {len(boms)} SBOMs", field="sources")
     highest = max((bom.spec_version for bom in boms), key=_version_key)
     version = spec_version or highest
     if version not in CYCLONEDX_VERSIONS:
@@ -201,7 +213,7 @@ def merge(
     # Re-read each input strictly: a document from validate() may carry issues, and every
     # reference must resolve before refs are rewritten.
     boms = [
-        read_cyclonedx(dict(bom.data), col=Collector(strict=True, source=f"SBOM #{n + 1}"))
+        read_cyclonedx(dict(bom.data), col=Collector(strict=True, source=names[n]))
         for n, bom in enumerate(boms)
     ]
     merger = _Merger(on_conflict)
@@ -226,6 +238,7 @@ def merge(
     for doc, data in enumerate(clones):
         metadata = data.get("metadata") or {}
         if "tools" in metadata:
+            check_tools(metadata["tools"], source=names[doc])
             inherited_tools.append(metadata["tools"])
         described = metadata.get("component")
         if isinstance(described, dict):
@@ -252,8 +265,10 @@ def merge(
                 continue
             if key in _METADATA_UNION and isinstance(value, list):
                 metadata_extra[key] = _union(metadata_extra.get(key, []), value)
-            else:
-                metadata_extra.setdefault(key, value)
+            elif key not in metadata_extra:
+                metadata_extra[key] = value
+            elif dumps_sorted(metadata_extra[key]) != dumps_sorted(value):
+                merger.conflict(f"metadata.{key} differs between inputs; kept the first")
         for child in data.get("components") or ():
             if (placed := merger.add(child, doc, "components")) is not None:
                 components.append(placed)

@@ -27,6 +27,7 @@ __all__ = [
     "Sbom",
     "Validation",
     "parse",
+    "parse_components",
     "parse_cyclonedx",
     "parse_predicate",
     "validate",
@@ -163,6 +164,23 @@ def parse_cyclonedx(
     return document
 
 
+def parse_components(
+    data: bytes, *, source: str | None = None, limits: ParseLimits | None = None
+) -> list[dict[str, Any]]:
+    """Components for :func:`generate`: a JSON array of component objects, or the top-level
+    ``components`` of a CycloneDX SBOM (read as strictly as :func:`parse` reads)."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        items = load_json(data, source=source, limits=limits)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise InputError(
+                    "must be a CycloneDX component object", field=f"[{index}]", source=source
+                )
+        return list(items)
+    document = parse_cyclonedx(data, source=source, limits=limits)
+    return list(document.data.get("components") or [])
+
+
 def parse_predicate(predicate_type: str, predicate: Any, *, source: str | None = None) -> Sbom:
     """Read the SBOM carried by an in-toto statement's predicate (after verification).
 
@@ -174,7 +192,14 @@ def parse_predicate(predicate_type: str, predicate: Any, *, source: str | None =
     if isinstance(predicate, str) and predicate_type == PREDICATE_SPDX:
         data = predicate.encode("utf-8")
     elif isinstance(predicate, dict):
-        data = json.dumps(predicate, ensure_ascii=False).encode("utf-8")
+        try:
+            text = json.dumps(predicate, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise InputError(
+                f"the predicate is not JSON: {reason}", field="predicate", source=source
+            ) from None
+        data = text.encode("utf-8")
     else:
         raise InputError("the predicate is not an SBOM document", field="predicate", source=source)
     document = parse(data, source=source)
@@ -214,7 +239,15 @@ def validate(
         if isinstance(read, CycloneDxBom):
             from ._schema import schema_issues
 
-            issues.extend(schema_issues(tree, read.spec_version, limit=MAX_ISSUES))
+            try:
+                issues.extend(schema_issues(tree, read.spec_version, limit=MAX_ISSUES))
+            except RecursionError:
+                # jsonschema walks the tree recursively, several frames per level: a document
+                # the parser accepted can still be too deep to check. Never a pass.
+                raise InputError(
+                    "the document is nested too deeply to check against the schema",
+                    source=source,
+                ) from None
         else:
             spec = Collector(strict=False, source=source)
             spdx_spec_issues(tree, spec)

@@ -8,7 +8,6 @@ specification requires (clause numbers in the messages' wording follow the spec'
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from konflux_supply.errors import field_path
 
 from ._common import SPDX_VERSIONS, Collector, SbomFormat
 from ._cyclonedx import Hash
-from ._json import dump_json
+from ._json import clone_json, dump_json
 
 __all__ = [
     "SpdxDocument",
@@ -139,7 +138,7 @@ class SpdxDocument:
             if self.raw is None:
                 raise ValueError("a tag-value document without its text has no predicate")
             return self.raw.decode("utf-8-sig")
-        return copy.deepcopy(dict(self.data))
+        return dict(clone_json(dict(self.data)))
 
 
 def _str(obj: Mapping[str, Any], key: str, path: str, col: Collector, *, required: bool) -> Any:
@@ -295,7 +294,8 @@ def read_spdx(
         if kind == "DESCRIBES" and element == document_id:
             describes.append(related)
 
-    for index, obj in enumerate(data.get("packages") or ()):
+    listed = data.get("packages")
+    for index, obj in enumerate(listed if isinstance(listed, list) else ()):
         files = obj.get("hasFiles") if isinstance(obj, dict) else None
         if isinstance(files, list):
             for file_index, ref in enumerate(files):
@@ -325,7 +325,7 @@ def _check_enum(
     obj: Mapping[str, Any], key: str, allowed: frozenset[str], path: str, col: Collector
 ) -> None:
     value = obj.get(key)
-    if key in obj and value not in allowed:
+    if key in obj and (not isinstance(value, str) or value not in allowed):
         col.add(field_path(path, key), f"{value!r} is not one of the values SPDX 2.3 allows")
 
 

@@ -13,6 +13,7 @@ from konflux_supply.errors import BackendUnavailable, InputError
 __all__ = [
     "TOOL_NAME",
     "canonical_purl",
+    "check_tools",
     "format_timestamp",
     "make_serial_number",
     "make_tools",
@@ -42,7 +43,14 @@ def format_timestamp(value: datetime | None) -> str:
         value = datetime.now(UTC)
     elif value.tzinfo is None or value.utcoffset() is None:
         raise InputError("a timestamp needs a time zone (e.g. 2024-01-31T12:00:00Z)")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise InputError(
+            f"timestamp {value.isoformat()} is outside the years 1 to 9999 in UTC",
+            field="timestamp",
+        ) from None
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_tools(spec_version: str, inherited: list[Any]) -> Any:
@@ -73,6 +81,18 @@ def make_tools(spec_version: str, inherited: list[Any]) -> Any:
     if services:
         out["services"] = _unique(services)
     return out
+
+
+def check_tools(value: Any, *, source: str) -> None:
+    """Raise :class:`InputError` unless ``metadata.tools`` has a shape :func:`make_tools` reads:
+    an array, or an object whose ``components`` and ``services`` are arrays."""
+    if isinstance(value, list):
+        return
+    if not isinstance(value, dict):
+        raise InputError("must be an array or an object", field="metadata.tools", source=source)
+    for key in ("components", "services"):
+        if value.get(key) is not None and not isinstance(value[key], list):
+            raise InputError("must be an array", field=f"metadata.tools.{key}", source=source)
 
 
 def _tool_as_component(tool: Any) -> Any:
