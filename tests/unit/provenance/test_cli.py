@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,30 @@ def test_cli_formats_match_the_library() -> None:
     from konflux_supply.cli import _provenance
 
     assert _provenance.FORMATS == provenance.FORMATS
+
+
+def test_too_deep_child_names_the_child_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child = tmp_path / "deep-child.json"
+    child.write_text("[" * 100000 + "]" * 100000)
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 2
+    assert f"invalid input: {child}: the document is nested too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing", "unreadable"])
+def test_unusable_child_paths_name_the_path(
+    kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child = tmp_path / "child.json"
+    if kind == "directory":
+        child.mkdir()
+    elif kind == "unreadable":
+        child.write_text("{}")
+        child.chmod(0)
+        if os.access(child, os.R_OK):
+            pytest.skip("running as root: permissions are not enforced")
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 2
+    err = capsys.readouterr().err
+    assert f"invalid input: {child}: cannot read file" in err
+    assert "Traceback" not in err
