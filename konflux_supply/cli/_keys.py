@@ -113,13 +113,21 @@ def backend_config() -> BackendConfig:
 
 def _signature_arg(value: str) -> bytes:
     """``--signature``: a file holding base64, or the base64 text itself."""
-    path = Path(value)
-    text = read_bytes(value) if path.is_file() else value.encode("utf-8")
+    # As cosign: a path that exists is read (a directory or an unreadable file is an error
+    # naming it); only a path that does not exist is taken as the base64 text itself.
+    is_file = os.path.lexists(value)
+    text = read_bytes(value) if is_file else value.encode("utf-8")
     compact = b"".join(text.split())
     try:
         raw = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        raise InputError("the signature is not valid base64", field="--signature") from None
+        if is_file:
+            raise InputError(
+                "the signature file is not valid base64", field="--signature", source=value
+            ) from None
+        raise InputError(
+            f"{value!r} is neither an existing file nor valid base64", field="--signature"
+        ) from None
     if not raw:
         raise InputError("the signature is empty", field="--signature")
     return raw
@@ -139,9 +147,11 @@ def write_atomically(path: str, data: bytes, mode: int) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temp, target)
-    except OSError as error:
+    except BaseException as error:  # also ^C: never leave the temporary file behind
         Path(temp).unlink(missing_ok=True)
-        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+        if isinstance(error, OSError):
+            raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+        raise
 
 
 def _write_output(path: str, data: bytes, what: str) -> None:
@@ -311,7 +321,7 @@ def attest_blob(
         payload = read_bytes(statement)
         try:
             parsed = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InputError("invalid statement: not JSON", source=statement) from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("predicateType"), str):
             raise InputError("invalid statement", field="predicateType", source=statement)
