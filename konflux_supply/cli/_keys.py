@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -135,28 +136,55 @@ def _signature_arg(value: str) -> bytes:
 
 def write_atomically(path: str, data: bytes, mode: int) -> None:
     """Write a whole file or nothing: temporary file in the same directory, then rename."""
+    write_all_atomically([(path, data, mode)])
+
+
+def write_all_atomically(files: list[tuple[str, bytes, int]]) -> None:
+    """Write every file completely, or (on any error, ^C included) none that did not exist.
+
+    Each goes to a temporary file in its own directory first; the renames come last, so a bad
+    path (a missing directory, a directory in the way) fails before any output appears.
+    """
     import tempfile
 
-    target = Path(path)
+    temps: list[tuple[str, str]] = []
+    placed: list[str] = []
+    current = ""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    except OSError as error:
-        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, target)
-    except BaseException as error:  # also ^C: never leave the temporary file behind
-        Path(temp).unlink(missing_ok=True)
+        for path, data, mode in files:
+            current = path
+            target = Path(path)
+            if target.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+            temps.append((path, temp))
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        for path, temp in temps:
+            current = path
+            existed = os.path.lexists(path)
+            os.replace(temp, path)
+            if not existed:
+                placed.append(path)
+    except BaseException as error:  # also ^C: never leave temporary or partial outputs behind
+        for _, temp in temps:
+            Path(temp).unlink(missing_ok=True)
+        for path in placed:
+            Path(path).unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+            raise InputError(
+                f"cannot write file: {error.strerror or error}", source=current
+            ) from None
         raise
 
 
-def _write_output(path: str, data: bytes, what: str) -> None:
-    write_atomically(path, data, 0o600)
-    click.echo(f"{what} written to {path}", err=True)
+def _write_outputs(outputs: list[tuple[str | None, bytes, str]]) -> None:
+    """Write the ``--output-*`` / ``--bundle`` files of one command together (all or none)."""
+    chosen = [(path, data, what) for path, data, what in outputs if path]
+    write_all_atomically([(path, data, 0o600) for path, data, _ in chosen])
+    for path, _, what in chosen:
+        click.echo(f"{what} written to {path}", err=True)
 
 
 def _stdout(data: bytes) -> None:
@@ -251,12 +279,9 @@ def sign_blob(
     signer = signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
     raw = signing.blob.sign_blob(data, signer)
     out = base64.b64encode(raw) if b64 else raw
-    if bundle_path:
-        bundle = signing.bundle.message_signature_bundle(data, raw, signer)
-        _write_output(bundle_path, bundle, "Bundle")
-    if output_signature:
-        _write_output(output_signature, out, "Signature")
-    else:
+    bundle = signing.bundle.message_signature_bundle(data, raw, signer) if bundle_path else b""
+    _write_outputs([(bundle_path, bundle, "Bundle"), (output_signature, out, "Signature")])
+    if not output_signature:
         _stdout(out + b"\n" if b64 else out)
 
 
@@ -335,14 +360,16 @@ def attest_blob(
             blob, os.path.basename(file) or file, read_bytes(predicate), predicate_type
         )
         envelope = signing.dsse.sign(payload, signer)
-    if output_attestation:
-        _write_output(output_attestation, payload, "Attestation")
-    if bundle_path:
-        _write_output(bundle_path, signing.bundle.dsse_bundle(envelope, signer), "Bundle")
     data = envelope.to_json()
-    if output_signature:
-        _write_output(output_signature, data, "Signature")
-    else:
+    bundle = signing.bundle.dsse_bundle(envelope, signer) if bundle_path else b""
+    _write_outputs(
+        [
+            (output_attestation, payload, "Attestation"),
+            (bundle_path, bundle, "Bundle"),
+            (output_signature, data, "Signature"),
+        ]
+    )
+    if not output_signature:
         _stdout(data + b"\n")
 
 

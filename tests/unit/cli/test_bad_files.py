@@ -109,3 +109,25 @@ def test_key_pair_onto_a_directory_names_it(tmp_path: Path) -> None:
         signing.write_key_pair(pair, tmp_path / "cosign", overwrite=True)
     assert info.value.source == str(tmp_path / "cosign.pub")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cosign.pub"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sign-blob", "--key", "k.key", "--bundle", "out.bundle",
+         "--output-signature", "a-directory", "blob"],
+        ["sign-blob", "--key", "k.key", "--bundle", "out.bundle",
+         "--output-signature", "no-such-dir/sig", "blob"],
+        ["attest-blob", "--key", "k.key", "--predicate", "blob", "--output-attestation",
+         "out.att", "--bundle", "a-directory", "--output-signature", "out.sig", "blob"],
+    ],
+)  # fmt: skip
+def test_one_bad_output_path_writes_no_output_at_all(
+    args: list[str], workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = sorted(p.name for p in workdir.iterdir())
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "cannot write file" in err
+    assert ("a-directory" in err) or ("no-such-dir/sig" in err)
+    assert sorted(p.name for p in workdir.iterdir()) == before
