@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from konflux_supply import provenance
 from konflux_supply.cli import main
@@ -162,3 +165,37 @@ def test_unusable_child_paths_name_the_path(
     err = capsys.readouterr().err
     assert f"invalid input: {child}: cannot read file" in err
     assert "Traceback" not in err
+
+
+_TEXT = st.one_of(
+    st.text(alphabet=st.sampled_from(list('ab1:-[]{},&*!?|"#\t\n ~.')), max_size=60),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["kind", "status", "spec", "metadata", "results", "steps", "x"]),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=15,
+    ).map(lambda doc: json.dumps({"kind": "TaskRun", **doc} if isinstance(doc, dict) else doc)),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(run=_TEXT, child=_TEXT)
+def test_the_command_is_total(run: str, child: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Whatever the files hold: a statement (0) or bad input (2), never a crash or traceback."""
+    with tempfile.TemporaryDirectory() as folder:
+        run_file, child_file = Path(folder, "run.yaml"), Path(folder, "child.yaml")
+        run_file.write_text(run)
+        child_file.write_text(child)
+        code = main(["provenance", str(run_file), "--format", "slsa/v1", "--child",
+                     str(child_file)])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code in (0, 2), err
+        assert "internal error" not in err
