@@ -199,3 +199,17 @@ def test_the_command_is_total(run: str, child: str, capsys: pytest.CaptureFixtur
         err = capsys.readouterr().err
         assert code in (0, 2), err
         assert "internal error" not in err
+
+
+def test_a_child_without_kind_or_telling_fields_is_taken_as_a_task_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child_run = yaml.safe_load(Path(CHILDREN[2]).read_text())
+    child_run.pop("kind", None)
+    child_run.pop("apiVersion", None)
+    child_run.pop("spec", None)
+    child_run["status"] = {"completionTime": child_run["status"]["completionTime"]}
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps(child_run))
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 0
+    assert "cannot tell" not in capsys.readouterr().err
