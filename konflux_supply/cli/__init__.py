@@ -7,6 +7,7 @@ stdout, messages for people on stderr. Exit codes (a contract scripts rely on):
 * 1 — verification or policy failure (a definite "no")
 * 2 — bad input or usage (the message names the field path)
 * 3 — no verdict could be reached: registry/backend unavailable, or an internal error
+* 130 — interrupted (Ctrl-C); files being written are removed, never left half-written
 
 Commands live in private modules (``_provenance``, ...) that import the library lazily so that
 ``konflux-supply --help`` starts fast.
@@ -29,6 +30,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2
 EXIT_UNAVAILABLE = 3
+EXIT_INTERRUPTED = 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,9 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return error.exit_code
-    except click.Abort:
+    except click.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            # Interrupted: no verdict, and not "bad input" either; the shell's 128 + SIGINT.
+            click.echo("konflux-supply: interrupted", err=True)
+            return EXIT_INTERRUPTED
         click.echo("konflux-supply: aborted", err=True)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        click.echo("konflux-supply: interrupted", err=True)
+        return EXIT_INTERRUPTED
     except SystemExit as exit_:
         # click exits by itself when stdout is a closed pipe (e.g. piped into `head`): the
         # reader did not get everything, so never report success; 1 is click's own choice.

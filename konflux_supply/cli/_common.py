@@ -45,6 +45,13 @@ def parse_document(data: bytes, *, source: str) -> Any:
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", source=source) from None
     try:
+        return _parse_text(text, source)
+    except RecursionError:
+        raise InputError("the document is nested too deeply", source=source) from None
+
+
+def _parse_text(text: str, source: str) -> Any:
+    try:
         return json.loads(text)
     except json.JSONDecodeError as json_error:
         stripped = text.lstrip()
@@ -54,6 +61,8 @@ def parse_document(data: bytes, *, source: str) -> Any:
                 f"{json_error.msg}",
                 source=source,
             ) from None
+    except ValueError as error:  # an integer longer than Python's int_max_str_digits
+        raise InputError(f"invalid JSON: {error}", source=source) from None
     import yaml
 
     try:
@@ -63,19 +72,32 @@ def parse_document(data: bytes, *, source: str) -> Any:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(yaml_error, "problem", None) or "malformed document"
         raise InputError(f"invalid JSON or YAML{where}: {problem}", source=source) from None
+    except ValueError as error:  # PyYAML's int() of a very long number
+        raise InputError(f"invalid YAML: {error}", source=source) from None
     if len(docs) != 1:
         raise InputError(f"expected one document, found {len(docs)}", source=source)
-    return _json_keys(docs[0], source, "")
+    # YAML aliases share nodes; expanded into a JSON tree they can grow exponentially (the
+    # "billion laughs"). A tree without aliases has at most about one node per byte of text.
+    budget = [2 * len(text) + 100_000]
+    return _json_keys(docs[0], source, "", budget)
 
 
-def _json_keys(value: Any, source: str, path: str) -> Any:
+def _json_keys(value: Any, source: str, path: str, budget: list[int]) -> Any:
     """Turn YAML's non-string mapping keys into JSON strings, as Kubernetes' YAML reader does.
 
     ``1: x`` becomes ``"1": x`` and ``true: x`` becomes ``"true": x``; keys that JSON cannot
-    hold (lists, mappings) are an :class:`InputError` naming where.
+    hold (lists, mappings) are an :class:`InputError` naming where. ``budget`` (a one-item
+    list, decremented per node) stops alias bombs.
     """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise InputError(
+            "the document expands to too many nodes (excessive YAML aliasing)",
+            field=path or "(root)",
+            source=source,
+        )
     if isinstance(value, list):
-        return [_json_keys(item, source, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [_json_keys(item, source, f"{path}[{i}]", budget) for i, item in enumerate(value)]
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
@@ -90,7 +112,7 @@ def _json_keys(value: Any, source: str, path: str) -> Any:
             raise InputError(
                 "a mapping key must be a scalar", field=path or "(root)", source=source
             )
-        out[name] = _json_keys(item, source, f"{path}.{name}" if path else name)
+        out[name] = _json_keys(item, source, f"{path}.{name}" if path else name, budget)
     return out
 
 

@@ -154,6 +154,19 @@ def _task_run(digest: str) -> dict[str, Any]:
 )
 def demo(workdir: Path) -> None:
     """Build, sign, attest and verify an image end to end (offline, embedded defaults)."""
+    existed = workdir.exists()
+    try:
+        _run(workdir)
+    except BaseException:
+        # A failed or interrupted demo leaves nothing half-made behind (only what it made).
+        if (workdir / MARKER).is_file():
+            shutil.rmtree(workdir, ignore_errors=True)
+            if existed:
+                workdir.mkdir(parents=True, exist_ok=True)
+        raise
+
+
+def _run(workdir: Path) -> None:
     from konflux_supply import oci, provenance, sbom, signing, verify
     from konflux_supply.errors import InputError
     from konflux_supply.models.oci import parse_manifest

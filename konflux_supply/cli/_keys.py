@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -113,13 +114,21 @@ def backend_config() -> BackendConfig:
 
 def _signature_arg(value: str) -> bytes:
     """``--signature``: a file holding base64, or the base64 text itself."""
-    path = Path(value)
-    text = read_bytes(value) if path.is_file() else value.encode("utf-8")
+    # As cosign: a path that exists is read (a directory or an unreadable file is an error
+    # naming it); only a path that does not exist is taken as the base64 text itself.
+    is_file = os.path.lexists(value)
+    text = read_bytes(value) if is_file else value.encode("utf-8")
     compact = b"".join(text.split())
     try:
         raw = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        raise InputError("the signature is not valid base64", field="--signature") from None
+        if is_file:
+            raise InputError(
+                "the signature file is not valid base64", field="--signature", source=value
+            ) from None
+        raise InputError(
+            f"{value!r} is neither an existing file nor valid base64", field="--signature"
+        ) from None
     if not raw:
         raise InputError("the signature is empty", field="--signature")
     return raw
@@ -127,26 +136,55 @@ def _signature_arg(value: str) -> bytes:
 
 def write_atomically(path: str, data: bytes, mode: int) -> None:
     """Write a whole file or nothing: temporary file in the same directory, then rename."""
+    write_all_atomically([(path, data, mode)])
+
+
+def write_all_atomically(files: list[tuple[str, bytes, int]]) -> None:
+    """Write every file completely, or (on any error, ^C included) none that did not exist.
+
+    Each goes to a temporary file in its own directory first; the renames come last, so a bad
+    path (a missing directory, a directory in the way) fails before any output appears.
+    """
     import tempfile
 
-    target = Path(path)
+    temps: list[tuple[str, str]] = []
+    placed: list[str] = []
+    current = ""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    except OSError as error:
-        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, target)
-    except OSError as error:
-        Path(temp).unlink(missing_ok=True)
-        raise InputError(f"cannot write file: {error.strerror or error}", source=path) from None
+        for path, data, mode in files:
+            current = path
+            target = Path(path)
+            if target.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+            temps.append((path, temp))
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        for path, temp in temps:
+            current = path
+            existed = os.path.lexists(path)
+            os.replace(temp, path)
+            if not existed:
+                placed.append(path)
+    except BaseException as error:  # also ^C: never leave temporary or partial outputs behind
+        for _, temp in temps:
+            Path(temp).unlink(missing_ok=True)
+        for path in placed:
+            Path(path).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InputError(
+                f"cannot write file: {error.strerror or error}", source=current
+            ) from None
+        raise
 
 
-def _write_output(path: str, data: bytes, what: str) -> None:
-    write_atomically(path, data, 0o600)
-    click.echo(f"{what} written to {path}", err=True)
+def _write_outputs(outputs: list[tuple[str | None, bytes, str]]) -> None:
+    """Write the ``--output-*`` / ``--bundle`` files of one command together (all or none)."""
+    chosen = [(path, data, what) for path, data, what in outputs if path]
+    write_all_atomically([(path, data, 0o600) for path, data, _ in chosen])
+    for path, _, what in chosen:
+        click.echo(f"{what} written to {path}", err=True)
 
 
 def _stdout(data: bytes) -> None:
@@ -241,12 +279,9 @@ def sign_blob(
     signer = signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
     raw = signing.blob.sign_blob(data, signer)
     out = base64.b64encode(raw) if b64 else raw
-    if bundle_path:
-        bundle = signing.bundle.message_signature_bundle(data, raw, signer)
-        _write_output(bundle_path, bundle, "Bundle")
-    if output_signature:
-        _write_output(output_signature, out, "Signature")
-    else:
+    bundle = signing.bundle.message_signature_bundle(data, raw, signer) if bundle_path else b""
+    _write_outputs([(bundle_path, bundle, "Bundle"), (output_signature, out, "Signature")])
+    if not output_signature:
         _stdout(out + b"\n" if b64 else out)
 
 
@@ -311,7 +346,7 @@ def attest_blob(
         payload = read_bytes(statement)
         try:
             parsed = json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InputError("invalid statement: not JSON", source=statement) from None
         if not isinstance(parsed, dict) or not isinstance(parsed.get("predicateType"), str):
             raise InputError("invalid statement", field="predicateType", source=statement)
@@ -325,14 +360,16 @@ def attest_blob(
             blob, os.path.basename(file) or file, read_bytes(predicate), predicate_type
         )
         envelope = signing.dsse.sign(payload, signer)
-    if output_attestation:
-        _write_output(output_attestation, payload, "Attestation")
-    if bundle_path:
-        _write_output(bundle_path, signing.bundle.dsse_bundle(envelope, signer), "Bundle")
     data = envelope.to_json()
-    if output_signature:
-        _write_output(output_signature, data, "Signature")
-    else:
+    bundle = signing.bundle.dsse_bundle(envelope, signer) if bundle_path else b""
+    _write_outputs(
+        [
+            (output_attestation, payload, "Attestation"),
+            (bundle_path, bundle, "Bundle"),
+            (output_signature, data, "Signature"),
+        ]
+    )
+    if not output_signature:
         _stdout(data + b"\n")
 
 

@@ -234,9 +234,12 @@ def _verify_options(new_bundle_format: bool, trusted_root: str | None, ignore_tl
     from konflux_supply.signing import bundle
 
     bundles: Any = None
+    # Read a given --trusted-root even when no bundle will need it: a path that cannot be used
+    # is bad input (exit 2), never silently ignored.
+    root = bundle.TrustedRoot.from_file(trusted_root) if trusted_root else None
     if new_bundle_format:
-        if trusted_root:
-            bundles = bundle.TrustedRoot.from_file(trusted_root)
+        if root is not None:
+            bundles = root
         elif ignore_tlog:
             bundles = bundle.UNSAFE_IGNORE_TLOG
         else:

@@ -62,11 +62,8 @@ def provenance_command(
 
     from ._common import echo_bytes, load_document, warn
 
-    try:
-        run = load_document(run_file)
-        children = [load_document(path) for path in child_files]
-    except RecursionError:
-        raise InputError("the document is nested too deeply", source=run_file) from None
+    run = load_document(run_file)
+    children = [load_document(path) for path in child_files]
     try:
         statement = provenance.generate(
             run,

@@ -239,12 +239,21 @@ def subjects_from_build_artifacts(
         name = result[0]
         if name.endswith(ARTIFACT_OUTPUTS):
             value = result[1]
-            if type(value) is dict and "isBuildArtifact" not in value:
-                warnings.append(
-                    f'{_where(result)}: not marked isBuildArtifact: "true"; slsa/v2alpha4 '
-                    "records it as a byproduct, not a subject"
-                )
-            if type(value) is not dict or value.get("isBuildArtifact") != "true":
+            if type(value) is not dict:
+                _object(result, warnings)  # says why it is no subject
+                continue
+            flag = value.get("isBuildArtifact")
+            if flag != "true":
+                if flag != "false":  # "false" is a deliberate byproduct; anything else a slip
+                    marked = (
+                        f"isBuildArtifact is {flag!r}, not"
+                        if "isBuildArtifact" in value
+                        else "not marked isBuildArtifact:"
+                    )
+                    warnings.append(
+                        f'{_where(result)}: {marked} "true"; slsa/v2alpha4 '
+                        "records it as a byproduct, not a subject"
+                    )
                 continue
             value = _object(result, warnings)
             if value is not None:

@@ -249,7 +249,12 @@ def load_run(doc: Any, warnings: list[str], *, where: str = "", expect: str | No
             "(expected tekton.dev/v1 or tekton.dev/v1beta1)",
             field=f"{where}apiVersion",
         )
-    kind = _detect_kind(doc, where)
+    try:
+        kind = _detect_kind(doc, where)
+    except InputError:
+        if expect is None or doc.get("kind") is not None:
+            raise
+        kind = expect  # a child with too little to tell from: it is what it was passed as
     if expect is not None and kind != expect:
         raise InputError(f"expected a {expect}, found a {kind}", field=f"{where}kind")
     if api_version == "tekton.dev/v1beta1":

@@ -93,7 +93,7 @@ class EncryptedKey:
         """Parse and check the JSON body; no key derivation happens here."""
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InputError("encrypted key body is not JSON", source=source) from None
         doc = _object(doc, "(encrypted key)", source=source)
         kdf = _object(doc.get("kdf"), "kdf", source=source)
@@ -356,6 +356,8 @@ def write_files_atomically(
     then all are renamed into place. Existing files are refused unless ``overwrite``.
     """
     for path, _, _ in files:
+        if path.is_dir():
+            raise InputError("a directory is in the way of the file", source=str(path))
         if path.exists() and not overwrite:
             raise InputError(
                 "file already exists", source=str(path), hint="remove it or pass --yes to overwrite"
@@ -364,13 +366,16 @@ def write_files_atomically(
             raise InputError("directory does not exist", source=str(path.parent))
     temps: list[Path] = []
     placed: list[Path] = []
+    current = files[0][0] if files else None
     try:
         for path, data, mode in files:
+            current = path
             temps.append(_write_temp(path.parent, path.name, data, mode))
         for (path, _, _), temp in zip(files, temps, strict=True):
+            current = path
             os.replace(temp, path)
             placed.append(path)
-    except OSError as error:
+    except BaseException as error:  # also ^C: no temporary file, no half of a pair left
         for temp in temps:
             with contextlib.suppress(OSError):
                 temp.unlink()
@@ -378,5 +383,10 @@ def write_files_atomically(
             for path in placed:
                 with contextlib.suppress(OSError):
                     path.unlink()
-        raise InputError(f"cannot write key files: {error.strerror or error}") from None
+        if not isinstance(error, OSError):
+            raise
+        raise InputError(
+            f"cannot write key files: {error.strerror or error}",
+            source=str(current) if current else None,
+        ) from None
     return [path for path, _, _ in files]

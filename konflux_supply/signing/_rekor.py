@@ -238,7 +238,7 @@ def verify_entry(entry: Any, logs: tuple[TransparencyLog, ...], *, field: str) -
     body_raw = b64(body_text, f"{field}.canonicalizedBody")
     try:
         body = json.loads(body_raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InputError("the entry body is not JSON", field=f"{field}.canonicalizedBody") from None
     if not isinstance(body, dict):
         raise InputError("the entry body is not an object", field=f"{field}.canonicalizedBody")

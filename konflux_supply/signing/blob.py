@@ -118,6 +118,11 @@ def blob_statement(
     else:
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise InputError(
+                f"invalid JSON payload for predicate type {uri}: nested too deeply",
+                field="predicate",
+            ) from None
         except ValueError as error:
             raise InputError(
                 f"invalid JSON payload for predicate type {uri}: {error}", field="predicate"
@@ -183,7 +188,7 @@ def verify_blob_attestation(
     ).payload
     try:
         statement = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InputError("the signed payload is not JSON", field="payload", source=source) from None
     digest = hashlib.sha256(blob).hexdigest()
     if digest not in _subject_digests(statement):

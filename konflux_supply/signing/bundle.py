@@ -83,7 +83,7 @@ class TrustedRoot:
         """Parse a trusted root document; malformed ones raise :class:`InputError`."""
         try:
             doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InputError("the trusted root is not JSON", source=source) from None
         return cls(bytes(data), _rekor.parse_tlogs(doc, source=source))
 
@@ -130,6 +130,8 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
             raise InputError("the bundle is too large", source=source)
         try:
             doc = json.loads(data)
+        except RecursionError:
+            raise InputError("invalid bundle JSON: nested too deeply", source=source) from None
         except (ValueError, UnicodeDecodeError) as error:
             raise InputError(f"invalid bundle JSON: {error}", source=source) from None
     if not isinstance(doc, dict):
@@ -153,7 +155,7 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
 def _subject_has(payload: bytes, artifact: bytes) -> bool:
     try:
         statement = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     digest = hashlib.sha256(artifact).hexdigest()
     subjects = statement.get("subject") if isinstance(statement, dict) else None

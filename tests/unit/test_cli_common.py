@@ -56,3 +56,51 @@ def test_yaml_keys_become_json_strings() -> None:
 def test_yaml_complex_key_is_input_error() -> None:
     with pytest.raises(InputError, match="unhashable key"):
         parse_document(b"spec:\n  ? [a, b]\n  : c\n", source="x")
+
+
+_BOMB = b"".join(
+    b"%s: &%s [%s]\n" % (name, name, b",".join([b"*" + prev if prev else b"x"] * 9))
+    for name, prev in zip(b"abcdefghi", [None, *b"abcdefgh"], strict=True)
+    for name, prev in [(bytes([name]), bytes([prev]) if prev else None)]
+)
+
+
+def test_yaml_alias_bomb_is_input_error_not_a_hang() -> None:
+    # 9**9 leaves once expanded; without a budget the key conversion never finishes.
+    with pytest.raises(InputError, match="excessive YAML aliasing") as info:
+        parse_document(_BOMB, source="bomb.yaml")
+    assert info.value.source == "bomb.yaml"
+
+
+def test_modest_yaml_aliases_still_work() -> None:
+    doc = parse_document(b"a: &x {k: [1, 2]}\nb: *x\nc: *x\n", source="x")
+    assert doc == {"a": {"k": [1, 2]}, "b": {"k": [1, 2]}, "c": {"k": [1, 2]}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"kind": "TaskRun", "x": ' + b"1" * 5000 + b"}",
+        b"kind: TaskRun\nx: " + b"1" * 5000 + b"\n",
+    ],
+)
+def test_integers_too_long_for_python_are_input_errors(data: bytes) -> None:
+    with pytest.raises(InputError, match="digits") as info:
+        parse_document(data, source="long.json")
+    assert info.value.source == "long.json"
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000 + b"]" * 100_000, b"- " * 50_000 + b"x"])
+def test_deep_nesting_is_input_error_naming_the_file(data: bytes) -> None:
+    with pytest.raises(InputError, match="nested too deeply") as info:
+        parse_document(data, source="deep.json")
+    assert info.value.source == "deep.json"
+
+
+_YAMLISH = st.text(alphabet=st.sampled_from(list("ab1:-[]{},&*!?|>'\"#%@`\t\n ~.<=")), max_size=80)
+
+
+@given(_YAMLISH)
+def test_arbitrary_yaml_like_text_only_raises_input_error(text: str) -> None:
+    with contextlib.suppress(InputError):
+        parse_document(text.encode("utf-8"), source="x")

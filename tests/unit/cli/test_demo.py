@@ -60,3 +60,36 @@ def test_demo_refuses_a_foreign_nonempty_directory(
     assert main(["demo", "--workdir", str(tmp_path)]) == 2
     assert "not made by an earlier demo" in capsys.readouterr().err
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, "registry"])
+@pytest.mark.parametrize("given_dir", [False, True])
+def test_a_failed_demo_leaves_nothing_behind(
+    failure: object,
+    given_dir: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from konflux_supply import verify
+    from konflux_supply.errors import RegistryError
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        if failure is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        raise RegistryError("the registry went away")
+
+    monkeypatch.setattr(verify, "verify_attestations", broken)
+    workdir = tmp_path / "demo"
+    if given_dir:
+        workdir.mkdir()
+    code = main(["demo", "--workdir", str(workdir)])
+    out = capsys.readouterr()
+    assert code == (130 if failure is KeyboardInterrupt else 3)
+    assert out.out == ""
+    assert "Traceback" not in out.err
+    if given_dir:
+        assert workdir.is_dir()
+        assert not any(workdir.iterdir())
+    else:
+        assert not workdir.exists()

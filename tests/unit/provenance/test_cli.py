@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from konflux_supply import provenance
 from konflux_supply.cli import main
@@ -134,3 +138,78 @@ def test_cli_formats_match_the_library() -> None:
     from konflux_supply.cli import _provenance
 
     assert _provenance.FORMATS == provenance.FORMATS
+
+
+def test_too_deep_child_names_the_child_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child = tmp_path / "deep-child.json"
+    child.write_text("[" * 100000 + "]" * 100000)
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 2
+    assert f"invalid input: {child}: the document is nested too deeply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing", "unreadable"])
+def test_unusable_child_paths_name_the_path(
+    kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child = tmp_path / "child.json"
+    if kind == "directory":
+        child.mkdir()
+    elif kind == "unreadable":
+        child.write_text("{}")
+        child.chmod(0)
+        if os.access(child, os.R_OK):
+            pytest.skip("running as root: permissions are not enforced")
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 2
+    err = capsys.readouterr().err
+    assert f"invalid input: {child}: cannot read file" in err
+    assert "Traceback" not in err
+
+
+_TEXT = st.one_of(
+    st.text(alphabet=st.sampled_from(list('ab1:-[]{},&*!?|"#\t\n ~.')), max_size=60),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["kind", "status", "spec", "metadata", "results", "steps", "x"]),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=15,
+    ).map(lambda doc: json.dumps({"kind": "TaskRun", **doc} if isinstance(doc, dict) else doc)),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(run=_TEXT, child=_TEXT)
+def test_the_command_is_total(run: str, child: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Whatever the files hold: a statement (0) or bad input (2), never a crash or traceback."""
+    with tempfile.TemporaryDirectory() as folder:
+        run_file, child_file = Path(folder, "run.yaml"), Path(folder, "child.yaml")
+        run_file.write_text(run)
+        child_file.write_text(child)
+        code = main(["provenance", str(run_file), "--format", "slsa/v1", "--child",
+                     str(child_file)])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code in (0, 2), err
+        assert "internal error" not in err
+
+
+def test_a_child_without_kind_or_telling_fields_is_taken_as_a_task_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    child_run = yaml.safe_load(Path(CHILDREN[2]).read_text())
+    child_run.pop("kind", None)
+    child_run.pop("apiVersion", None)
+    child_run.pop("spec", None)
+    child_run["status"] = {"completionTime": child_run["status"]["completionTime"]}
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps(child_run))
+    assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 0
+    assert "cannot tell" not in capsys.readouterr().err
