@@ -8,6 +8,8 @@ stdout, messages for people on stderr. Exit codes (a contract scripts rely on):
 * 2 — bad input or usage (the message names the field path)
 * 3 — no verdict could be reached: registry/backend unavailable, or an internal error
 * 130 — interrupted (Ctrl-C); files being written are removed, never left half-written
+* 141 — stdout was closed before everything was written (``… | head``), as the shell reports a
+  tool killed by SIGPIPE (what cosign, a Go program, gives); never success, and not a verdict
 
 Commands live in private modules (``_provenance``, ...) that import the library lazily so that
 ``konflux-supply --help`` starts fast.
@@ -31,6 +33,7 @@ EXIT_FAILED = 1
 EXIT_INPUT = 2
 EXIT_UNAVAILABLE = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("konflux-supply: interrupted", err=True)
         return EXIT_INTERRUPTED
-    except SystemExit as exit_:
-        # click exits by itself when stdout is a closed pipe (e.g. piped into `head`): the
-        # reader did not get everything, so never report success; 1 is click's own choice.
-        return exit_.code if isinstance(exit_.code, int) else EXIT_FAILED
+    except SystemExit:
+        # The only way click exits by itself with standalone_mode=False: stdout is a closed
+        # pipe (piped into `head`). The reader did not get everything, so never success, and
+        # not click's 1 either, which would read as "verification failed".
+        return EXIT_BROKEN_PIPE
     except Exception as error:
         if os.environ.get("KONFLUX_SUPPLY_DEBUG"):
             raise

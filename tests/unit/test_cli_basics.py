@@ -73,4 +73,4 @@ def test_a_closed_stdout_is_never_success(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(cli.commands, "pipe", pipe)
     monkeypatch.setattr("sys.stdout", __import__("io").StringIO())
     monkeypatch.setattr("sys.stderr", __import__("io").StringIO())
-    assert main(["pipe"]) == 1
+    assert main(["pipe"]) == 141
