@@ -1,9 +1,13 @@
-"""Helpers shared by the CLI commands: reading input files and printing results."""
+"""Helpers shared by the CLI commands: reading input files, writing output files, printing."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +150,55 @@ def echo_bytes(data: bytes) -> None:
 def warn(message: str) -> None:
     """A message for people, on stderr."""
     click.echo(f"konflux-supply: warning: {message}", err=True)
+
+
+def write_atomically(path: str, data: bytes, mode: int | None = None) -> None:
+    """Write a whole file or nothing: temporary file in the same directory, then rename.
+
+    ``mode`` ``None`` gives the usual ``0o666`` less the umask (as ``open`` would).
+    """
+    write_all_atomically([(path, data, mode)])
+
+
+def write_all_atomically(files: Sequence[tuple[str, bytes, int | None]]) -> None:
+    """Write every file completely, or (on any error, ^C included) none that did not exist.
+
+    Each goes to a temporary file in its own directory first; the renames come last, so a bad
+    path (a missing directory, a directory in the way) fails before any output appears.
+    """
+    temps: list[tuple[str, str]] = []
+    placed: list[str] = []
+    current = ""
+    try:
+        for path, data, mode in files:
+            current = path
+            target = Path(path)
+            if target.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+            temps.append((path, temp))
+            os.fchmod(fd, _default_mode() if mode is None else mode)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        for path, temp in temps:
+            current = path
+            existed = os.path.lexists(path)
+            os.replace(temp, path)
+            if not existed:
+                placed.append(path)
+    except BaseException as error:  # also ^C: never leave temporary or partial outputs behind
+        for _, temp in temps:
+            Path(temp).unlink(missing_ok=True)
+        for path in placed:
+            Path(path).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InputError(
+                f"cannot write file: {error.strerror or error}", source=current
+            ) from None
+        raise
+
+
+def _default_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from konflux_supply.cli._common import read_bytes
+from konflux_supply.cli._common import read_bytes, write_all_atomically, write_atomically
 from konflux_supply.errors import BackendUnavailable, InputError
 
 if TYPE_CHECKING:
@@ -132,51 +130,6 @@ def _signature_arg(value: str) -> bytes:
     if not raw:
         raise InputError("the signature is empty", field="--signature")
     return raw
-
-
-def write_atomically(path: str, data: bytes, mode: int) -> None:
-    """Write a whole file or nothing: temporary file in the same directory, then rename."""
-    write_all_atomically([(path, data, mode)])
-
-
-def write_all_atomically(files: list[tuple[str, bytes, int]]) -> None:
-    """Write every file completely, or (on any error, ^C included) none that did not exist.
-
-    Each goes to a temporary file in its own directory first; the renames come last, so a bad
-    path (a missing directory, a directory in the way) fails before any output appears.
-    """
-    import tempfile
-
-    temps: list[tuple[str, str]] = []
-    placed: list[str] = []
-    current = ""
-    try:
-        for path, data, mode in files:
-            current = path
-            target = Path(path)
-            if target.is_dir():
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-            temps.append((path, temp))
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        for path, temp in temps:
-            current = path
-            existed = os.path.lexists(path)
-            os.replace(temp, path)
-            if not existed:
-                placed.append(path)
-    except BaseException as error:  # also ^C: never leave temporary or partial outputs behind
-        for _, temp in temps:
-            Path(temp).unlink(missing_ok=True)
-        for path in placed:
-            Path(path).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise InputError(
-                f"cannot write file: {error.strerror or error}", source=current
-            ) from None
-        raise
 
 
 def _write_outputs(outputs: list[tuple[str | None, bytes, str]]) -> None:

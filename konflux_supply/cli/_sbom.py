@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +12,7 @@ import click
 
 from konflux_supply.errors import InputError
 
-from ._common import echo_json
+from ._common import echo_json, write_atomically
 from ._registry import registry_options
 
 if TYPE_CHECKING:
@@ -122,21 +120,7 @@ def write_output(data: bytes, output: str | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    target = Path(output)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    except OSError as error:
-        raise InputError(f"cannot write file: {error.strerror}", source=output) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(error, OSError):
-            raise InputError(f"cannot write file: {error.strerror}", source=output) from None
-        raise
+    write_atomically(output, data)
 
 
 def _warn(message: str) -> None:

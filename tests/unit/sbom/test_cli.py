@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,15 @@ def test_generate_bad_images_exit_2(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_output_files_get_the_umask_mode_not_a_private_one(tmp_path: Path) -> None:
+    # An SBOM is not a secret: -o gives what `> file` would (0o666 less the umask).
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "merged.json"
+        assert main(["sbom", "merge", "-o", str(out), *PINNED, SCAN, PREFETCH]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["merged.json"]
