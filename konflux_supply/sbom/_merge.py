@@ -111,6 +111,8 @@ class _Merger:
             if key in ("bom-ref", "components", "services"):
                 continue
             if key in _UNION and isinstance(value, list) and isinstance(kept.get(key), list):
+                if key == "hashes":
+                    self._hashes_agree(kept[key], value, label)
                 kept[key] = _union(kept[key], value)
             elif key == "licenses" and isinstance(value, list) and isinstance(kept.get(key), list):
                 both = kept[key] + value
@@ -122,6 +124,21 @@ class _Merger:
                 kept[key] = value
             elif kept[key] != value:
                 self.conflict(f"{label}: {key!r} differs between inputs; kept the first")
+
+    def _hashes_agree(self, kept: list[Any], new: list[Any], label: str) -> None:
+        """Two inputs giving one component different digests of one algorithm: both are kept
+        (neither input can be preferred), and said, as the artefacts may not be the same."""
+        known = {
+            (h["alg"], h["content"])
+            for h in kept
+            if isinstance(h, dict) and isinstance(h.get("alg"), str)
+        }
+        algs = {alg for alg, _ in known}
+        for item in new:
+            if not isinstance(item, dict) or not isinstance(item.get("alg"), str):
+                continue
+            if item["alg"] in algs and (item["alg"], item.get("content")) not in known:
+                self.conflict(f"{label}: {item['alg']} hashes differ between inputs; kept both")
 
     def add(self, obj: dict[str, Any], doc: int, kind: str) -> dict[str, Any] | None:
         """Place ``obj`` (a clone owned by us); return it if new, None if folded into another."""

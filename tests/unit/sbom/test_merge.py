@@ -164,7 +164,30 @@ def test_unions_and_conflicts() -> None:
     assert x.licenses == ("MIT", "Apache-2.0")
     assert x.data["description"] == "first"
     assert x.data["supplier"] == {"name": "s"}  # gaps are filled
-    assert notes == ["pkg:pypi/x@1.0: 'description' differs between inputs; kept the first"]
+    assert notes == [
+        "pkg:pypi/x@1.0: SHA-256 hashes differ between inputs; kept both",
+        "pkg:pypi/x@1.0: 'description' differs between inputs; kept the first",
+    ]
+
+
+def test_same_component_with_other_digests_is_said_not_only_kept() -> None:
+    # One purl, two SHA-256 digests: not the same artefact, or one input is wrong. Neither can
+    # be preferred, so both stay; but a reader of the warnings must learn of it.
+    first = component("x", hashes=[{"alg": "SHA-256", "content": "1" * 64}])
+    second = component(
+        "x",
+        hashes=[{"alg": "SHA-256", "content": "2" * 64}, {"alg": "SHA-512", "content": "3" * 128}],
+    )
+    same = component("x", hashes=[{"alg": "SHA-256", "content": "1" * 64}])
+    notes: list[str] = []
+    merged = sbom.merge(
+        [_parse(bom([first])), _parse(bom([second])), _parse(bom([same]))],
+        serial_number=SERIAL,
+        timestamp=WHEN,
+        on_conflict=notes.append,
+    )
+    assert len(merged.components[0].hashes) == 3
+    assert notes == ["pkg:pypi/x@1.0: SHA-256 hashes differ between inputs; kept both"]
 
 
 def test_licence_expressions_are_not_mixed() -> None:
