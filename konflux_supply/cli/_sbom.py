@@ -318,7 +318,13 @@ def generate_command(
         "spec_version": spec_version,
     }
     if manifest_file is not None:
-        document = sbom.generate(image, manifest=_read(manifest_file, limits), **options)
+        data = _read(manifest_file, limits)
+        try:
+            document = sbom.generate(image, manifest=data, **options)
+        except InputError as error:
+            if error.source is None and (error.field or "").startswith("manifest"):
+                error.source = manifest_file  # the file the manifest (and its errors) came from
+            raise
     else:
         with oci.RegistryPool(registry_options) as pool:
             registry, ref = pool.open(image)

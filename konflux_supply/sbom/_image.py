@@ -207,7 +207,9 @@ def _load_manifest(data: bytes, digest: str) -> dict[str, Any]:
         raise InputError(f"manifest {digest} is larger than {MAX_MANIFEST_BYTES} bytes")
     try:
         manifest = json.loads(data)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise InputError(f"manifest {digest} is nested too deeply", field="manifest") from None
+    except ValueError:
         raise InputError(f"manifest {digest} is not JSON", field="manifest") from None
     if not isinstance(manifest, dict):
         raise InputError(f"manifest {digest} is not a JSON object", field="manifest")

@@ -236,3 +236,18 @@ def test_output_files_get_the_umask_mode_not_a_private_one(tmp_path: Path) -> No
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["merged.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("[" * 100_000 + "]" * 100_000, "nested too deeply"), ("[1]", "not a JSON object")],
+)
+def test_generate_manifest_errors_name_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, reason: str
+) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(text)
+    assert main(["sbom", "generate", "quay.io/team/app", "--manifest", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: manifest: " in err
+    assert reason in err
