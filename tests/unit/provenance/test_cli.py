@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -151,7 +153,7 @@ def test_too_deep_child_names_the_child_file(
 
 @pytest.mark.parametrize("kind", ["directory", "missing", "unreadable"])
 def test_unusable_child_paths_name_the_path(
-    kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    kind: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     child = tmp_path / "child.json"
     if kind == "directory":
@@ -159,8 +161,15 @@ def test_unusable_child_paths_name_the_path(
     elif kind == "unreadable":
         child.write_text("{}")
         child.chmod(0)
-        if os.access(child, os.R_OK):
-            pytest.skip("running as root: permissions are not enforced")
+        if os.access(child, os.R_OK):  # root ignores modes: refuse the open as the kernel would
+            real_open = Path.open
+
+            def refusing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+                if self == child:
+                    raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+                return real_open(self, *args, **kwargs)
+
+            monkeypatch.setattr(Path, "open", refusing_open)
     assert main(["provenance", PIPELINE, "--format", "slsa/v1", "--child", str(child)]) == 2
     err = capsys.readouterr().err
     assert f"invalid input: {child}: cannot read file" in err
