@@ -424,7 +424,12 @@ def verify_bundle(
             key, secrets=secrets_from_environment(), config=backend_config()
         )
         signing.bundle.verify_key_bundle(
-            data, verifier, trusted_root=root, artifact=artifact, source=bundle_path
+            data,
+            verifier,
+            trusted_root=root,
+            artifact=artifact,
+            check_claims=check_claims,
+            source=bundle_path,
         )
     elif keyless:
         if not (certificate_identity and certificate_oidc_issuer and trusted_root):
@@ -439,6 +444,7 @@ def verify_bundle(
             identity=certificate_identity,
             issuer=certificate_oidc_issuer,
             artifact=artifact,
+            check_claims=check_claims,
             source=bundle_path,
         )
     else:

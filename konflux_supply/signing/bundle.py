@@ -188,9 +188,14 @@ def verify_key_bundle(
     *,
     trusted_root: TrustedRoot | UnsafeIgnoreTlog,
     artifact: bytes | None = None,
+    check_claims: bool = True,
     source: str | None = None,
 ) -> VerifiedBundle:
-    """Verify a key-based bundle with ``verifier`` (see the module doc)."""
+    """Verify a key-based bundle with ``verifier`` (see the module doc).
+
+    ``check_claims=False`` (cosign's ``--check-claims=false``) does not require a DSSE
+    statement to name ``artifact`` as a subject; a message signature still needs the artifact.
+    """
     if not isinstance(trusted_root, TrustedRoot | UnsafeIgnoreTlog):
         raise InputError("pass a TrustedRoot, or UNSAFE_IGNORE_TLOG to skip the log checks")
     doc = parse(bundle, source=source)
@@ -236,7 +241,7 @@ def verify_key_bundle(
         # the log entry: a logged signature carried over from another envelope with the same
         # payload must not vouch for this one.
         signatures = _verified_signatures(envelope, verifier)
-        if artifact is not None and not _subject_has(payload, artifact):
+        if check_claims and artifact is not None and not _subject_has(payload, artifact):
             raise VerificationError("no subject of the statement has the artifact's sha256")
     entries = _rekor.arr(material.get("tlogEntries"), "verificationMaterial.tlogEntries")
     integrated: int | None = None
@@ -274,11 +279,13 @@ def verify_keyless_bundle(
     identity: str,
     issuer: str,
     artifact: bytes | None = None,
+    check_claims: bool = True,
     source: str | None = None,
 ) -> VerifiedBundle:
     """Verify a certificate (Fulcio) bundle with sigstore-python, fully offline.
 
-    ``identity`` (the certificate SAN) and ``issuer`` (the OIDC issuer) must match exactly.
+    ``identity`` (the certificate SAN) and ``issuer`` (the OIDC issuer) must match exactly;
+    ``check_claims`` as for :func:`verify_key_bundle`.
     """
     if not identity or not issuer:
         raise InputError(
@@ -313,7 +320,7 @@ def verify_keyless_bundle(
     try:
         if "dsseEnvelope" in doc:
             payload_type, payload = verifier.verify_dsse(parsed, policy)
-            if artifact is not None and not _subject_has(payload, artifact):
+            if check_claims and artifact is not None and not _subject_has(payload, artifact):
                 raise VerificationError("no subject of the statement has the artifact's sha256")
         else:
             if artifact is None:

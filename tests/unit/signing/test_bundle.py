@@ -388,6 +388,16 @@ def test_cli_verify_bundle_needs_the_artifact_unless_claims_are_waived(
     assert main([*verify, "file"]) == 0
     (tmp_path / "other").write_bytes(b"other")
     assert main([*verify, "other"]) == 1
+    # cosign's --check-claims=false checks the signature alone: the FILE's digest need not be
+    # a subject of the statement.
+    assert main([*verify, "--check-claims=false", "other"]) == 0
+    # A message signature is over the FILE itself, so the FILE still matters there.
+    assert main(["sign-blob", "-k", "cosign.key", "--bundle", "msg.json", "file"]) == 0
+    verify_msg = ["verify-bundle", "--bundle", "msg.json", "-k", "cosign.pub"]
+    verify_msg.append("--insecure-ignore-tlog")
+    assert main([*verify_msg, "--check-claims=false", "file"]) == 0
+    assert main([*verify_msg, "--check-claims=false", "other"]) == 1
+    assert main([*verify_msg, "--check-claims=false"]) == 2
 
 
 def _set_type(doc: dict[str, Any], value: str) -> None:
