@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from konflux_supply.cli._common import read_bytes, write_all_atomically, write_atomically
+from konflux_supply.cli._sbom import check_sbom_predicate
 from konflux_supply.errors import BackendUnavailable, InputError
 
 if TYPE_CHECKING:
@@ -309,8 +310,10 @@ def attest_blob(
             raise InputError("the file to attest to is required", field="FILE")
         blob = read_bytes(file)
         assert predicate is not None
+        predicate_data = read_bytes(predicate)
+        check_sbom_predicate(predicate_data, predicate, predicate_type)  # as `attest` does
         payload = signing.blob.blob_statement(
-            blob, os.path.basename(file) or file, read_bytes(predicate), predicate_type
+            blob, os.path.basename(file) or file, predicate_data, predicate_type
         )
         envelope = signing.dsse.sign(payload, signer)
     data = envelope.to_json()

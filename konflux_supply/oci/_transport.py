@@ -397,6 +397,13 @@ class Transport:
                         url=url,
                         hint="pass the registry's CA with --registry-cacert",
                     ) from None
+                if _not_tls(error):
+                    raise RegistryError(
+                        f"{self.host} does not speak TLS (a plain HTTP registry?)",
+                        url=url,
+                        hint="plain HTTP must be allowed: --allow-http-registry for a loopback "
+                        "registry, --allow-http-registry-anywhere for any other",
+                    ) from None
                 cause = describe(error)
                 continue
             except requests.exceptions.InvalidURL as error:
@@ -471,3 +478,9 @@ class Transport:
         if size is not None and len(buffer) != size:
             raise Transient(f"served {len(buffer)} bytes, the descriptor says {size}")
         return bytes(buffer)
+
+
+def _not_tls(error: requests.exceptions.SSLError) -> bool:
+    """HTTPS spoken to a server that answered in plain text (OpenSSL's words for it)."""
+    text = str(error)
+    return "WRONG_VERSION_NUMBER" in text or "record layer failure" in text

@@ -97,7 +97,9 @@ def _token(config: BackendConfig) -> Callable[[], str]:
 
     def token() -> str:
         if not credentials.valid:
-            credentials.refresh(google.auth.transport.requests.Request())
+            credentials.refresh(  # type: ignore[no-untyped-call,unused-ignore]
+                google.auth.transport.requests.Request()
+            )
         return str(credentials.token)
 
     return token

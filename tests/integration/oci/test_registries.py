@@ -98,8 +98,11 @@ def test_tls_credentials(tls_registry: RegistryService) -> None:
 def test_plain_http_needs_permission(registry: RegistryService) -> None:
     strict = RegistryOptions(retry=registry.options.retry)
     client, ref = open_registry(registry.ref("konflux/http:v1"), options=strict)
-    with pytest.raises(RegistryError):
+    with pytest.raises(RegistryError) as caught:
         client.get_manifest(ref.repository, "v1")
+    # Said at once (not retried), with the flag that allows it.
+    assert "does not speak TLS" in caught.value.message
+    assert "--allow-http-registry" in (caught.value.hint or "")
 
 
 def test_distribution_has_no_referrers_api(registry: RegistryService) -> None:

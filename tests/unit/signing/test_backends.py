@@ -154,6 +154,9 @@ def test_registry_matches_backend_schemes() -> None:
 def test_missing_extra_names_the_install_command(
     monkeypatch: pytest.MonkeyPatch, uri: str, module: str, extra: str
 ) -> None:
+    # Hide the package and any of its submodules another test already imported.
+    for name in [m for m in sys.modules if m == module or m.startswith(f"{module}.")]:
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, module, None)
     config = signing.BackendConfig(vault_address="http://127.0.0.1:1")
     with pytest.raises(BackendUnavailable) as info:

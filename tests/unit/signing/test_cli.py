@@ -200,3 +200,18 @@ def test_verify_blob_attestation_bad_envelopes(
         (keys / "bad.json").write_text(content)
         assert main(verify) == code, content
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_attest_blob_refuses_an_sbom_type_whose_predicate_is_not_that_sbom(
+    keys: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As `attest` does: --type cyclonedx signs a CycloneDX document or nothing.
+    (keys / "not-a-bom.json").write_text('{"hello": "world"}')
+    args = ["attest-blob", "-k", "cosign.key", "--predicate", "not-a-bom.json", "--type"]
+    assert main([*args, "cyclonedx", "--output-signature", "out.dsse", "blob"]) == 2
+    assert "not-a-bom.json" in capsys.readouterr().err
+    assert not (keys / "out.dsse").exists()
+    bom = {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}
+    (keys / "bom.json").write_text(json.dumps(bom))
+    args = ["attest-blob", "-k", "cosign.key", "--predicate", "bom.json", "--type", "cyclonedx"]
+    assert main([*args, "blob"]) == 0
