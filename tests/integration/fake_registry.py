@@ -17,9 +17,11 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from .loopback import LoopbackServer
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 _ROUTE = re.compile(
@@ -40,7 +42,7 @@ class FakeState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class FakeRegistry:
+class FakeRegistry(LoopbackServer):
     """Start with ``FakeRegistry(auth=None|"basic"|"bearer", referrers=True).start()``."""
 
     def __init__(
@@ -60,12 +62,6 @@ class FakeRegistry:
         self.state = FakeState()
         self.tokens: dict[str, str] = {}  # token → scope
         self.token_requests = 0
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def host(self) -> str:
-        assert self._server is not None
-        return f"127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeRegistry:
         fake = self
@@ -73,23 +69,8 @@ class FakeRegistry:
         class Handler(_Handler):
             registry = fake
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Does not print tracebacks for clients that hang up (or speak TLS to plain HTTP)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -17,8 +17,10 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .loopback import LoopbackServer
 
 FAULTS = ("status", "reset", "truncate", "corrupt", "oversize", "slow")
 
@@ -74,18 +76,12 @@ class FaultPlan:
         return None
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """``FaultProxy(upstream="127.0.0.1:5000").start()``; ``.host`` is where to point clients."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.plan = FaultPlan()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def host(self) -> str:
-        assert self._server is not None
-        return f"127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FaultProxy:
         proxy = self
@@ -93,23 +89,8 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Does not print tracebacks for clients that hang up (or speak TLS to plain HTTP)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
