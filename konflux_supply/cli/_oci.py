@@ -46,6 +46,16 @@ def _docker_media_types() -> bool:
     return os.environ.get("COSIGN_DOCKER_MEDIA_TYPES", "").lower() in ("1", "true", "t")
 
 
+def _placement(registry_referrers_mode: str) -> dict[str, Any]:
+    """Where and how a write goes, as cosign decides it: ``COSIGN_REPOSITORY``, a referrer or
+    the triangulated tag, ``COSIGN_DOCKER_MEDIA_TYPES``."""
+    return {
+        "repository": repository_override(),
+        "referrers": registry_referrers_mode == "oci-1-1",
+        "docker_media_types": _docker_media_types(),
+    }
+
+
 def _no_tlog(tlog_upload: bool) -> None:
     if tlog_upload:
         raise InputError(
@@ -119,9 +129,7 @@ def sign(
             policy=append_policy,
             annotations=_annotations(annotations),
             identity=sign_container_identity,
-            repository=repository_override(),
-            referrers=registry_referrers_mode == "oci-1-1",
-            docker_media_types=_docker_media_types(),
+            **_placement(registry_referrers_mode),
         )
     verb = "Pushing signature to" if attached.written else "Signature already present in"
     click.echo(f"{verb}: {attached.location}", err=True)
@@ -160,9 +168,7 @@ def attest(
             data,
             predicate_type,
             policy=append_policy,
-            repository=repository_override(),
-            referrers=registry_referrers_mode == "oci-1-1",
-            docker_media_types=_docker_media_types(),
+            **_placement(registry_referrers_mode),
         )
     click.echo(f"Pushing attestation to: {attached.location}", err=True)
 
@@ -222,9 +228,7 @@ def attach_sbom(
             ref,
             document,
             policy=append_policy,
-            repository=repository_override(),
-            referrers=registry_referrers_mode == "oci-1-1",
-            docker_media_types=_docker_media_types(),
+            **_placement(registry_referrers_mode),
         )
     click.echo(f"Uploaded SBOM ({media_type}) to: {attached.location}", err=True)
 
