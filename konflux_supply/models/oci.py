@@ -87,6 +87,12 @@ class _Document(BaseModel):
     #: (python attribute, JSON name) in Go struct order; extras follow.
     _order: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    # Every document type has ``annotations``: string to string, checked once here.
+    @field_validator("annotations", mode="before", check_fields=False)
+    @classmethod
+    def _annotations(cls, value: Any) -> Any:
+        return _check_annotations(value)
+
     def to_obj(self) -> dict[str, Any]:
         """A JSON object in go-containerregistry field order (``omitempty`` fields dropped)."""
         out: dict[str, Any] = {}
@@ -143,11 +149,6 @@ class Descriptor(_Document):
             raise ValueError(f"unsupported or malformed digest {value[:80]!r}")
         return value
 
-    @field_validator("annotations", mode="before")
-    @classmethod
-    def _annotations(cls, value: Any) -> Any:
-        return _check_annotations(value)
-
     @classmethod
     def for_bytes(
         cls,
@@ -188,11 +189,6 @@ class ImageManifest(_Document):
         ("artifact_type", "artifactType"),
     )
 
-    @field_validator("annotations", mode="before")
-    @classmethod
-    def _annotations(cls, value: Any) -> Any:
-        return _check_annotations(value)
-
 
 class ImageIndex(_Document):
     """An OCI image index (or Docker manifest list)."""
@@ -212,11 +208,6 @@ class ImageIndex(_Document):
         ("subject", "subject"),
         ("artifact_type", "artifactType"),
     )
-
-    @field_validator("annotations", mode="before")
-    @classmethod
-    def _annotations(cls, value: Any) -> Any:
-        return _check_annotations(value)
 
 
 @dataclass(frozen=True)
