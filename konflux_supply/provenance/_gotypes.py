@@ -249,16 +249,20 @@ _CONTAINER_HEAD = (
     _f("args", STRINGS),
     _f("workingDir", STR),
 )
-STEP = _s(
-    "Step",
-    _f("name", STR, KEEP),
-    _f("displayName", STR),
-    *_CONTAINER_HEAD,
+# The fields that follow (ports, for a sidecar, in between) in each of Go's container types.
+_CONTAINER_ENV = (
     _f("envFrom", ListOf(RAW)),
     _f("env", ListOf(RAW)),
     _f("computeResources", RESOURCES),
     _f("volumeMounts", ListOf(RAW)),
     _f("volumeDevices", ListOf(RAW)),
+)
+STEP = _s(
+    "Step",
+    _f("name", STR, KEEP),
+    _f("displayName", STR),
+    *_CONTAINER_HEAD,
+    *_CONTAINER_ENV,
     _f("imagePullPolicy", STR),
     _f("securityContext", RAW, PTR),
     _f("script", STR),
@@ -275,11 +279,7 @@ STEP = _s(
 STEP_TEMPLATE = _s(
     "StepTemplate",
     *_CONTAINER_HEAD,
-    _f("envFrom", ListOf(RAW)),
-    _f("env", ListOf(RAW)),
-    _f("computeResources", RESOURCES),
-    _f("volumeMounts", ListOf(RAW)),
-    _f("volumeDevices", ListOf(RAW)),
+    *_CONTAINER_ENV,
     _f("imagePullPolicy", STR),
     _f("securityContext", RAW, PTR),
 )
@@ -288,11 +288,7 @@ SIDECAR = _s(
     _f("name", STR, KEEP),
     *_CONTAINER_HEAD,
     _f("ports", ListOf(RAW)),
-    _f("envFrom", ListOf(RAW)),
-    _f("env", ListOf(RAW)),
-    _f("computeResources", RESOURCES),
-    _f("volumeMounts", ListOf(RAW)),
-    _f("volumeDevices", ListOf(RAW)),
+    *_CONTAINER_ENV,
     _f("livenessProbe", RAW, PTR),
     _f("readinessProbe", RAW, PTR),
     _f("startupProbe", RAW, PTR),
