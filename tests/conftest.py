@@ -29,3 +29,13 @@ def peers() -> Path:
     if not root.is_dir():
         pytest.skip(f"peer corpus not found at {root} (set KONFLUX_SUPPLY_PEERS)")
     return root
+
+
+@pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The environment the image commands read, isolated: key password ``pw``, append locks in
+    ``tmp_path``, no ``COSIGN_REPOSITORY``, no docker credentials of the machine's user."""
+    monkeypatch.setenv("COSIGN_PASSWORD", "pw")
+    monkeypatch.setenv("KONFLUX_SUPPLY_LOCK_DIR", str(tmp_path / "locks"))
+    monkeypatch.delenv("COSIGN_REPOSITORY", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))

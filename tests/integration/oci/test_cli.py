@@ -17,7 +17,7 @@ from tests.integration.conftest import RegistryService, require_binary
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.oci.helpers import push_image
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cli_environment")]
 
 HTTP = ["--allow-http-registry"]
 FAST = ["--settle", "0"]
@@ -32,14 +32,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         key, pub = signing.write_key_pair(pair, directory / name)
         out[name], out[f"{name}.pub"] = str(key), str(pub)
     return out
-
-
-@pytest.fixture(autouse=True)
-def _password(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("COSIGN_PASSWORD", "pw")
-    monkeypatch.setenv("KONFLUX_SUPPLY_LOCK_DIR", str(tmp_path / "locks"))
-    monkeypatch.delenv("COSIGN_REPOSITORY", raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

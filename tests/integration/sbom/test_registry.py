@@ -19,7 +19,7 @@ from tests.integration.fault_proxy import FaultProxy
 from tests.unit.sbom.helpers import FIXTURES, SERIAL, bom, component, dumps
 from tests.unit.sbom.images import push_index
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cli_environment")]
 
 HTTP = ["--allow-http-registry"]
 FAST = ["--settle", "0"]
@@ -37,14 +37,6 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     pair = signing.generate_key_pair(b"pw", scrypt=signing.LEGACY_SCRYPT)
     key, pub = signing.write_key_pair(pair, directory / "cosign")
     return {"key": str(key), "pub": str(pub)}
-
-
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("COSIGN_PASSWORD", "pw")
-    monkeypatch.setenv("KONFLUX_SUPPLY_LOCK_DIR", str(tmp_path / "locks"))
-    monkeypatch.delenv("COSIGN_REPOSITORY", raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
 
 
 def run(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, bytes, str]:

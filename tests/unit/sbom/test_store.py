@@ -33,11 +33,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"key": str(key), "pub": str(pub)}
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("COSIGN_PASSWORD", "pw")
-    monkeypatch.setenv("KONFLUX_SUPPLY_LOCK_DIR", str(tmp_path / "locks"))
-    monkeypatch.delenv("COSIGN_REPOSITORY", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @pytest.fixture
