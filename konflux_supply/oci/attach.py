@@ -19,12 +19,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from konflux_supply.errors import InputError, VerificationError
-from konflux_supply.models.canonical import dumps_compact, dumps_sorted
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
 from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci.append import AppendPolicy
@@ -44,7 +42,7 @@ from konflux_supply.oci.reference import Reference
 from konflux_supply.oci.referrers import attach_referrer
 from konflux_supply.oci.registry import Registry
 from konflux_supply.signing import Signer, dsse, simple_signing, verifier_from_pem
-from konflux_supply.signing.blob import STATEMENT_V01, predicate_type_uri, rfc3339
+from konflux_supply.signing.blob import predicate_type_uri, predicate_value, statement_bytes
 
 __all__ = [
     "Attached",
@@ -199,34 +197,9 @@ def image_statement(
     ``spdx`` keeps it as a string, every other type must be a JSON object.
     """
     algorithm, hexpart = _pinned(subject).split(":", 1)
-    uri = predicate_type_uri(predicate_type)
-    try:
-        text = predicate.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("the predicate is not UTF-8 text", field="predicate") from None
     statement_subject = [{"name": subject.name, "digest": {algorithm: hexpart}}]
-    value: Any
-    if predicate_type == "custom":
-        value = {"Data": text, "Timestamp": rfc3339(now)}
-    elif predicate_type == "spdx":
-        value = text
-    else:
-        try:
-            value = json.loads(text)
-        except RecursionError:
-            raise InputError(
-                f"the {uri} predicate is nested too deeply", field="predicate"
-            ) from None
-        except ValueError as error:
-            raise InputError(
-                f"invalid JSON payload for predicate type {uri}: {error}", field="predicate"
-            ) from None
-        if not isinstance(value, dict):
-            raise InputError(f"the {uri} predicate must be a JSON object", field="predicate")
-    head = dumps_compact(
-        {"_type": STATEMENT_V01, "subject": statement_subject, "predicateType": uri}
-    )
-    return head[:-1] + b',"predicate":' + dumps_sorted(value) + b"}"
+    value = predicate_value(predicate, predicate_type, now=now)
+    return statement_bytes(statement_subject, predicate_type_uri(predicate_type), value)
 
 
 def attestation_layer(envelope: Envelope, predicate_type: str) -> Layer:

@@ -28,8 +28,10 @@ __all__ = [
     "attest_blob",
     "blob_statement",
     "predicate_type_uri",
+    "predicate_value",
     "rfc3339",
     "sign_blob",
+    "statement_bytes",
     "verify_blob",
     "verify_blob_attestation",
 ]
@@ -102,35 +104,51 @@ def blob_statement(
     sorted (protojson writes ``Struct`` keys sorted).
     """
     uri = predicate_type_uri(predicate_type)
+    subject = [{"name": name, "digest": {"sha256": hashlib.sha256(blob).hexdigest()}}]
+    value = predicate_value(predicate, predicate_type, now=now)
+    if predicate_type == "spdx":
+        # cosign's legacy string predicate is marshalled from a Go map: keys sorted.
+        return dumps_sorted(
+            {"_type": STATEMENT_V01, "subject": subject, "predicateType": uri, "predicate": value}
+        )
+    return statement_bytes(subject, uri, value)
+
+
+def predicate_value(
+    predicate: bytes, predicate_type: str, *, now: datetime.datetime | None = None
+) -> Any:
+    """The predicate as cosign puts it in a statement: ``custom`` wraps the text as
+    ``{"Data": <text>, "Timestamp": <RFC 3339>}``, ``spdx`` keeps it a string, every other
+    type must be a JSON object."""
+    uri = predicate_type_uri(predicate_type)
     try:
         text = predicate.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("the predicate is not UTF-8 text", field="predicate") from None
-    subject = [{"name": name, "digest": {"sha256": hashlib.sha256(blob).hexdigest()}}]
-    value: Any
     if predicate_type == "custom":
-        value = {"Data": text, "Timestamp": rfc3339(now)}
-    elif predicate_type == "spdx":
-        # cosign's legacy string predicate is marshalled from a Go map: keys sorted.
-        return dumps_sorted(
-            {"_type": STATEMENT_V01, "subject": subject, "predicateType": uri, "predicate": text}
-        )
-    else:
-        try:
-            value = json.loads(text)
-        except RecursionError:
-            raise InputError(
-                f"invalid JSON payload for predicate type {uri}: nested too deeply",
-                field="predicate",
-            ) from None
-        except ValueError as error:
-            raise InputError(
-                f"invalid JSON payload for predicate type {uri}: {error}", field="predicate"
-            ) from None
-        if not isinstance(value, dict):
-            raise InputError(f"the {uri} predicate must be a JSON object", field="predicate")
+        return {"Data": text, "Timestamp": rfc3339(now)}
+    if predicate_type == "spdx":
+        return text
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(
+            f"invalid JSON payload for predicate type {uri}: nested too deeply", field="predicate"
+        ) from None
+    except ValueError as error:
+        raise InputError(
+            f"invalid JSON payload for predicate type {uri}: {error}", field="predicate"
+        ) from None
+    if not isinstance(value, dict):
+        raise InputError(f"the {uri} predicate must be a JSON object", field="predicate")
+    return value
+
+
+def statement_bytes(subject: list[dict[str, Any]], uri: str, predicate: Any) -> bytes:
+    """An in-toto v0.1 statement in cosign's field order, the predicate's keys sorted
+    (protojson writes ``Struct`` keys sorted)."""
     head = dumps_compact({"_type": STATEMENT_V01, "subject": subject, "predicateType": uri})
-    return head[:-1] + b',"predicate":' + dumps_sorted(value) + b"}"
+    return head[:-1] + b',"predicate":' + dumps_sorted(predicate) + b"}"
 
 
 def attest_blob(
