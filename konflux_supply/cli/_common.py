@@ -21,18 +21,21 @@ from konflux_supply.models.canonical import dumps_compact
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 
 
-def read_bytes(path: str) -> bytes:
-    """Read a file (``-`` = stdin) or raise :class:`InputError` naming it."""
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
-    else:
-        try:
+def read_bytes(path: str, *, cap: int = MAX_DOCUMENT_BYTES, hint: str | None = None) -> bytes:
+    """Read a file (``-`` = stdin) or raise :class:`InputError` naming it.
+
+    At most one byte more than ``cap`` is read, so a huge file costs nothing.
+    """
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(cap + 1)
+        else:
             with Path(path).open("rb") as handle:
-                data = handle.read(MAX_DOCUMENT_BYTES + 1)
-        except OSError as error:
-            raise InputError(f"cannot read file: {error.strerror}", source=path) from None
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise InputError(f"file is larger than {MAX_DOCUMENT_BYTES} bytes", source=path)
+                data = handle.read(cap + 1)
+    except OSError as error:
+        raise InputError(f"cannot read file: {error.strerror}", source=path) from None
+    if len(data) > cap:
+        raise InputError(f"document is larger than the cap of {cap} bytes", source=path, hint=hint)
     return data
 
 

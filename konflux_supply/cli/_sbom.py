@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from konflux_supply.errors import InputError
 
-from ._common import echo_json, write_atomically
+from ._common import echo_json, read_bytes, write_atomically
 from ._registry import registry_options
 
 if TYPE_CHECKING:
@@ -31,22 +30,8 @@ def _limits(max_bytes: int | None) -> ParseLimits:
 
 def _read(path: str, limits: ParseLimits, *, hint: str | None = None) -> bytes:
     """Read at most one byte more than the cap, so a huge file costs nothing."""
-    cap = limits.max_bytes
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(cap + 1)
-        else:
-            with Path(path).open("rb") as handle:
-                data = handle.read(cap + 1)
-    except OSError as error:
-        raise InputError(f"cannot read file: {error.strerror}", source=path) from None
-    if len(data) > cap:
-        raise InputError(
-            f"document is larger than the cap of {cap} bytes",
-            source=path,
-            hint=hint or "raise the cap with --max-bytes if the document is genuine",
-        )
-    return data
+    hint = hint or "raise the cap with --max-bytes if the document is genuine"
+    return read_bytes(path, cap=limits.max_bytes, hint=hint)
 
 
 #: ``attach sbom --type`` values and the formats each covers (cosign's names).
