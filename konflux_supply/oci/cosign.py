@@ -175,6 +175,17 @@ class AttachedLayer:
     def annotations(self) -> Mapping[str, str]:
         return self.descriptor.annotations or {}
 
+    @classmethod
+    def fetch(
+        cls, registry: Registry, repository: str, descriptor: Descriptor, limit: int
+    ) -> AttachedLayer:
+        """The layer's bytes, or the registry error standing in for them: one unreadable layer
+        must neither hide the others nor pass for absent."""
+        try:
+            return cls(descriptor, registry.get_blob(repository, descriptor, limit=limit))
+        except RegistryError as error:
+            return cls(descriptor, None, error)
+
 
 @dataclass(frozen=True)
 class Attachments:
@@ -269,11 +280,9 @@ def read_attachments(
         if not fetch:
             layers.append(AttachedLayer(descriptor, None))
             continue
-        try:
-            data = registry.get_blob(tag.repository, descriptor, limit=limits.max_attachment_bytes)
-            layers.append(AttachedLayer(descriptor, data))
-        except RegistryError as error:
-            layers.append(AttachedLayer(descriptor, None, error))
+        layers.append(
+            AttachedLayer.fetch(registry, tag.repository, descriptor, limits.max_attachment_bytes)
+        )
     return Attachments(tag, manifest, tuple(layers), tuple(skipped))
 
 

@@ -244,11 +244,9 @@ def read_referrer_images(
         for layer in raw.manifest.layers[: caps.max_layers]:
             if wanted is not None and layer.media_type not in wanted:
                 continue
-            try:
-                data = registry.get_blob(subject.repository, layer, limit=caps.max_attachment_bytes)
-                layers.append(AttachedLayer(layer, data))
-            except RegistryError as error:
-                layers.append(AttachedLayer(layer, None, error))
+            layers.append(
+                AttachedLayer.fetch(registry, subject.repository, layer, caps.max_attachment_bytes)
+            )
         images.append(ReferrerImage(raw, descriptor, tuple(layers)))
     return images
 
