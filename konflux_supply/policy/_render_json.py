@@ -19,15 +19,20 @@ from konflux_supply.policy.report import Report
 
 __all__ = ["render_attestations", "render_json", "render_policy_input", "render_yaml"]
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")
+
 
 def render_json(report: Report) -> bytes:
     return report.to_json()
 
 
 def render_yaml(report: Report) -> bytes:
-    document = json.loads(report.to_json())
+    data = report.to_json()
+    document = json.loads(data)
+    # PyYAML writes these raw and then reads them as line breaks: escape everything then.
+    raw = not any(c in data.decode() for c in _YAML_BREAKS)
     text = yaml.safe_dump(
-        document, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 30
+        document, sort_keys=True, default_flow_style=False, allow_unicode=raw, width=1 << 30
     )
     return text.encode()
 

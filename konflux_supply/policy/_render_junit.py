@@ -55,8 +55,11 @@ def _attr(text: str) -> str:
 
 
 def _cdata(text: str) -> str:
+    # Go writes CDATA bytes unchecked; a character XML forbids becomes U+FFFD here, so the
+    # document stays well-formed.
     if not text:
         return ""
+    text = "".join(c if _in_range(ord(c)) else "\ufffd" for c in text)
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 

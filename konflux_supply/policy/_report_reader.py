@@ -149,7 +149,7 @@ def read_report(document: Any, *, source: str | None = None) -> Report:
     policy = doc.get("policy", {})
     if not isinstance(policy, Mapping):
         raise reader.fail("must be an object", "policy")
-    when, nanos = _parse_time(doc.get("effective-time"), "effective-time")
+    when, nanos = _parse_time(doc.get("effective-time"), "effective-time", source)
     report = Report(
         components=components,
         policy=dict(policy),

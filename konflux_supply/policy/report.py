@@ -115,16 +115,18 @@ def format_effective_time(when: datetime, nanos: int = 0) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
-def _parse_time(text: Any, field_name: str) -> tuple[datetime, int]:
+def _parse_time(text: Any, field_name: str, source: str | None = None) -> tuple[datetime, int]:
     match = _RFC3339.match(text) if isinstance(text, str) else None
     if not match:
-        raise InputError("not an RFC 3339 time", field=field_name)
+        raise InputError("not an RFC 3339 time", field=field_name, source=source)
     base, fraction, zone = match.groups()
     digits = (fraction or "").ljust(9, "0")
     try:
         when = datetime.fromisoformat(f"{base}.{digits[:6]}{'+00:00' if zone == 'Z' else zone}")
     except ValueError as error:
-        raise InputError(f"not an RFC 3339 time: {error}", field=field_name) from None
+        raise InputError(
+            f"not an RFC 3339 time: {error}", field=field_name, source=source
+        ) from None
     return when.astimezone(UTC), int(digits[6:])
 
 
@@ -359,8 +361,11 @@ class Report:
         """
         from konflux_supply.policy._report_reader import read_report
 
+        def refuse(constant: str) -> None:
+            raise ValueError(f"{constant} is not JSON")
+
         try:
-            document = json.loads(data)
+            document = json.loads(data, parse_constant=refuse)
         except (ValueError, RecursionError) as error:
             raise InputError(f"not JSON: {error}", source=source) from None
         return read_report(document, source=source)
