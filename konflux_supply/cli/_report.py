@@ -10,8 +10,10 @@ written, in any ``--output`` format. The exit code is the merged verdict: 0 pass
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
@@ -20,7 +22,14 @@ from konflux_supply.errors import InputError
 
 __all__ = ["register"]
 
-_BOOL = {"type": click.BOOL, "is_flag": False, "flag_value": True}
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _bool_option(name: str, default: bool, text: str) -> Callable[[_F], _F]:
+    """A boolean option as Conforma spells it: ``--name``, ``--name=false``."""
+    return click.option(
+        name, type=click.BOOL, is_flag=False, flag_value=True, default=default, help=text
+    )
 
 
 @click.group("report")
@@ -39,31 +48,21 @@ def report_group() -> None:
     "appstudio) to PATH or stdout; repeatable; default text on stdout. OPTIONS: "
     "show-successes, show-warnings, show-policy-docs-link (true/false).",
 )
-@click.option(
+@_bool_option(
     "--show-successes",
-    default=False,
-    show_default=True,
-    help="List successes (in the JSON and text); counts are kept either way.",
-    **_BOOL,
+    False,
+    "List successes (in the JSON and text); counts are kept either way.  [default: false]",
 )
-@click.option(
-    "--show-warnings", default=True, show_default=True, help="Text: list warnings.", **_BOOL
+@_bool_option("--show-warnings", True, "Text: list warnings.  [default: true]")
+@_bool_option(
+    "--show-policy-docs-link", False, "Text: end with a link to the policy documentation."
 )
-@click.option(
-    "--show-policy-docs-link",
-    default=False,
-    show_default=True,
-    help="Text: end with a link to the policy documentation.",
-    **_BOOL,
-)
-@click.option("--color", default=False, help="Text: colour the results (ANSI).", **_BOOL)
-@click.option(
+@_bool_option("--color", False, "Text: colour the results (ANSI).")
+@_bool_option(
     "--strict",
-    default=True,
-    show_default=True,
-    help="Exit 1 when the merged report fails; --strict=false exits 0 then (an error "
-    "component still exits 3: it is never a pass).",
-    **_BOOL,
+    True,
+    "Exit 1 when the merged report fails; --strict=false exits 0 then (an error component "
+    "still exits 3: it is never a pass).  [default: true]",
 )
 def merge_command(
     reports: tuple[str, ...],
