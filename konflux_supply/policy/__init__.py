@@ -6,8 +6,10 @@ shards) and :mod:`konflux_supply.policy.outputs` (``--output`` parsing and rende
 
 from __future__ import annotations
 
+from konflux_supply.policy.input_report import InputFileReport, InputReport
 from konflux_supply.policy.outputs import (
     FORMATS,
+    INPUT_FORMATS,
     OutputTarget,
     RenderOptions,
     parse_output,
@@ -27,9 +29,12 @@ from konflux_supply.policy.report import (
 
 __all__ = [
     "FORMATS",
+    "INPUT_FORMATS",
     "AttestationResult",
     "ComponentError",
     "ComponentReport",
+    "InputFileReport",
+    "InputReport",
     "OutputTarget",
     "RenderOptions",
     "Report",

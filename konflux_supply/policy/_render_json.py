@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from konflux_supply.models.canonical import dumps_go
+from konflux_supply.policy.input_report import InputReport
 from konflux_supply.policy.report import Report
 
 __all__ = ["render_attestations", "render_json", "render_policy_input", "render_yaml"]
@@ -22,11 +23,11 @@ __all__ = ["render_attestations", "render_json", "render_policy_input", "render_
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")
 
 
-def render_json(report: Report) -> bytes:
+def render_json(report: Report | InputReport) -> bytes:
     return report.to_json()
 
 
-def render_yaml(report: Report) -> bytes:
+def render_yaml(report: Report | InputReport) -> bytes:
     data = report.to_json()
     document = json.loads(data)
     # PyYAML writes these raw and then reads them as line breaks: escape everything then.

@@ -15,9 +15,17 @@ from typing import Any
 
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.policy._goformat import go_v
+from konflux_supply.policy.input_report import InputReport
 from konflux_supply.policy.report import ComponentReport, Report
 
-__all__ = ["TestReport", "render_appstudio", "render_markdown", "render_summary", "test_report"]
+__all__ = [
+    "TestReport",
+    "render_appstudio",
+    "render_input_summary",
+    "render_markdown",
+    "render_summary",
+    "test_report",
+]
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,26 @@ def _component_summary(component: ComponentReport) -> dict[str, Any]:
     if component.error is not None:
         out["error"] = component.error.to_dict()
     return out
+
+
+def render_input_summary(report: InputReport) -> bytes:
+    """Conforma's input summary (its ``success``, never set there, is the report's here)."""
+    files = []
+    for f in report.files:
+        entry: dict[str, Any] = {
+            "name": f.file_path,
+            "success": f.success,
+            "violations": _condensed(f.violations),
+            "warnings": _condensed(f.warnings),
+            "successes": _condensed(f.successes or ()),
+            "total_violations": len(f.violations),
+            "total_warnings": len(f.warnings),
+            "total_successes": f.successes_total,
+        }
+        if f.error is not None:
+            entry["error"] = f.error.to_dict()
+        files.append(entry)
+    return dumps_go({"filepaths": files or None, "success": report.success, "key": ""})
 
 
 def render_summary(report: Report) -> bytes:

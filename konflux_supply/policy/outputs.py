@@ -20,10 +20,12 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 from konflux_supply.errors import InputError
+from konflux_supply.policy.input_report import InputReport
 from konflux_supply.policy.report import Report
 
 __all__ = [
     "FORMATS",
+    "INPUT_FORMATS",
     "OutputTarget",
     "RenderOptions",
     "parse_output",
@@ -45,6 +47,9 @@ FORMATS = (
     "attestation",
     "policy-input",
 )
+
+#: The formats of a ``validate input`` report.
+INPUT_FORMATS = ("json", "yaml", "text", "summary")
 
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
@@ -74,15 +79,23 @@ class OutputTarget:
     options: RenderOptions = RenderOptions()
 
 
-def parse_output(spec: str, *, defaults: RenderOptions | None = None) -> OutputTarget:
-    """Parse one ``--output`` value; :class:`InputError` for an unknown format or option."""
+def parse_output(
+    spec: str,
+    *,
+    defaults: RenderOptions | None = None,
+    formats: Sequence[str] = FORMATS,
+) -> OutputTarget:
+    """Parse one ``--output`` value; :class:`InputError` for an unknown format or option.
+
+    ``formats`` are the formats the command has (:data:`INPUT_FORMATS` for ``validate input``).
+    """
     defaults = defaults or RenderOptions()
     target, _, query = spec.partition("?")
     fmt, _, path = target.partition("=")
     fmt = fmt or "json"
-    if fmt not in FORMATS:
+    if fmt not in formats:
         raise InputError(
-            f"unknown output format {fmt!r}; known formats: {', '.join(FORMATS)}",
+            f"unknown output format {fmt!r}; known formats: {', '.join(formats)}",
             field="--output",
         )
     changes: dict[str, bool] = {}
@@ -105,25 +118,51 @@ def parse_output(spec: str, *, defaults: RenderOptions | None = None) -> OutputT
 
 
 def parse_outputs(
-    specs: Sequence[str], *, defaults: RenderOptions | None = None
+    specs: Sequence[str],
+    *,
+    defaults: RenderOptions | None = None,
+    formats: Sequence[str] = FORMATS,
 ) -> list[OutputTarget]:
     """Every ``--output`` value; none means ``text`` on stdout."""
     if not specs:
         return [OutputTarget("text", None, defaults or RenderOptions())]
-    return [parse_output(spec, defaults=defaults) for spec in specs]
+    return [parse_output(spec, defaults=defaults, formats=formats) for spec in specs]
 
 
 def render(
-    report: Report,
+    report: Report | InputReport,
     fmt: str,
     options: RenderOptions | None = None,
     *,
     policy_inputs: Sequence[bytes | Mapping[str, Any]] = (),
 ) -> bytes:
-    """The report in one format, ending with a newline."""
+    """The report in one format, ending with a newline.
+
+    A ``validate input`` report (:class:`InputReport`) has only :data:`INPUT_FORMATS`.
+    """
     from konflux_supply.policy import _render_json, _render_junit, _render_summary, _render_text
 
     options = options or RenderOptions()
+    text = {
+        "show_successes": options.show_successes,
+        "show_warnings": options.show_warnings,
+        "show_policy_docs_link": options.show_policy_docs_link,
+        "color": options.color,
+    }
+    if isinstance(report, InputReport):
+        if fmt not in INPUT_FORMATS:
+            raise InputError(
+                f"output format {fmt!r} is not available for validate input; known formats: "
+                f"{', '.join(INPUT_FORMATS)}",
+                field="--output",
+            )
+        if fmt == "text":
+            data = _render_text.render_input_text(report, **text)
+        elif fmt == "summary":
+            data = _render_summary.render_input_summary(report)
+        else:
+            data = (_render_json.render_json if fmt == "json" else _render_json.render_yaml)(report)
+        return data if data.endswith(b"\n") else data + b"\n"
     simple: dict[str, Callable[[Report], bytes]] = {
         "json": _render_json.render_json,
         "yaml": _render_json.render_yaml,
@@ -135,13 +174,7 @@ def render(
         "attestation": _render_json.render_attestations,
     }
     if fmt == "text":
-        data = _render_text.render_text(
-            report,
-            show_successes=options.show_successes,
-            show_warnings=options.show_warnings,
-            show_policy_docs_link=options.show_policy_docs_link,
-            color=options.color,
-        )
+        data = _render_text.render_text(report, **text)
     elif fmt == "policy-input":
         data = _render_json.render_policy_input(policy_inputs)
     elif fmt in simple:
@@ -155,7 +188,7 @@ def render(
 
 
 def write_outputs(
-    report: Report,
+    report: Report | InputReport,
     targets: Sequence[OutputTarget],
     *,
     stdout: BinaryIO,

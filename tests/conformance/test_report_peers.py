@@ -19,6 +19,8 @@ import yaml
 
 from konflux_supply.policy import (
     ComponentReport,
+    InputFileReport,
+    InputReport,
     RenderOptions,
     Report,
     render,
@@ -211,3 +213,62 @@ def test_markdown_summary_unit_snapshots(
         render(report, "summary-markdown").decode()
         == unit_snaps[f"Test_GenerateMarkdownSummary/{case} - 1"]
     )
+
+
+# -- validate input --------------------------------------------------------------------------
+
+INPUT = "conforma/cli/features/__snapshots__/validate_input.snap"
+
+
+@pytest.fixture(scope="module")
+def input_snaps(peers: Path) -> dict[str, str]:
+    path = peers / INPUT
+    if not path.is_file():
+        pytest.skip(f"{INPUT} not in the peer corpus")
+    return _blocks(path)
+
+
+def _input_report(document: dict[str, Any]) -> InputReport:
+    files = tuple(
+        InputFileReport(
+            f["filepath"],
+            violations=tuple(f["violations"]),
+            warnings=tuple(f["warnings"]),
+            successes=None if f["successes"] is None else tuple(f["successes"]),
+            success_count=f["success-count"],
+        )
+        for f in document["filepaths"]
+    )
+    return InputReport(files, document["policy"], WHEN_DT, ec_version=document["ec-version"])
+
+
+def test_input_reports_json_in_conformas_order(input_snaps: dict[str, str]) -> None:
+    checked = 0
+    for value in input_snaps.values():
+        if not value.startswith("{"):
+            continue
+        source = value.replace("${TIMESTAMP}", WHEN)
+        report = _input_report(json.loads(source))
+        assert json.loads(report.to_json(), object_pairs_hook=list) == json.loads(
+            source, object_pairs_hook=list
+        )
+        checked += 1
+    assert checked >= 4
+
+
+def test_input_report_yaml(input_snaps: dict[str, str]) -> None:
+    value = input_snaps["TestFeatures/multiple data source top level key map merging:stdout - 1"]
+    expected = yaml.safe_load(value.replace("${TIMESTAMP}", WHEN))
+    report = _input_report(expected)
+    assert yaml.safe_load(render(report, "yaml")) == expected
+
+
+def test_input_report_text(input_snaps: dict[str, str]) -> None:
+    passed = InputFileReport(
+        "pipeline_definition.yaml",
+        successes=({"msg": "Pass", "metadata": {"code": "main.acceptor"}},),
+    )
+    report = InputReport((passed,), {}, WHEN_DT)
+    options = RenderOptions(show_successes=True, color=True)
+    expected = input_snaps["TestFeatures/valid policy URL with text output:stdout - 1"]
+    assert render(report, "text", options).decode() == expected
