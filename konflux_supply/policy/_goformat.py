@@ -101,6 +101,11 @@ def go_value(value: Any) -> Any:
 
 
 _NBSP = "\u00a0"
+# Go's unicode.IsSpace (Python's str.isspace also counts U+001C..U+001F).
+_SPACES = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
 
 
 def wrap(text: str, limit: int) -> str:
@@ -125,7 +130,7 @@ def wrap(text: str, limit: int) -> str:
             space = []
             out.append(char)
             current = 0
-        elif char.isspace() and char != _NBSP:
+        elif char in _SPACES and char != _NBSP:
             if not space or word:
                 current += len(space) + len(word)
                 out.extend(space)

@@ -254,6 +254,8 @@ def test_go_value_formatting() -> None:
         ("a\nb  c", 3, "a\nb\nc"),
         ("a\u00a0b c", 3, "a\u00a0b\nc"),
         ("ends with space ", 20, "ends with space "),
+        ("a\x1fb c", 3, "a\x1fb\nc"),
+        ("a\u3000b", 2, "a\nb"),
     ],
 )
 def test_wrap_like_go_wordwrap(text: str, width: int, wrapped: str) -> None:
