@@ -25,6 +25,7 @@ from konflux_supply.policy import (
     Report,
     render,
 )
+from konflux_supply.policy.builtin_checks import builtin_result
 
 pytestmark = pytest.mark.conformance
 
@@ -272,3 +273,18 @@ def test_input_report_text(input_snaps: dict[str, str]) -> None:
     options = RenderOptions(show_successes=True, color=True)
     expected = input_snaps["TestFeatures/valid policy URL with text output:stdout - 1"]
     assert render(report, "text", options).decode() == expected
+
+
+def test_builtin_results_match_conformas(features: dict[str, str]) -> None:
+    for name, detailed in (
+        ("TestFeatures/detailed failures output:stdout - 1", True),
+        ("TestFeatures/Format options:${TMPDIR}/output.json - 1", False),
+    ):
+        successes = json.loads(features[name].replace("${TIMESTAMP}", WHEN))["components"][0][
+            "successes"
+        ]
+        builtins = [s for s in successes if s["metadata"]["code"].startswith("builtin.")]
+        assert len(builtins) == 3
+        for success in builtins:
+            code = success["metadata"]["code"]
+            assert builtin_result(code, detailed=detailed) == success
