@@ -41,6 +41,7 @@ __all__ = [
     "BUILTIN_IMAGE_SIGNATURE_CHECK",
     "BUILTIN_POLICY_EVALUATION",
     "EC_VERSION",
+    "ERROR_PREFIX",
     "AttestationResult",
     "ComponentError",
     "ComponentReport",
