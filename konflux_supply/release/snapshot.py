@@ -236,7 +236,8 @@ def _read_spec(spec: Mapping[str, Any], path: str, source: str | None) -> Snapsh
     artifacts: Mapping[str, Any] = {}
     if spec.get("artifacts") is not None:
         artifacts = expect_mapping(spec["artifacts"], _at(path, "artifacts"), source=source)
-    known = {*_SPEC_STRINGS, "components", "artifacts"}
+    # A "spec" inside a spec would make the spec read as a resource when written back.
+    known = {*_SPEC_STRINGS, "components", "artifacts", "spec"}
     return Snapshot(
         components=tuple(components),
         application=strings.get("application", ""),
