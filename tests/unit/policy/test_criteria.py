@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from konflux_supply.errors import InputError, PolicyError
 from konflux_supply.policy import Criteria, score_results
@@ -742,3 +744,86 @@ def test_pre_evaluation_packages() -> None:
     # Nothing qualifies: everything is evaluated (Conforma), codeless results still count.
     criteria = Criteria(include=("@none",), exclude=(), defaulted=False)
     assert criteria.packages_to_evaluate(rules.values(), packages) == set(packages)
+
+
+def test_volatile_config_warnings_scenario() -> None:
+    excludes = [
+        {"value": "test.rule_with_no_expiration"},
+        {"value": "test.rule_expiring_soon", "effectiveUntil": "2099-12-31T23:59:59Z"},
+        {"value": "test.rule_pending_activation", "effectiveOn": "2099-01-01T00:00:00Z"},
+        {"value": "test.component_scoped_rule", "componentNames": ["Unnamed"]},
+    ]
+    ecp = policy(volatileConfig={"exclude": excludes})
+    messages = [
+        "Volatile exclude rule 'test.rule_with_no_expiration' has no expiration date set",
+        "Volatile exclude rule 'test.component_scoped_rule' is scoped to component 'Unnamed'",
+    ]
+    raw = {"main": {"warn": [{"msg": m} for m in messages]}}
+    criteria = _for(ecp, component_name="Unnamed")
+    assert criteria.exclude == (
+        "test.component_scoped_rule",
+        "test.rule_with_no_expiration",
+        "test.rule_expiring_soon",
+    )
+    exact = score_results(raw, {}, criteria, effective_time=NOW, report_unmatched_excludes=False)
+    assert [w["msg"] for w in exact.warnings] == sorted(messages)
+    ours = score_results(raw, {}, criteria, effective_time=NOW)
+    assert [c.value for c in ours.unmatched_criteria] == list(criteria.exclude)
+    assert len(ours.warnings) == 5
+
+
+_element = st.one_of(
+    st.text(max_size=5),
+    st.fixed_dictionaries(
+        {"msg": st.text(max_size=5)},
+        optional={
+            "code": st.sampled_from(["p.a", "p.b", "q.c", "", "x"]),
+            "term": st.one_of(st.text(max_size=3), st.lists(st.text(max_size=3), max_size=2)),
+            "severity": st.sampled_from(["warning", "failure", "other"]),
+            "effective_on": st.sampled_from(
+                ["2022-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "garbage"]
+            ),
+            "collections": st.lists(st.sampled_from(["c1", "c2"]), max_size=2),
+        },
+    ),
+)
+_entries = st.lists(
+    st.sampled_from(["*", "p", "p.*", "p.a", "p.a:t", "@c1", "q", "nope", "p.b:x"]), max_size=3
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_element, max_size=5),
+    st.lists(_element, max_size=5),
+    _entries,
+    _entries,
+    st.booleans(),
+)
+def test_every_in_scope_result_is_reported_once(
+    deny: list[Any], warn: list[Any], include: list[str], exclude: list[str], info: bool
+) -> None:
+    """No depends_on here: every kept result lands in exactly one list; codeless ones always."""
+    rules = by_code([RuleInfo("p", "a", collections=("c1",)), RuleInfo("q", "c")])
+    criteria = Criteria(
+        include=tuple(include) or ("*",), exclude=tuple(exclude), defaulted=not include
+    )
+    raw = {"p": {"deny": deny, "warn": warn}}
+    try:
+        result = score_results(raw, rules, criteria, effective_time=NOW, info=info)
+    except PolicyError as error:
+        if "no successes" not in error.message:
+            raise
+        return
+    reported = result.violations + result.warnings
+    unmatched = {c.message for c in result.unmatched_criteria}
+    reported = [r for r in reported if r["msg"] not in unmatched or r.get("metadata")]
+    codeless = [e for e in deny + warn if isinstance(e, str) or not e.get("code")]
+    assert len(reported) >= len(codeless)
+    assert len(reported) <= len(deny) + len(warn)
+    for results in (result.violations, result.warnings, result.successes):
+        assert all(set(r) <= {"msg", "metadata"} for r in results)
+        if not info:
+            assert all(
+                set(r.get("metadata", {})) <= {"code", "effective_on", "term"} for r in results
+            )
