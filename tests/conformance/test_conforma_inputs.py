@@ -109,3 +109,76 @@ def test_feature_file_policies_and_snapshots(peers: Path) -> None:
 def test_feature_policy_typo_is_refused() -> None:
     with pytest.raises(InputError, match="unknown field"):
         EnterpriseContractPolicy.from_dict({"sources": [{"policy": ["p"], "configs": {}}]})
+
+
+def _refusal(spec: object, name: str) -> InputError | None:
+    try:
+        EnterpriseContractPolicy.from_dict(spec, source=name)
+    except InputError as error:
+        return error
+    return None
+
+
+def _fill(text: str) -> str:
+    """Conforma's snapshot placeholders (``${REGISTRY}``, digests) with plausible values."""
+    text = re.sub(r"sha256:\$\{[^}]*\}", "sha256:" + "0" * 64, text)
+    return re.sub(r"\$\{[^}]*\}", "x", text)
+
+
+def _documents(root: Path) -> list[tuple[str, object]]:
+    """Every JSON/YAML document of the corpus, plus every JSON output in its .snap files."""
+    found: list[tuple[str, object]] = []
+    for path in sorted(root.rglob("*")):
+        name = str(path.relative_to(root))
+        if path.suffix in (".json", ".yaml", ".yml"):
+            try:
+                found.append((name, parse_document(path.read_bytes(), source=name)))
+            except InputError:
+                continue  # e.g. broken_input.json, broken on purpose
+        elif path.suffix == ".snap":
+            for index, block in enumerate(re.split(r"\n\[[^\n]*\]\n", path.read_text())):
+                body = _fill(block.rsplit("\n---", 1)[0].strip())
+                if body.startswith("{"):
+                    try:
+                        found.append((f"{name}#{index}", json.loads(body)))
+                    except json.JSONDecodeError:
+                        continue
+    return found
+
+
+def test_every_policy_and_snapshot_in_the_corpus(peers: Path) -> None:
+    """A sweep: bare specs, resources, the ``policy``/``snapshot`` echoed in Conforma's reports
+    and the ``policy_spec``/``snapshot`` of captured policy inputs all read, and round-trip."""
+    root = _conforma(peers)
+    policies = snapshots = 0
+    for name, document in _documents(root):
+        if not isinstance(document, dict):
+            continue
+        ecps = []
+        if document.get("kind") == "EnterpriseContractPolicy" or "sources" in document:
+            ecps.append(document)
+        for key in ("policy", "policy_spec"):
+            if isinstance(document.get(key), dict):
+                ecps.append(document[key])
+        snaps = []
+        if "components" in document and "success" not in document:
+            snaps.append(document)
+        if isinstance(document.get("snapshot"), dict):
+            snaps.append(document["snapshot"])
+        for spec in ecps:
+            if name.startswith("cli/internal/") and "application_snapshot_image" in name:
+                # Go unit-test inputs built in code, never checked against the CRD (no
+                # sources, no policy URLs, "sha256:abc123"): refused, with a field path.
+                refused = _refusal(spec, name)
+                assert refused is None or refused.field, name
+                continue
+            ecp = EnterpriseContractPolicy.from_dict(spec, source=name)
+            assert EnterpriseContractPolicy.from_dict(ecp.to_dict()) == ecp, name
+            policies += 1
+        for spec in snaps:
+            snapshot = Snapshot.from_dict(spec, source=name)
+            assert Snapshot.from_dict(snapshot.to_dict()) == snapshot, name
+            snapshots += 1
+    print(f"{policies} policies, {snapshots} snapshots")
+    assert policies >= 40, policies
+    assert snapshots >= 3, snapshots
