@@ -202,6 +202,65 @@ class EnterpriseContractPolicy:
             raw=raw,
         )
 
+    def with_overrides(
+        self,
+        *,
+        public_key: str | None = None,
+        rekor_url: str | None = None,
+        identity: Identity | None = None,
+    ) -> EnterpriseContractPolicy:
+        """The policy with the command line's ``--public-key``/``--rekor-url`` written in, as
+        Conforma does (so the report's ``policy`` shows them).
+
+        A non-empty CLI ``identity`` without ``public_key`` clears the policy's ``publicKey``:
+        the keyless identity given on the command line takes precedence. The CLI identity
+        itself is not written into the spec (pass it to :meth:`keyless_identity`).
+        """
+        raw = self.to_dict()
+        key, url = self.public_key, self.rekor_url
+        if rekor_url:
+            url = raw["rekorUrl"] = rekor_url
+        if public_key:
+            key = raw["publicKey"] = public_key
+        elif identity is not None and identity != Identity() and key:
+            key = ""
+            raw.pop("publicKey", None)
+        return EnterpriseContractPolicy(
+            sources=self.sources,
+            name=self.name,
+            description=self.description,
+            configuration=self.configuration,
+            rekor_url=url,
+            public_key=key,
+            identity=self.identity,
+            raw=raw,
+        )
+
+    def keyless_identity(self, override: Identity | None = None) -> Identity | None:
+        """The certificate identity to verify against, or ``None`` with a ``publicKey``.
+
+        Keyless (no ``publicKey``): ``override`` (the CLI's) if given, else the spec's
+        ``identity``; it must name an issuer (or issuer regexp) and a subject (or subject
+        regexp), else :class:`InputError`.
+        """
+        if self.public_key:
+            return None
+        chosen = override if override is not None and override != Identity() else self.identity
+        chosen = chosen or Identity()
+        problems = []
+        if not chosen.issuer and not chosen.issuer_regexp:
+            problems.append("certificate OIDC issuer must be provided for keyless workflow")
+        if not chosen.subject and not chosen.subject_regexp:
+            problems.append("certificate identity must be provided for keyless workflow")
+        if problems:
+            raise InputError(
+                "; ".join(problems),
+                field="spec.identity",
+                hint="give a public key, or --certificate-identity[-regexp] and "
+                "--certificate-oidc-issuer[-regexp]",
+            )
+        return chosen
+
     @classmethod
     def from_dict(cls, document: Any, *, source: str | None = None) -> EnterpriseContractPolicy:
         """Validate a parsed document: a full ``EnterpriseContractPolicy`` or a bare spec.

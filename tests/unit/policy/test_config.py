@@ -375,3 +375,34 @@ def test_valid_policies_round_trip_through_json_and_yaml(spec: dict[str, Any]) -
     assert ecp.to_dict() == spec
     assert EnterpriseContractPolicy.from_text(json.dumps(spec)) == ecp
     assert EnterpriseContractPolicy.from_text(yaml.safe_dump(spec)) == ecp
+
+
+def test_command_line_overrides() -> None:
+    ecp = EnterpriseContractPolicy.from_dict({"sources": [{"policy": ["p"]}], "publicKey": "k"})
+    same = ecp.with_overrides()
+    assert same == ecp
+    changed = ecp.with_overrides(public_key="PEM", rekor_url="https://rekor")
+    assert changed.public_key == "PEM"
+    assert changed.rekor_url == "https://rekor"
+    assert changed.to_dict() == {
+        "sources": [{"policy": ["p"]}],
+        "publicKey": "PEM",
+        "rekorUrl": "https://rekor",
+    }
+    cli = Identity(subject="me@example.com", issuer="https://issuer")
+    keyless = ecp.with_overrides(identity=cli)
+    assert keyless.keyless
+    assert "publicKey" not in keyless.to_dict()
+    assert keyless.keyless_identity(cli) == cli
+    assert changed.keyless_identity(cli) is None
+
+
+def test_keyless_identity_must_be_complete() -> None:
+    spec: dict[str, Any] = {"sources": [{"policy": ["p"]}]}
+    with pytest.raises(InputError, match=r"issuer must be provided.*identity must be provided"):
+        EnterpriseContractPolicy.from_dict(spec).keyless_identity()
+    spec["identity"] = {"subject": "s", "issuerRegExp": ".*"}
+    ecp = EnterpriseContractPolicy.from_dict(spec)
+    assert ecp.keyless_identity() == Identity(subject="s", issuer_regexp=".*")
+    with pytest.raises(InputError, match="identity must be provided"):
+        ecp.keyless_identity(Identity(issuer="i"))
