@@ -1,11 +1,31 @@
-"""Release-gate policy: ECP evaluation, Rego engines, ``ec.*`` builtins and reports.
+"""Release-gate policy: the EnterpriseContractPolicy, rule selection, Rego engines, ``ec.*``
+builtins and reports (as Conforma's ``ec validate``).
 
-Reports: :mod:`konflux_supply.policy.report` (the Conforma-shaped :class:`Report`, merge,
-shards) and :mod:`konflux_supply.policy.outputs` (``--output`` parsing and rendering).
+* :mod:`.config` — the ECP; :mod:`.criteria` — include/exclude, effective_on, successes;
+* :mod:`.report` — the Conforma-shaped :class:`Report`, merge, shards; :mod:`.outputs` —
+  ``--output`` parsing and rendering.
 """
 
 from __future__ import annotations
 
+from konflux_supply.policy.config import (
+    Configuration,
+    EnterpriseContractPolicy,
+    Identity,
+    Source,
+    SourceConfig,
+    VolatileConfig,
+    VolatileCriterion,
+    load_policy,
+)
+from konflux_supply.policy.criteria import (
+    Criteria,
+    Outcome,
+    RuleInfoLike,
+    UnmatchedCriterion,
+    original_component_name,
+    score_results,
+)
 from konflux_supply.policy.input_report import InputFileReport, InputReport
 from konflux_supply.policy.outputs import (
     FORMATS,
@@ -33,16 +53,30 @@ __all__ = [
     "AttestationResult",
     "ComponentError",
     "ComponentReport",
+    "Configuration",
+    "Criteria",
+    "EnterpriseContractPolicy",
+    "Identity",
     "InputFileReport",
     "InputReport",
+    "Outcome",
     "OutputTarget",
     "RenderOptions",
     "Report",
+    "RuleInfoLike",
+    "Source",
+    "SourceConfig",
+    "UnmatchedCriterion",
+    "VolatileConfig",
+    "VolatileCriterion",
+    "load_policy",
     "merge",
+    "original_component_name",
     "parse_output",
     "parse_outputs",
     "parse_shard",
     "render",
+    "score_results",
     "select_shard",
     "write_outputs",
 ]
