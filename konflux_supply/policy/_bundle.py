@@ -42,6 +42,7 @@ __all__ = [
     "POLICY_LAYER",
     "BundleReader",
     "is_loopback",
+    "pin",
     "push_bundle",
 ]
 
@@ -66,6 +67,15 @@ LAYER_MEDIA_TYPES = frozenset({POLICY_LAYER, DATA_LAYER, TAR_GZIP_LAYER, ORAS_FI
 #: Unpacked bytes of all tar+gzip layers of one bundle, and their number of members.
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_MEMBERS = 100_000
+
+
+def pin(location: str, digest: str) -> str:
+    """``oci::<location without digest>@<digest>`` (the tag kept, as Conforma prints it; an
+    OCI layout directory, which has no tag@digest form, as ``oci::oci:DIR@digest``)."""
+    ref = parse_reference(location)
+    if ref.layout:
+        return f"oci::oci:{ref.repository}@{digest}"
+    return f"oci::{location.partition('@')[0]}@{digest}"
 
 
 def _title(layer: Descriptor, index: int, ref: str) -> PurePosixPath:

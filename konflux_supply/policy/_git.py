@@ -77,9 +77,10 @@ def is_shorthand(text: str) -> bool:
     return text.split("/", 1)[0].lower() in _SHORTHAND_HOSTS
 
 
-def parse_git_url(url: str, rest: str) -> GitUrl:
-    """Parse what follows ``git::`` (or a shorthand / ``https://….git`` URL); ``url`` is for
-    messages. Raises :class:`InputError`."""
+def parse_git_url(url: str, rest: str, *, shorthand: bool = False) -> GitUrl:
+    """Parse what follows ``git::`` (or a ``https://….git`` URL); ``url`` is for messages.
+    ``shorthand``: ``rest`` is go-getter's ``github.com/org/repo/sub/dir`` form, whose path
+    past two segments is a subdirectory. Raises :class:`InputError`."""
     if rest.startswith(("ssh://", "git@")) or re.match(r"^[A-Za-z0-9_.-]+@[^/]+:", rest):
         raise _bad("git over ssh is not supported", url, "use the https:// form of the URL")
     if rest.startswith("git://"):
@@ -111,7 +112,7 @@ def parse_git_url(url: str, rest: str) -> GitUrl:
         if not host or not _HOST.match(host):
             raise _bad("malformed host in git URL", url)
     path, subdir = _split_subdir(path, url)
-    if scheme != "file" and host.lower() in _SHORTHAND_HOSTS and subdir is None:
+    if shorthand and subdir is None:
         # go-getter: github.com/org/repo/sub/dir → repository org/repo, subdir sub/dir.
         parts = [part for part in path.split("/") if part]
         if len(parts) > 2:

@@ -121,7 +121,7 @@ def parse_source_url(url: str) -> SourceUrl:
     if forced:
         getter, rest = forced.group(1).lower(), url[forced.end() :]
         if getter == "git":
-            return _git_source(url, rest)
+            return _git_source(url)
         if getter == "oci":
             return _oci_source(url, rest.removeprefix("oci://"))
         if getter == "file":
@@ -137,10 +137,10 @@ def parse_source_url(url: str) -> SourceUrl:
     if lower.startswith("file://"):
         return _path_source(url, url[len("file://") :])
     if lower.startswith(("git@", "ssh://", "git://")):
-        return _git_source(url, url)
+        return _git_source(url)
     if lower.startswith(("https://", "http://")):
         if _git_path_of(url.split("://", 1)[1]).endswith(".git"):
-            return _git_source(url, url)
+            return _git_source(url)
         raise InputError(
             f"http(s) archive sources are not supported: {url!r}",
             field="url",
@@ -149,7 +149,7 @@ def parse_source_url(url: str) -> SourceUrl:
     if "://" in url:
         raise InputError(f"unsupported source URL scheme: {url!r}", field="url")
     if _git.is_shorthand(url):
-        return _git_source(url, url)
+        return _git_source(url)
     host = url.split("/", 1)[0]
     if "/" in url and _OCI_HOSTS.match(host):
         return _oci_source(url, url)
@@ -163,9 +163,16 @@ def _git_path_of(rest: str) -> str:
     return path.partition("//")[0].rstrip("/")
 
 
-def _git_source(url: str, rest: str) -> SourceUrl:
-    parsed = _git.parse_git_url(url, rest)
+def _git_source(url: str) -> SourceUrl:
+    parsed = _parse_git(url)
     return SourceUrl(url, "git", parsed.clone_url, parsed.subdir, parsed.ref)
+
+
+def _parse_git(url: str) -> _git.GitUrl:
+    forced = _FORCED.match(url)
+    if forced:
+        return _git.parse_git_url(url, url[forced.end() :])
+    return _git.parse_git_url(url, url, shorthand=_git.is_shorthand(url))
 
 
 def _oci_source(url: str, location: str) -> SourceUrl:
@@ -285,9 +292,7 @@ class SourceCache:
         return None
 
     def _git_url(self, source: SourceUrl) -> _git.GitUrl:
-        forced = _FORCED.match(source.url)
-        rest = source.url[forced.end() :] if forced else source.url
-        return _git.parse_git_url(source.url, rest)
+        return _parse_git(source.url)
 
     def _fetch(self, source: SourceUrl, entry: _Entry) -> tuple[str, Path]:
         if source.kind == "git":
@@ -300,7 +305,7 @@ class SourceCache:
 
         else:
             registry, ref, manifest = self._bundles.resolve(source.location)
-            pinned = f"oci::{source.location.partition('@')[0]}@{manifest.digest}"
+            pinned = _bundle.pin(source.location, manifest.digest)
             content = f"oci::{ref.name}@{manifest.digest}"  # the same bundle under any tag
 
             def write(target: Path) -> None:
@@ -504,5 +509,4 @@ def push_bundle(
             "no Rego files to push", field="DIR", hint="give the directories holding *.rego"
         )
     text = ref.removeprefix("oci::").removeprefix("oci://")
-    digest = _bundle.push_bundle(layers, text, registry_options)
-    return f"oci::{text}@{digest}"
+    return _bundle.pin(text, _bundle.push_bundle(layers, text, registry_options))

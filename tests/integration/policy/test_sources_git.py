@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from konflux_supply.errors import InputError, PolicyError
 from konflux_supply.policy.sources import SourceCache, load_data, read_modules
-from tests.integration.git_server import GitServer
+from tests.integration.git_server import GitRepo, GitServer
 
 MAIN_REGO = 'package main\n\nimport rego.v1\n\ndeny contains "always" if false\n'
 LIB_REGO = "package lib\n\nimport rego.v1\n\nanswer := 42\n"
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> SourceCache:
+def cache(tmp_path: Path) -> Iterator[SourceCache]:
     with SourceCache(tmp_path / "cache", allow_http=True, timeout=60) as made:
-        yield made  # type: ignore[misc]
+        yield made
 
 
-def _repo(git_server: GitServer, request: pytest.FixtureRequest, files: dict[str, str]):  # type: ignore[no-untyped-def]
+def _repo(git_server: GitServer, request: pytest.FixtureRequest, files: dict[str, str]) -> GitRepo:
     name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
     return git_server.create_repo(name, files)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,9 +43,9 @@ def _put(
     registry, ref = oci.open_registry(service.ref(f"{repository}:{tag}"), options=service.options)
     try:
         descriptors = []
-        for media_type, data, annotations in layers:
+        for media_type, data, notes in layers:
             registry.put_blob(ref.repository, data)
-            descriptors.append(Descriptor.for_bytes(data, media_type, annotations=annotations))
+            descriptors.append(Descriptor.for_bytes(data, media_type, annotations=notes))
         registry.put_blob(ref.repository, b"{}")
         manifest = RawManifest.of(
             ImageManifest(
@@ -76,9 +77,9 @@ def _tgz(files: dict[str, bytes], *, link: str | None = None) -> bytes:
 
 
 @pytest.fixture
-def cache(registry: RegistryService, tmp_path: Path) -> SourceCache:
+def cache(registry: RegistryService, tmp_path: Path) -> Iterator[SourceCache]:
     with SourceCache(tmp_path / "cache", registry_options=registry.options) as made:
-        yield made  # type: ignore[misc]
+        yield made
 
 
 def test_push_then_read_gives_the_same_modules_and_data(
@@ -278,7 +279,7 @@ def test_not_a_policy_bundle_is_an_input_error(
 ) -> None:
     repository = f"bundles/bad{request.node.callspec.indices['layers']}"
     kwargs = {"config_type": config_type} if config_type else {}
-    _put(registry, repository, layers, **kwargs)  # type: ignore[arg-type]
+    _put(registry, repository, layers, **kwargs)
     with pytest.raises(InputError, match=message):
         cache.fetch(f"oci::{registry.ref(repository + ':v1')}")
 
