@@ -191,7 +191,7 @@ class GitFetcher:
         without asking the server.
         """
         self._check_transport(source, url)
-        ref = source.ref
+        ref = None if source.ref == "HEAD" else source.ref
         if ref is not None and _SHA1.match(ref):
             return ref, None
         patterns = ["HEAD"] if ref is None else [ref, f"{ref}^{{}}"]

@@ -4,12 +4,14 @@ showing only InputError escapes and that a pinned URL parses back to the same so
 from __future__ import annotations
 
 import string
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konflux_supply.errors import InputError
+from konflux_supply.oci import is_loopback
 from konflux_supply.policy import _git
 from konflux_supply.policy.sources import SourceUrl, parse_source_url
 
@@ -129,6 +131,46 @@ def test_only_input_errors_escape(text: str) -> None:
         return
     assert parsed.url == text
     assert parsed.kind in ("path", "git", "oci")
+
+
+_PREFIXES = st.sampled_from(
+    [
+        "",
+        "git::",
+        "oci::",
+        "file::",
+        "git::https://",
+        "git::http://",
+        "git::file://",
+        "https://",
+        "oci://",
+        "github.com/",
+        "gitlab.com/",
+        "quay.io/",
+        "localhost:5000/",
+        "git@",
+        "s3::",
+    ]
+)
+_URLISH = st.text(string.ascii_letters + string.digits + "/:@?&=.%-_~#[]+ \\\x00", max_size=60)
+
+
+@settings(max_examples=1000)
+@given(_PREFIXES, _URLISH)
+def test_only_input_errors_escape_for_url_like_text(prefix: str, tail: str) -> None:
+    outcome: SourceUrl | InputError
+    try:
+        outcome = parse_source_url(prefix + tail)
+    except InputError as error:
+        outcome = error
+    if isinstance(outcome, InputError):
+        assert outcome.field == "url"
+        return
+    assert outcome.kind in ("path", "git", "oci")
+    if outcome.kind == "git":
+        assert outcome.location.startswith(("https://", "http://", "file:///")), outcome
+        if outcome.location.startswith("http://"):
+            assert is_loopback(urlsplit(outcome.location).netloc), outcome
 
 
 _SEGMENT = st.text(string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=12).filter(
