@@ -23,7 +23,8 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from konflux_supply.errors import InputError, KonfluxSupplyError, RegistryError
+from konflux_supply.errors import InputError
+from konflux_supply.models.document import parse_document
 from konflux_supply.models.oci import OCI_MANIFEST, Descriptor, ImageManifest, RawManifest
 from konflux_supply.oci import (
     Reference,
@@ -33,6 +34,7 @@ from konflux_supply.oci import (
     is_loopback,
     parse_reference,
 )
+from konflux_supply.policy._files import read_capped, walk
 
 __all__ = [
     "CONFIG_MEDIA_TYPES",
@@ -41,9 +43,10 @@ __all__ = [
     "POLICY_CONFIG",
     "POLICY_LAYER",
     "BundleReader",
+    "collect_files",
     "is_loopback",
     "pin",
-    "push_bundle",
+    "push_tree",
 ]
 
 POLICY_LAYER = "application/vnd.cncf.openpolicyagent.policy.layer.v1+rego"
@@ -62,6 +65,7 @@ CONFIG_MEDIA_TYPES = frozenset(
         "application/vnd.oci.image.config.v1+json",  # Conforma's acceptance bundles
     }
 )
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
 LAYER_MEDIA_TYPES = frozenset({POLICY_LAYER, DATA_LAYER, TAR_GZIP_LAYER, ORAS_FILE_LAYER})
 
 #: Unpacked bytes of all tar+gzip layers of one bundle, and their number of members.
@@ -189,79 +193,74 @@ def _unpack(data: bytes, dest: Path, ref: str, index: int, budget: list[int]) ->
         ) from None
 
 
-def _bundle_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path, str]]:
-    """(title, file, media type) for every Rego and data file under ``paths``, sorted."""
-    found: dict[str, tuple[Path, str]] = {}
+def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path, bool]]:
+    """``(title, file, is_rego)`` for every Rego and data file under ``paths``, Rego first,
+    each group sorted by title; titles as ``conftest push`` names them."""
+    found: dict[str, tuple[Path, bool]] = {}
     for given in paths:
         root = Path(given)
-        if root.is_file():
-            candidates = [(root.name, root)]
-        elif root.is_dir():
-            base = root.resolve().name or "bundle"
-            candidates = []
-            for directory, dirs, files in os.walk(root):
-                dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-                for name in sorted(files):
-                    rel = Path(directory, name).relative_to(root)
-                    candidates.append((f"{base}/{rel.as_posix()}", Path(directory, name)))
-        else:
+        if not root.exists():
             raise InputError("no such file or directory", source=str(given))
-        for title, file in candidates:
+        base = root.resolve().name or "bundle"
+        for file in walk(root):
             suffix = file.suffix.lower()
-            if suffix == ".rego":
-                media_type = POLICY_LAYER
-            elif suffix in (".json", ".yaml", ".yml"):
-                media_type = DATA_LAYER
-            else:
+            if suffix not in (".rego", *DATA_SUFFIXES):
                 continue
+            title = f"{base}/{file.relative_to(root).as_posix()}" if root.is_dir() else root.name
             if title in found:
                 raise InputError(
                     f"two files would have the same title {title!r} in the bundle",
                     source=str(file),
                     hint="push directories with different names",
                 )
-            found[title] = (file, media_type)
-    order = {POLICY_LAYER: 0, DATA_LAYER: 1}
+            found[title] = (file, suffix == ".rego")
     return sorted(
-        ((title, file, media_type) for title, (file, media_type) in found.items()),
-        key=lambda item: (order[item[2]], item[0]),
+        ((title, file, is_rego) for title, (file, is_rego) in found.items()),
+        key=lambda item: (not item[2], item[0]),
     )
 
 
-def push_bundle(
-    files: Sequence[tuple[str, bytes, bool]], ref_text: str, options: RegistryOptions | None
+def push_tree(
+    paths: Sequence[str | os.PathLike[str]], ref_text: str, options: RegistryOptions | None
 ) -> str:
-    """Push ``(title, content, is_rego)`` layers as a bundle to ``ref_text``; the digest."""
+    """Check and push the files under ``paths`` as a bundle; the pinned ``oci::…@sha256:…``."""
     ref = parse_reference(ref_text)
     if ref.digest is not None:
         raise InputError(
             f"push to a tag, not a digest: {ref_text!r}", field="REF", hint="e.g. repo:v1"
         )
-    layers = []
+    layers: list[tuple[str, bytes, str]] = []
+    for title, file, is_rego in collect_files(paths):
+        content = read_capped(file, str(file))
+        if is_rego:
+            try:
+                content.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError("a Rego file must be UTF-8 text", source=str(file)) from None
+        elif not isinstance(parse_document(content, source=str(file), unique_keys=True), dict):
+            raise InputError("a data document must be an object at the top level", source=str(file))
+        layers.append((title, content, POLICY_LAYER if is_rego else DATA_LAYER))
+    if not any(media_type == POLICY_LAYER for _, _, media_type in layers):
+        raise InputError(
+            "no Rego files to push", field="DIR", hint="give the directories holding *.rego"
+        )
+    descriptors = []
     with RegistryPool(options or RegistryOptions()) as pool:
         registry, ref = pool.open(ref)
-        try:
-            for title, content, is_rego in files:
-                media_type = POLICY_LAYER if is_rego else DATA_LAYER
-                registry.put_blob(ref.repository, content)
-                layers.append(Descriptor.for_bytes(content, media_type, annotations={TITLE: title}))
-            config = b"{}"
-            registry.put_blob(ref.repository, config)
-            manifest = ImageManifest(
-                schema_version=2,
-                media_type=OCI_MANIFEST,
-                config=Descriptor.for_bytes(config, POLICY_CONFIG),
-                layers=layers,
+        for title, content, media_type in layers:
+            registry.put_blob(ref.repository, content)
+            descriptors.append(
+                Descriptor.for_bytes(content, media_type, annotations={TITLE: title})
             )
-            raw = RawManifest.of(manifest)
-            result = registry.put_manifest(ref.repository, ref.tag or "latest", raw)
-        except KonfluxSupplyError:
-            raise
-        except OSError as error:
-            raise RegistryError(f"cannot push the policy bundle: {error}") from None
-    return result.digest
-
-
-def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[str, Path, bool]]:
-    """``(title, file, is_rego)`` for :func:`push_bundle`, as ``conftest push`` names them."""
-    return [(title, file, media == POLICY_LAYER) for title, file, media in _bundle_files(paths)]
+        config = b"{}"
+        registry.put_blob(ref.repository, config)
+        manifest = ImageManifest(
+            schema_version=2,
+            media_type=OCI_MANIFEST,
+            config=Descriptor.for_bytes(config, POLICY_CONFIG),
+            layers=descriptors,
+        )
+        result = registry.put_manifest(
+            ref.repository, ref.tag or "latest", RawManifest.of(manifest)
+        )
+    return pin(ref_text, result.digest)

@@ -46,7 +46,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +55,7 @@ from konflux_supply.errors import InputError, KonfluxSupplyError
 from konflux_supply.models.document import parse_document
 from konflux_supply.oci import RegistryOptions
 from konflux_supply.policy import _bundle, _git
+from konflux_supply.policy._files import MAX_FILE_BYTES, read_capped, walk
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -71,9 +72,6 @@ __all__ = [
 
 #: Where an ECP source's inline ``ruleData`` lives in ``data`` (Conforma's inline data source).
 RULE_DATA_KEY = "rule_data__configuration__"
-#: Largest Rego or data file read (a policy library is kilobytes; this is a safety cap).
-MAX_FILE_BYTES = 64 * 1024 * 1024
-_DATA_SUFFIXES = (".json", ".yaml", ".yml")
 _FORCED = re.compile(r"^([A-Za-z0-9]+)::")
 # Registries go-getter (go-gather) sends to its OCI getter without an oci:: prefix.
 _OCI_HOSTS = re.compile(
@@ -326,25 +324,6 @@ class SourceCache:
         return pinned, dest
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Files under ``root`` in Go ``filepath.Walk`` order (entries sorted by name, a directory
-    walked where its name sorts), hidden directories (``.git``, ``.github``) skipped."""
-    if not root.is_dir():
-        yield root
-        return
-    try:
-        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
-    except OSError as error:
-        raise InputError(f"cannot list directory: {error.strerror}", source=str(root)) from None
-    for entry in entries:
-        # As filepath.Walk: symlinked directories are not followed (no cycles).
-        if entry.is_dir(follow_symlinks=False):
-            if not entry.name.startswith("."):
-                yield from _walk(Path(entry.path))
-        elif entry.is_file():
-            yield Path(entry.path)
-
-
 def _roots(sources: Sequence[FetchedSource | str | os.PathLike[str]]) -> list[tuple[Path, str]]:
     """(directory or file, label prefix) per distinct source, in order."""
     out: list[tuple[Path, str]] = []
@@ -373,17 +352,6 @@ def _label(root: Path, prefix: str, file: Path) -> str:
     return str(Path(prefix, rel)) if root.is_dir() else prefix
 
 
-def _read(file: Path, label: str) -> bytes:
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise InputError(f"cannot read file: {error.strerror}", source=label) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"file is larger than {MAX_FILE_BYTES} bytes", source=label)
-    return data
-
-
 def read_modules(
     sources: Sequence[FetchedSource | str | os.PathLike[str]],
 ) -> list[tuple[str, str]]:
@@ -394,12 +362,12 @@ def read_modules(
     modules: list[tuple[str, str]] = []
     for root, prefix in _roots(sources):
         found = 0
-        for file in _walk(root):
+        for file in walk(root):
             if file.suffix != ".rego":
                 continue
             label = _label(root, prefix, file)
             try:
-                text = _read(file, label).decode("utf-8")
+                text = read_capped(file, label).decode("utf-8")
             except UnicodeDecodeError:
                 raise InputError("a Rego file must be UTF-8 text", source=label) from None
             modules.append((label, text))
@@ -422,11 +390,11 @@ def load_data(
     merged last as ``{"rule_data__configuration__": rule_data}``."""
     data: dict[str, Any] = {}
     for root, prefix in _roots(sources):
-        for file in _walk(root):
-            if file.suffix.lower() not in _DATA_SUFFIXES:
+        for file in walk(root):
+            if file.suffix.lower() not in _bundle.DATA_SUFFIXES:
                 continue
             label = _label(root, prefix, file)
-            document = parse_document(_read(file, label), source=label, unique_keys=True)
+            document = parse_document(read_capped(file, label), source=label, unique_keys=True)
             merge_data(data, document, source=label)
     if rule_data is not None:
         if not isinstance(rule_data, Mapping):
@@ -488,25 +456,6 @@ def push_bundle(
     without Rego is refused. Raises :class:`InputError` or
     :class:`~konflux_supply.errors.RegistryError`.
     """
-    files = _bundle.collect_files(paths)
-    layers: list[tuple[str, bytes, bool]] = []
-    for title, file, is_rego in files:
-        content = _read(file, str(file))
-        if is_rego:
-            try:
-                content.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("a Rego file must be UTF-8 text", source=str(file)) from None
-        else:
-            document = parse_document(content, source=str(file), unique_keys=True)
-            if not isinstance(document, dict):
-                raise InputError(
-                    "a data document must be an object at the top level", source=str(file)
-                )
-        layers.append((title, content, is_rego))
-    if not any(is_rego for _, _, is_rego in layers):
-        raise InputError(
-            "no Rego files to push", field="DIR", hint="give the directories holding *.rego"
-        )
-    text = ref.removeprefix("oci::").removeprefix("oci://")
-    return _bundle.pin(text, _bundle.push_bundle(layers, text, registry_options))
+    return _bundle.push_tree(
+        paths, ref.removeprefix("oci::").removeprefix("oci://"), registry_options
+    )
