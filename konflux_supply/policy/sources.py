@@ -225,13 +225,24 @@ class SourceCache:
         self._entries: dict[str, _Entry] = {}
         self._dest_locks: dict[str, threading.Lock] = {}
 
-    def fetch(self, url: str) -> FetchedSource:
+    def fetch(self, url: str, *, field: str | None = None) -> FetchedSource:
         """The source on local disk, pinned; fetched at most once per URL and pinned URL.
 
         Raises :class:`InputError` (malformed URL, missing path, git ref, directory or bundle,
-        wrong bundle media types), :class:`PolicyError` (git could not answer) or
-        :class:`~konflux_supply.errors.RegistryError` (the registry could not answer).
+        wrong bundle media types; its ``field`` is ``field`` when given, e.g.
+        ``spec.sources[0].policy[1]``, else ``url``), :class:`PolicyError` (git could not
+        answer) or :class:`~konflux_supply.errors.RegistryError` (the registry could not).
         """
+        try:
+            return self._fetch_once(url)
+        except InputError as error:
+            if field is None or error.field not in (None, "url"):
+                raise
+            raise InputError(
+                error.message, field=field, source=error.source, hint=error.hint
+            ) from None
+
+    def _fetch_once(self, url: str) -> FetchedSource:
         source = parse_source_url(url)
         if source.kind == "path":
             path = Path(source.location)

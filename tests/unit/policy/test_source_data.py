@@ -142,8 +142,9 @@ def test_local_sources_through_the_cache(tmp_path: Path) -> None:
             fetched = cache.fetch(url)
             assert fetched.pinned_url == url
             assert fetched.path == root
-        with pytest.raises(InputError, match="does not exist"):
-            cache.fetch(str(tmp_path / "nope"))
+        with pytest.raises(InputError, match="does not exist") as raised:
+            cache.fetch(str(tmp_path / "nope"), field="spec.sources[0].data[1]")
+        assert raised.value.field == "spec.sources[0].data[1]"
     assert (tmp_path / "cache").is_dir()  # a directory given by the caller is kept
 
 
