@@ -80,9 +80,7 @@ def _parse_text(text: str, source: str, unique_keys: bool) -> Any:
 
     try:
         docs = [
-            doc
-            for doc in yaml.load_all(text, Loader=_plain_loader(unique_keys))
-            if doc is not None
+            doc for doc in yaml.load_all(text, Loader=_plain_loader(unique_keys)) if doc is not None
         ]
     except _DuplicateKey as duplicate:
         raise InputError(
@@ -201,7 +199,9 @@ def expect_mapping(
 ) -> Mapping[str, Any]:
     """``value`` as a JSON object; with ``allowed``, any other key is an :class:`InputError`."""
     if not isinstance(value, dict):
-        raise InputError(f"expected an object, found {type_name(value)}", field=field, source=source)
+        raise InputError(
+            f"expected an object, found {type_name(value)}", field=field, source=source
+        )
     if allowed is not None:
         for key in value:
             if key not in allowed:
@@ -226,7 +226,9 @@ def expect_str(value: Any, field: str, *, source: str | None, non_empty: bool = 
 def expect_bool(value: Any, field: str, *, source: str | None) -> bool:
     """``value`` as a boolean or an :class:`InputError` naming ``field``."""
     if not isinstance(value, bool):
-        raise InputError(f"expected a boolean, found {type_name(value)}", field=field, source=source)
+        raise InputError(
+            f"expected a boolean, found {type_name(value)}", field=field, source=source
+        )
     return value
 
 
