@@ -179,8 +179,11 @@ def _check_subdir(subdir: str, url: str) -> str | None:
 class GitFetcher:
     """Runs ``git`` for :class:`~konflux_supply.policy.sources.SourceCache`."""
 
-    def __init__(self, *, git: str, allow_http: bool, timeout: float) -> None:
+    def __init__(
+        self, *, git: str, allow_http: bool, timeout: float, ca_file: str | None = None
+    ) -> None:
         self.git = git
+        self.ca_file = ca_file
         self.allow_http = allow_http
         self.timeout = timeout
 
@@ -290,6 +293,8 @@ class GitFetcher:
         }
         env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_PROTOCOL_FROM_USER="0")
         config = ["-c", "protocol.allow=never", "-c", f"protocol.{source.scheme}.allow=always"]
+        if self.ca_file is not None:
+            env["GIT_SSL_CAINFO"] = self.ca_file  # the variable outranks http.sslCAInfo
         try:
             done = subprocess.run(
                 [self.git, *config, *args],

@@ -202,6 +202,7 @@ class SourceCache:
     ``directory`` holds what is fetched (default: a new temporary directory, removed by
     :meth:`close`; a directory given is left in place). ``registry_options`` are used for OCI
     bundles. ``allow_http`` permits plain HTTP git to loopback hosts (for local test servers);
+    ``git_ca_file`` is a PEM bundle git trusts for https servers (``GIT_SSL_CAINFO``);
     ``git`` is the git command and ``timeout`` the limit on each git call, in seconds.
     """
 
@@ -211,6 +212,7 @@ class SourceCache:
         *,
         registry_options: RegistryOptions | None = None,
         allow_http: bool = False,
+        git_ca_file: str | os.PathLike[str] | None = None,
         git: str = "git",
         timeout: float = 300.0,
     ) -> None:
@@ -219,7 +221,12 @@ class SourceCache:
             tempfile.mkdtemp(prefix="konflux-supply-sources-") if directory is None else directory
         )
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._git = _git.GitFetcher(git=git, allow_http=allow_http, timeout=timeout)
+        self._git = _git.GitFetcher(
+            git=git,
+            allow_http=allow_http,
+            timeout=timeout,
+            ca_file=None if git_ca_file is None else str(git_ca_file),
+        )
         self._bundles = _bundle.BundleReader(registry_options)
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}

@@ -2,14 +2,16 @@
 
 ``GitServer.create_repo(name, {path: text})`` makes a bare repository ``<name>.git`` with one
 commit on ``main`` (more with :meth:`GitRepo.commit`, tags with :meth:`GitRepo.tag`); its
-URL is ``http://127.0.0.1:PORT/<name>.git``. ``requests`` counts the HTTP requests served
-(per repository in ``requests_for``), so a test can show a cached fetch asked nothing.
+URL is ``http://127.0.0.1:PORT/<name>.git`` (``https://`` when started with ``tls``).
+``requests`` counts the HTTP requests served (per repository in ``requests_for``), so a test
+can show a cached fetch asked nothing.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import threading
 from collections import Counter
@@ -17,7 +19,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.integration.loopback import LoopbackServer
+from tests.integration.loopback import LoopbackServer, QuietServer
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -48,8 +50,8 @@ class GitRepo:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT/<name>.git``."""
-        return f"http://{self.server.host}/{self.name}.git"
+        """``http(s)://127.0.0.1:PORT/<name>.git``."""
+        return f"{self.server.scheme}://{self.server.host}/{self.name}.git"
 
     def commit(self, files: dict[str, str], *, branch: str = "main", message: str = "c") -> str:
         """Write ``files`` (path → text; ``""`` text deletes), commit, push; the commit id."""
@@ -81,8 +83,10 @@ class GitRepo:
 class GitServer(LoopbackServer):
     """``git http-backend`` (smart HTTP, protocol v2) for repositories under ``root``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, tls: tuple[Path, Path] | None = None) -> None:
         self.root = root
+        self.tls = tls
+        self.ca_file: Path | None = None
         self.requests = 0
         self.requests_for: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -91,8 +95,19 @@ class GitServer(LoopbackServer):
             raise RuntimeError(f"git-http-backend not found at {backend}")
         self.backend = backend
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
     def start(self) -> GitServer:
-        self._serve(self._handler())
+        if self.tls is None:
+            self._serve(self._handler())
+            return self
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+        self._server = QuietServer(("127.0.0.1", 0), self._handler())
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def create_repo(self, name: str, files: dict[str, str]) -> GitRepo:

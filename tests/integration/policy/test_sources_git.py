@@ -175,3 +175,21 @@ def test_file_transport_and_symlink_safety(
     repo.commit({})
     with SourceCache(tmp_path / "c") as cache, pytest.raises(InputError, match="cannot unpack"):
         cache.fetch(f"git::file://{repo.bare}//p")
+
+
+def test_https_server_with_a_private_ca_pins_as_conforma_prints(
+    tls_git_server: GitServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    repo = _repo(tls_git_server, request, {"policy/main.rego": MAIN_REGO})
+    head = repo.commit({"policy/lib.rego": LIB_REGO})
+    url = f"git::{repo.url}//policy"
+    assert url.startswith("git::https://127.0.0.1:")
+    with SourceCache(tmp_path / "c", git_ca_file=tls_git_server.ca_file) as cache:
+        fetched = cache.fetch(url)
+        # Conforma's form: https:// dropped, pinned to the commit.
+        assert (
+            fetched.pinned_url == f"git::{tls_git_server.host}/{repo.name}.git//policy?ref={head}"
+        )
+        assert cache.fetch(fetched.pinned_url).path == fetched.path
+    with SourceCache(tmp_path / "untrusted") as cache, pytest.raises(PolicyError, match="cert"):
+        cache.fetch(url)  # an unknown CA is not an answer, and never an empty policy
