@@ -258,6 +258,8 @@ class GitFetcher:
                     local=True,
                 )
             except PolicyError:
+                if source.subdir is None:
+                    raise
                 raise InputError(
                     f"directory {source.subdir!r} does not exist in {url!r} at {commit}",
                     field="url",
@@ -325,9 +327,23 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1][:300] if lines else "no message"
 
 
+#: Caps on one checked-out tree (a policy library is a few megabytes).
+MAX_TREE_BYTES = 1024 * 1024 * 1024
+MAX_TREE_FILES = 200_000
+
+
 def _unpack(archive: Path, dest: Path, url: str) -> None:
     try:
         with tarfile.open(archive, "r:") as tar:
+            members = tar.getmembers()
+            size = sum(member.size for member in members if member.isfile())
+            if len(members) > MAX_TREE_FILES or size > MAX_TREE_BYTES:
+                raise InputError(
+                    f"the tree of {url!r} is larger than {MAX_TREE_BYTES} bytes or "
+                    f"{MAX_TREE_FILES} files",
+                    field="url",
+                    hint="point the URL at the policy directory (//dir)",
+                )
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, OSError) as error:
         raise InputError(f"cannot unpack the tree of {url!r}: {error}", field="url") from None

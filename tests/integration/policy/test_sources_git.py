@@ -193,3 +193,23 @@ def test_https_server_with_a_private_ca_pins_as_conforma_prints(
         assert cache.fetch(fetched.pinned_url).path == fetched.path
     with SourceCache(tmp_path / "untrusted") as cache, pytest.raises(PolicyError, match="cert"):
         cache.fetch(url)  # an unknown CA is not an answer, and never an empty policy
+
+
+def test_tree_size_is_capped(
+    git_server: GitServer,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from konflux_supply.policy import _git
+
+    repo = _repo(
+        git_server, request, {f"p/{index}.rego": f"package p{index}\n" for index in range(5)}
+    )
+    monkeypatch.setattr(_git, "MAX_TREE_FILES", 3)
+    with (
+        SourceCache(tmp_path / "c", allow_http=True) as cache,
+        pytest.raises(InputError, match="larger than"),
+    ):
+        cache.fetch(f"git::{repo.url}//p")
+    assert [path.name for path in (tmp_path / "c").iterdir()] == []
