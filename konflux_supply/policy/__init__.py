@@ -26,7 +26,10 @@ from konflux_supply.policy.criteria import (
     original_component_name,
     score_results,
 )
-from konflux_supply.policy.input_report import InputFileReport, InputReport
+from konflux_supply.policy.input_report import (
+    InputFileReport,
+    InputReport,
+)
 from konflux_supply.policy.outputs import (
     FORMATS,
     INPUT_FORMATS,
@@ -46,6 +49,16 @@ from konflux_supply.policy.report import (
     parse_shard,
     select_shard,
 )
+from konflux_supply.policy.sources import (
+    FetchedSource,
+    SourceCache,
+    SourceUrl,
+    load_data,
+    merge_data,
+    parse_source_url,
+    push_bundle,
+    read_modules,
+)
 
 __all__ = [
     "FORMATS",
@@ -56,6 +69,7 @@ __all__ = [
     "Configuration",
     "Criteria",
     "EnterpriseContractPolicy",
+    "FetchedSource",
     "Identity",
     "InputFileReport",
     "InputReport",
@@ -65,16 +79,23 @@ __all__ = [
     "Report",
     "RuleInfoLike",
     "Source",
+    "SourceCache",
     "SourceConfig",
+    "SourceUrl",
     "UnmatchedCriterion",
     "VolatileConfig",
     "VolatileCriterion",
+    "load_data",
     "load_policy",
     "merge",
+    "merge_data",
     "original_component_name",
     "parse_output",
     "parse_outputs",
     "parse_shard",
+    "parse_source_url",
+    "push_bundle",
+    "read_modules",
     "render",
     "score_results",
     "select_shard",
