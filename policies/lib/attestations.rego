@@ -8,8 +8,6 @@ package supply.lib.attestations
 
 import rego.v1
 
-import data.supply.lib.rule_data
-
 slsa_v02 := "https://slsa.dev/provenance/v0.2"
 
 slsa_v1 := "https://slsa.dev/provenance/v1"
@@ -47,7 +45,7 @@ v1_pipelinerun_attestations := [att |
 	not _is_taskrun_v1(att)
 ]
 
-_build_types := {t | some t in rule_data.get("allowed_provenance_build_types")}
+_build_types := {t | some t in data.supply.lib.rule_data.get("allowed_provenance_build_types")}
 
 # A v1.0 TaskRun provenance has a runSpec with neither pipelineRef nor pipelineSpec.
 _is_taskrun_v1(att) if {

@@ -147,3 +147,12 @@ with_statement(inp, fields) := object.union(inp, {"attestations": [{
 
 # The set of codes in a set of results.
 codes(results) := {r.code | some r in results}
+
+# trusted_tasks data that trusts the standard tasks.
+trusted_tasks := {
+	"oci://registry.example/catalog/task-git-clone:0.1": [{"ref": digest_a, "effective_on": "2024-01-01T00:00:00Z"}],
+	"oci://registry.example/catalog/task-buildah:0.1": [{"ref": digest_b}],
+}
+
+# 2026-01-01T00:00:00Z in nanoseconds, the effective time of the tests that need one.
+when_ns := 1767225600000000000

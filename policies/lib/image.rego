@@ -14,8 +14,8 @@ parse(ref) := {"repo": name_tag[0], "tag": name_tag[1], "digest": name_digest[1]
 	name_tag := _split_tag(name_digest[0])
 }
 
-# True when ref carries a sha256 digest.
-is_pinned(ref) if regex.match(_digest, parse(ref).digest)
+# Whether ref carries a sha256 digest (true or false; undefined when ref is not a string).
+is_pinned(ref) := regex.match(_digest, parse(ref).digest)
 
 _split_digest(ref) := [parts[0], parts[1]] if {
 	parts := split(ref, "@")

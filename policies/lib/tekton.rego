@@ -9,9 +9,6 @@ package supply.lib.tekton
 
 import rego.v1
 
-import data.supply.lib.attestations
-import data.supply.lib.image
-
 _hex40 := `^[0-9a-f]{40}$`
 
 _base64 := `^[A-Za-z0-9+/]*={0,2}$`
@@ -21,7 +18,7 @@ tasks(att) := [normalise_v02(t) |
 	some t in _list_at(att, ["statement", "predicate", "buildConfig", "tasks"])
 	is_object(t)
 ] if {
-	not attestations.is_v1(att)
+	not data.supply.lib.attestations.is_v1(att)
 } else := [normalise_v1(tr) |
 	some dep in _list_at(att, ["statement", "predicate", "buildDefinition", "resolvedDependencies"])
 	is_object(dep)
@@ -32,7 +29,7 @@ tasks(att) := [normalise_v02(t) |
 
 # The normalised tasks of every PipelineRun provenance in the input.
 all_tasks := [t |
-	some att in attestations.pipelinerun_attestations
+	some att in data.supply.lib.attestations.pipelinerun_attestations
 	some t in tasks(att)
 ]
 
@@ -121,11 +118,11 @@ _bundle(r) := b if {
 _bundle_location(bundle) := {
 	"bundle": bundle,
 	"key": key,
-	"pinned": image.is_pinned(bundle),
+	"pinned": data.supply.lib.image.is_pinned(bundle),
 	"pinned_ref": parts.digest,
 	"tagged": parts.tag != "",
 } if {
-	parts := image.parse(bundle)
+	parts := data.supply.lib.image.parse(bundle)
 	key := _bundle_key(parts)
 }
 

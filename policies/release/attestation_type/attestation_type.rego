@@ -7,10 +7,6 @@ package attestation_type
 
 import rego.v1
 
-import data.supply.lib.attestations
-import data.supply.lib.result
-import data.supply.lib.rule_data
-
 # METADATA
 # title: Known attestation type found
 # description: >-
@@ -31,11 +27,11 @@ import data.supply.lib.rule_data
 #   rule_data:
 #   - known_attestation_types
 deny contains res if {
-	known := rule_data.get("known_attestation_types")
-	some att in attestations.pipelinerun_attestations
+	known := data.supply.lib.rule_data.get("known_attestation_types")
+	some att in data.supply.lib.attestations.pipelinerun_attestations
 	att_type := object.get(att.statement, "_type", "")
 	not att_type in known
-	res := result.make("attestation_type.known_attestation_type", "Unknown attestation type '%s'", [att_type])
+	res := data.supply.lib.result.make("attestation_type.known_attestation_type", "Unknown attestation type '%s'", [att_type])
 }
 
 # METADATA
@@ -52,9 +48,9 @@ deny contains res if {
 #   rule_data:
 #   - known_attestation_types
 deny contains res if {
-	some e in rule_data.string_list_errors("known_attestation_types")
-	res := result.with_severity(
-		result.make("attestation_type.known_attestation_types_provided", "%s", [e.message]),
+	some e in data.supply.lib.rule_data.string_list_errors("known_attestation_types")
+	res := data.supply.lib.result.with_severity(
+		data.supply.lib.result.make("attestation_type.known_attestation_types_provided", "%s", [e.message]),
 		e.severity,
 	)
 }
@@ -77,8 +73,8 @@ deny contains res if {
 #   rule_data:
 #   - allowed_provenance_build_types
 deny contains res if {
-	count(attestations.pipelinerun_attestations) == 0
-	res := result.make("attestation_type.pipelinerun_attestation_found", "Missing pipelinerun attestation", [])
+	count(data.supply.lib.attestations.pipelinerun_attestations) == 0
+	res := data.supply.lib.result.make("attestation_type.pipelinerun_attestation_found", "Missing pipelinerun attestation", [])
 }
 
 # METADATA
@@ -95,9 +91,9 @@ deny contains res if {
 #   - konflux
 #   effective_on: 2023-08-31T00:00:00Z
 deny contains res if {
-	some att in attestations.all
+	some att in data.supply.lib.attestations.all
 	not _has_statement(att)
-	res := result.dated(
+	res := data.supply.lib.result.dated(
 		"attestation_type.deprecated_policy_attestation_format",
 		"Deprecated policy attestation format found",
 		[],

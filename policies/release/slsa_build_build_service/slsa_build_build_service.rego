@@ -5,10 +5,6 @@ package slsa_build_build_service
 
 import rego.v1
 
-import data.supply.lib.attestations
-import data.supply.lib.result
-import data.supply.lib.rule_data
-
 # METADATA
 # title: SLSA Builder ID found
 # description: >-
@@ -24,9 +20,9 @@ import data.supply.lib.rule_data
 #   depends_on:
 #   - attestation_type.known_attestation_type
 deny contains res if {
-	some att in attestations.pipelinerun_attestations
+	some att in data.supply.lib.attestations.pipelinerun_attestations
 	not _builder_id(att)
-	res := result.make("slsa_build_build_service.slsa_builder_id_found", "Builder ID not set in attestation", [])
+	res := data.supply.lib.result.make("slsa_build_build_service.slsa_builder_id_found", "Builder ID not set in attestation", [])
 }
 
 # METADATA
@@ -48,11 +44,11 @@ deny contains res if {
 #   rule_data:
 #   - allowed_builder_ids
 deny contains res if {
-	allowed := rule_data.get("allowed_builder_ids")
-	some att in attestations.pipelinerun_attestations
+	allowed := data.supply.lib.rule_data.get("allowed_builder_ids")
+	some att in data.supply.lib.attestations.pipelinerun_attestations
 	builder_id := _builder_id(att)
 	not builder_id in allowed
-	res := result.make("slsa_build_build_service.slsa_builder_id_accepted", "Builder ID %q is unexpected", [builder_id])
+	res := data.supply.lib.result.make("slsa_build_build_service.slsa_builder_id_accepted", "Builder ID %q is unexpected", [builder_id])
 }
 
 # METADATA
@@ -68,15 +64,15 @@ deny contains res if {
 #   rule_data:
 #   - allowed_builder_ids
 deny contains res if {
-	some e in rule_data.string_list_errors("allowed_builder_ids")
-	res := result.with_severity(
-		result.make("slsa_build_build_service.allowed_builder_ids_provided", "%s", [e.message]),
+	some e in data.supply.lib.rule_data.string_list_errors("allowed_builder_ids")
+	res := data.supply.lib.result.with_severity(
+		data.supply.lib.result.make("slsa_build_build_service.allowed_builder_ids_provided", "%s", [e.message]),
 		e.severity,
 	)
 }
 
 _builder_id(att) := id if {
-	id := attestations.builder_id(att)
+	id := data.supply.lib.attestations.builder_id(att)
 	is_string(id)
 	id != ""
 }

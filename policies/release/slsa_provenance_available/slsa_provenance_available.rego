@@ -5,10 +5,6 @@ package slsa_provenance_available
 
 import rego.v1
 
-import data.supply.lib.attestations
-import data.supply.lib.result
-import data.supply.lib.rule_data
-
 # METADATA
 # title: Expected attestation predicate type found
 # description: >-
@@ -29,10 +25,10 @@ import data.supply.lib.rule_data
 #   rule_data:
 #   - allowed_predicate_types
 deny contains res if {
-	allowed := rule_data.get("allowed_predicate_types")
-	some att in attestations.pipelinerun_attestations
+	allowed := data.supply.lib.rule_data.get("allowed_predicate_types")
+	some att in data.supply.lib.attestations.pipelinerun_attestations
 	not att.statement.predicateType in allowed
-	res := result.make(
+	res := data.supply.lib.result.make(
 		"slsa_provenance_available.attestation_predicate_type_accepted",
 		"Attestation predicate type %q is not an expected type (%s)",
 		[att.statement.predicateType, concat(", ", [t | some t in allowed; is_string(t)])],
@@ -53,9 +49,9 @@ deny contains res if {
 #   rule_data:
 #   - allowed_predicate_types
 deny contains res if {
-	some e in rule_data.string_list_errors("allowed_predicate_types")
-	res := result.with_severity(
-		result.make("slsa_provenance_available.allowed_predicate_types_provided", "%s", [e.message]),
+	some e in data.supply.lib.rule_data.string_list_errors("allowed_predicate_types")
+	res := data.supply.lib.result.with_severity(
+		data.supply.lib.result.make("slsa_provenance_available.allowed_predicate_types_provided", "%s", [e.message]),
 		e.severity,
 	)
 }
