@@ -47,7 +47,7 @@ normalise_v02(t) := {
 	"ref": ref,
 	"params": _params_v02(t),
 	"results": _results(_list_at(t, ["results"])),
-	"status": _string_at(t, ["status"]),
+	"status": _v02_status(t),
 	"steps": _list_at(t, ["steps"]),
 	"labels": labels,
 	"annotations": _object_at(t, ["invocation", "environment", "annotations"]),
@@ -196,6 +196,11 @@ _v1_status(tr) := status if {
 	]
 	count(conditions) > 0
 	status := _condition_status(conditions[0].status)
+} else := "Missing"
+
+_v02_status(t) := status if {
+	status := _string_at(t, ["status"])
+	status != ""
 } else := "Missing"
 
 _condition_status("True") := "Succeeded"
