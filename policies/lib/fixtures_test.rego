@@ -156,3 +156,35 @@ trusted_tasks := {
 
 # 2026-01-01T00:00:00Z in nanoseconds, the effective time of the tests that need one.
 when_ns := 1767225600000000000
+
+# A CycloneDX SBOM attestation with the given components.
+cyclonedx_attestation(components) := {"statement": {
+	"_type": "https://in-toto.io/Statement/v0.1",
+	"predicateType": "https://cyclonedx.org/bom",
+	"subject": subject,
+	"predicate": {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": components},
+}}
+
+# An SPDX SBOM attestation with the given packages.
+spdx_attestation(packages) := {"statement": {
+	"_type": "https://in-toto.io/Statement/v0.1",
+	"predicateType": "https://spdx.dev/Document",
+	"subject": subject,
+	"predicate": {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "packages": packages},
+}}
+
+# A CycloneDX component with a purl and properties.
+component(purl, properties) := {"type": "library", "name": purl, "purl": purl, "properties": properties}
+
+# An SPDX package with a purl and JSON annotations.
+spdx_package(purl, attributes) := {
+	"SPDXID": "SPDXRef-package",
+	"name": purl,
+	"externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
+	"annotations": [{"annotator": "Tool: test", "annotationType": "OTHER", "comment": json.marshal(a)} | some a in attributes],
+}
+
+input_with_sboms := {"attestations": array.concat(input_v02.attestations, [
+	cyclonedx_attestation([component("pkg:golang/k8s.io/client-go@v0.28.3", [])]),
+	spdx_attestation([spdx_package("pkg:npm/%40babel/core@7.29.0", [])]),
+])}
