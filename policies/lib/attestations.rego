@@ -45,7 +45,7 @@ v1_pipelinerun_attestations := [att |
 	not _is_taskrun_v1(att)
 ]
 
-_build_types := {t | some t in data.supply.lib.rule_data.get("allowed_provenance_build_types")}
+_build_types := {t | some t in data.supply.lib.rule_data.list("allowed_provenance_build_types")}
 
 # A v1.0 TaskRun provenance has a runSpec with neither pipelineRef nor pipelineSpec.
 _is_taskrun_v1(att) if {

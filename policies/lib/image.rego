@@ -29,6 +29,7 @@ _split_tag(name) := [concat(":", array.slice(parts, 0, count(parts) - 1)), parts
 
 # True when ref's repository starts with one of prefixes.
 has_prefix_in(ref, prefixes) if {
+	is_array(prefixes)
 	some prefix in prefixes
 	is_string(prefix)
 	startswith(ref, prefix)

@@ -54,6 +54,13 @@ get(key_name) := value if {
 	value := defaults[key_name]
 } else := []
 
+# The value of rule data `key_name` when it is a list, else [] (so a rule fails closed on a
+# value of the wrong type; the rule-data checks report the type).
+list(key_name) := value if {
+	value := get(key_name)
+	is_array(value)
+} else := []
+
 # Errors (objects with message and severity) when rule data `key` is not a non-empty list of
 # unique strings.
 string_list_errors(key) := {e |

@@ -27,7 +27,7 @@ import rego.v1
 #   rule_data:
 #   - known_attestation_types
 deny contains res if {
-	known := data.supply.lib.rule_data.get("known_attestation_types")
+	known := data.supply.lib.rule_data.list("known_attestation_types")
 	some att in data.supply.lib.attestations.pipelinerun_attestations
 	att_type := object.get(att.statement, "_type", "")
 	not att_type in known

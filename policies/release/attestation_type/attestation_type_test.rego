@@ -86,3 +86,8 @@ test_rule_data_precedence if {
 		with data.rule_data__configuration__ as {"known_attestation_types": ["https://in-toto.io/Statement/v0.1"]}
 	count(results) == 0
 }
+
+test_build_types_of_wrong_type_find_no_provenance if {
+	f.codes(attestation_type.deny) == {"attestation_type.pipelinerun_attestation_found"} with input as f.input_v02
+		with data.rule_data.allowed_provenance_build_types as "tekton.dev/v1beta1/PipelineRun"
+}

@@ -44,7 +44,7 @@ deny contains res if {
 #   rule_data:
 #   - allowed_builder_ids
 deny contains res if {
-	allowed := data.supply.lib.rule_data.get("allowed_builder_ids")
+	allowed := data.supply.lib.rule_data.list("allowed_builder_ids")
 	some att in data.supply.lib.attestations.pipelinerun_attestations
 	builder_id := _builder_id(att)
 	not builder_id in allowed

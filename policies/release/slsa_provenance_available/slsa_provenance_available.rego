@@ -25,7 +25,7 @@ import rego.v1
 #   rule_data:
 #   - allowed_predicate_types
 deny contains res if {
-	allowed := data.supply.lib.rule_data.get("allowed_predicate_types")
+	allowed := data.supply.lib.rule_data.list("allowed_predicate_types")
 	some att in data.supply.lib.attestations.pipelinerun_attestations
 	not att.statement.predicateType in allowed
 	res := data.supply.lib.result.make(

@@ -43,3 +43,12 @@ test_rule_data_wrong_type_fails_closed if {
 test_no_provenance_no_result if {
 	count(slsa_provenance_available.deny) == 0 with input as {"attestations": []}
 }
+
+test_rule_data_string_fails_closed if {
+	results := slsa_provenance_available.deny with input as f.input_v02
+		with data.rule_data.allowed_predicate_types as "https://slsa.dev/provenance/v0.2"
+	f.codes(results) == {
+		"slsa_provenance_available.allowed_predicate_types_provided",
+		"slsa_provenance_available.attestation_predicate_type_accepted",
+	}
+}
