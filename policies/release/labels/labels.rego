@@ -13,7 +13,7 @@ import rego.v1
 # description: The image has every label listed in the `required_labels` rule data.
 # custom:
 #   short_name: required_labels
-#   failure_msg: The required %q label is missing. Label description: %s
+#   failure_msg: 'The required %q label is missing. Label description: %s'
 #   solution: Set the label in the Containerfile (`LABEL name=value`) or with the build task's LABELS parameter.
 #   collections:
 #   - konflux
