@@ -94,7 +94,9 @@ subjects(att) := value if {
 	is_array(value)
 } else := []
 
-_list(value) := value if is_array(value) else := []
+_list(value) := value if is_array(value)
+
+else := []
 
 # SBOM documents found in the input: CycloneDX and SPDX statements' predicates.
 cyclonedx_sboms := [s.predicate |

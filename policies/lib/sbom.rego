@@ -59,7 +59,9 @@ _split_version(text) := [concat("@", array.slice(parts, 0, count(parts) - 1)), l
 	not contains(last, "/")
 } else := [text, ""]
 
-_second(parts) := parts[1] if count(parts) > 1 else := ""
+_second(parts) := parts[1] if count(parts) > 1
+
+else := ""
 
 # The disallowed_packages entry (with index) a purl matches, if any.
 disallowed_match(purl) := entry if {
@@ -192,4 +194,6 @@ _attribute_entry_problems(entry) := {"not an object"} if {
 # All SBOM documents of the input.
 all_sboms := array.concat(data.supply.lib.attestations.cyclonedx_sboms, data.supply.lib.attestations.spdx_sboms)
 
-_list(value) := value if is_array(value) else := []
+_list(value) := value if is_array(value)
+
+else := []

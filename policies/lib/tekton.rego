@@ -126,7 +126,9 @@ _bundle_location(bundle) := {
 	key := _bundle_key(parts)
 }
 
-_bundle_key(parts) := sprintf("oci://%s:%s", [parts.repo, parts.tag]) if parts.tag != "" else := sprintf("oci://%s", [parts.repo])
+_bundle_key(parts) := sprintf("oci://%s:%s", [parts.repo, parts.tag]) if parts.tag != ""
+
+else := sprintf("oci://%s", [parts.repo])
 
 _git_location(r) := {
 	"bundle": "",
@@ -145,9 +147,13 @@ _git_location(r) := {
 
 _git_url(url) := _with_git_suffix(_with_git_prefix(url))
 
-_with_git_prefix(url) := url if startswith(url, "git+") else := concat("", ["git+", url])
+_with_git_prefix(url) := url if startswith(url, "git+")
 
-_with_git_suffix(url) := url if endswith(url, ".git") else := concat("", [url, ".git"])
+else := concat("", ["git+", url])
+
+_with_git_suffix(url) := url if endswith(url, ".git")
+
+else := concat("", [url, ".git"])
 
 _param(r, name) := value if {
 	some p in _list_at(r, ["params"])
@@ -257,4 +263,6 @@ _string_at(obj, path) := value if {
 	is_string(value)
 } else := ""
 
-_string(value) := value if is_string(value) else := ""
+_string(value) := value if is_string(value)
+
+else := ""

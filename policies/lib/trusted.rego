@@ -71,9 +71,13 @@ describe(task) := sprintf("%s is not pinned to a digest or commit", [_where(task
 	not is_trusted(task)
 } else := "trusted"
 
-_where(task) := sprintf("reference %q", [task.ref.bundle]) if task.ref.bundle != "" else := sprintf("the reference of task %q", [task.task_name])
+_where(task) := sprintf("reference %q", [task.ref.bundle]) if task.ref.bundle != ""
 
-_key(task) := task.ref.key if task.ref.key != "" else := "an inline or unknown reference"
+else := sprintf("the reference of task %q", [task.task_name])
+
+_key(task) := task.ref.key if task.ref.key != ""
+
+else := "an inline or unknown reference"
 
 # The expiry (ns) of the trusted record matching the task, when that record has one within the
 # `task_expiry_warning_days` window (0: any expiry date).

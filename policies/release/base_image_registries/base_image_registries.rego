@@ -86,6 +86,6 @@ _parent := {ref |
 }
 
 _base_images := {ref |
-	some ref in _reported | _parent
+	some ref in (_reported | _parent)
 	ref != "scratch"
 }

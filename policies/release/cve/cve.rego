@@ -310,6 +310,10 @@ _valid_leeway(level, days) if {
 	round(days) == days
 }
 
-_list(value) := value if is_array(value) else := []
+_list(value) := value if is_array(value)
 
-_object(value) := value if is_object(value) else := {}
+else := []
+
+_object(value) := value if is_object(value)
+
+else := {}

@@ -183,9 +183,11 @@ _rule_data_errors contains msg if {
 _valid_entry(e) if {
 	is_object(e)
 	is_string(e.name)
-	every k in ({"description", "replacement"} & object.keys(e)) {
+	every k in {"description", "replacement"} & object.keys(e) {
 		is_string(e[k])
 	}
 }
 
-_list(value) := value if is_array(value) else := []
+_list(value) := value if is_array(value)
+
+else := []

@@ -228,7 +228,9 @@ _pipeline_entries(att) := [e |
 	some e in _valid_entries(object.get(_raw_pipelines, selector, []))
 ]
 
-_entries(att) := _pipeline_entries(att) if count(_pipeline_entries(att)) > 0 else := _default_entries
+_entries(att) := _pipeline_entries(att) if count(_pipeline_entries(att)) > 0
+
+else := _default_entries
 
 _current(att) := entry if {
 	entry := data.supply.lib.time.most_current(_entries(att))
@@ -303,10 +305,10 @@ _data_errors contains msg if {
 _entry_problems(e) := {"not an object"} if {
 	not is_object(e)
 } else := problems if {
-	problems := (_tasks_problems(object.get(e, "tasks", null)) | {"effective_on is not an RFC 3339 date-time" |
+	problems := _tasks_problems(object.get(e, "tasks", null)) | {"effective_on is not an RFC 3339 date-time" |
 		"effective_on" in object.keys(e)
 		not data.supply.lib.time.is_rfc3339(e.effective_on)
-	})
+	}
 }
 
 _tasks_problems(tasks) := {"tasks is not a list"} if {

@@ -5,7 +5,6 @@ import rego.v1
 import data.supply.lib.fixtures_test as f
 import data.trusted_task
 
-
 test_trusted_v02_passes if {
 	results := trusted_task.deny | trusted_task.warn with input as f.input_v02 with data.trusted_tasks as f.trusted_tasks
 	count(results) == 0
