@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,9 @@ def load_docs_script() -> ModuleType:
     spec = importlib.util.spec_from_loader("gen_policy_docs", loader)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gen_policy_docs", module)
     loader.exec_module(module)
-    return module
+    return sys.modules["gen_policy_docs"]
 
 
 def first_line(error: BaseException) -> str:

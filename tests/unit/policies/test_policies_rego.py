@@ -6,11 +6,23 @@ that fails to compile therefore fails every test, which is what we want to see.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.policies._helpers import RegoTest, first_line, ids, new_engine, rego_tests
+from tests.unit.policies._helpers import (
+    POLICIES,
+    REPO,
+    RegoTest,
+    first_line,
+    ids,
+    new_engine,
+    rego_tests,
+)
 
 TESTS = rego_tests()
 
@@ -33,3 +45,42 @@ def test_rego_test_rule_is_true(engine: Any, rego_test: RegoTest) -> None:
     except RuntimeError as error:  # a compile or evaluation error is a failure, never a pass
         pytest.fail(f"{rego_test.file.name}: {first_line(error)}")
     assert value.strip() == "true", f"{rego_test.rule} is {value.strip()}"
+
+
+def _opa() -> Path:
+    tools = os.environ.get("KONFLUX_SUPPLY_TOOLS")
+    opa = Path(tools) / "opa" if tools else REPO / ".tools" / "bin" / "opa"
+    if not opa.is_file():
+        pytest.skip(f"opa not found at {opa} (set KONFLUX_SUPPLY_TOOLS or run scripts/build-opa)")
+    return opa
+
+
+def test_opa_runs_the_same_tests_and_agrees(engine: Any) -> None:
+    done = subprocess.run(
+        [str(_opa()), "test", str(POLICIES), "--format", "json"], capture_output=True, text=True
+    )
+    rows = json.loads(done.stdout)
+    opa = {
+        f"{r['package'].removeprefix('data.')}.{r['name']}": not (r.get("fail") or r.get("error"))
+        for r in rows
+    }
+    ours = {}
+    for rego_test in TESTS:
+        try:
+            ours[f"{rego_test.package}.{rego_test.name}"] = (
+                engine.eval_rule_as_json(rego_test.rule).strip() == "true"
+            )
+        except RuntimeError:
+            ours[f"{rego_test.package}.{rego_test.name}"] = False
+    assert opa == ours
+    assert all(opa.values()), [name for name, ok in opa.items() if not ok]
+
+
+def test_opa_strict_check_and_format() -> None:
+    opa = str(_opa())
+    check = subprocess.run(
+        [opa, "check", "--strict", str(POLICIES)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([opa, "fmt", "--list", str(POLICIES)], capture_output=True, text=True)
+    assert fmt.stdout.strip() == "", f"not opa-formatted: {fmt.stdout}"
