@@ -59,7 +59,7 @@ def new_engine(*, tests: bool, data: dict[str, Any] | None = None) -> Any:
 
 
 def rego_tests() -> list[RegoTest]:
-    found = []
+    found: list[RegoTest] = []
     for path in rego_files(tests=True):
         if not path.name.endswith("_test.rego"):
             continue

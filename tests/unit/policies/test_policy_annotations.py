@@ -69,7 +69,8 @@ def test_collections_are_declared_as_conforma_does() -> None:
         assert (
             rule.file.relative_to(POLICIES).as_posix() == f"release/collection/{name}/{name}.rego"
         )
-        assert rule.annotations.get("title") == name and rule.annotations.get("description")
+        assert rule.annotations.get("title") == name
+        assert rule.annotations.get("description")
 
 
 def test_codes_are_unique() -> None:
@@ -165,7 +166,8 @@ def test_results_at_run_time_match_annotations() -> None:
             for kind, results in kinds.items():
                 for result in results:
                     rule = by_code[result["code"]]
-                    assert rule.package == package and rule.kind == kind, result
+                    assert rule.package == package, result
+                    assert rule.kind == kind, result
                     assert _pattern(rule.custom["failure_msg"]).fullmatch(result["msg"]), result
                     seen.add(result["code"])
     assert len(seen) >= 8
