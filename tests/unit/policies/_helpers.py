@@ -93,6 +93,25 @@ def evaluate(engine: Any, policy_input: dict[str, Any]) -> dict[str, dict[str, l
     return out
 
 
+def load_data(*directories: Path) -> dict[str, Any]:
+    """The YAML/JSON files of ``directories`` merged at the root of one data document."""
+    import yaml
+
+    merged: dict[str, Any] = {}
+    for directory in directories:
+        for path in sorted(directory.iterdir()):
+            if path.suffix not in {".yml", ".yaml", ".json"}:
+                continue
+            document = yaml.safe_load(path.read_text())
+            assert isinstance(document, dict), path
+            for key, value in document.items():
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
+    return merged
+
+
 def load_docs_script() -> ModuleType:
     """``scripts/gen-policy-docs`` as a module (its annotation reader is shared with the tests)."""
     path = REPO / "scripts" / "gen-policy-docs"
