@@ -52,8 +52,11 @@ deny contains res if {
 # METADATA
 # title: Provenance subject matches build task image result
 # description: >-
-#   Every subject of the PipelineRun attestation is an image that one of its build tasks reports
-#   (same repository and digest; the tag is ignored).
+#   Every subject of the PipelineRun attestation is an image that one of its tasks reports, as
+#   Tekton Chains' type hints name them: a `*IMAGE_URL` and `*IMAGE_DIGEST` result pair (for
+#   example IMAGE_URL/IMAGE_DIGEST of the build task, SOURCE_IMAGE_URL/SOURCE_IMAGE_DIGEST of a
+#   source image build) or an entry of an IMAGES result. Repository and digest must match; the
+#   tag is ignored.
 # custom:
 #   short_name: subject_build_task_matches
 #   failure_msg: The attestation subject, %q, does not match any of the images built
@@ -68,7 +71,7 @@ deny contains res if {
 deny contains res if {
 	some att in data.supply.lib.attestations.pipelinerun_attestations
 	count(data.supply.lib.tekton.build_tasks(att)) > 0
-	built := {_built_image(task) | some task in data.supply.lib.tekton.build_tasks(att)}
+	built := _reported_images(att)
 	some subject in data.supply.lib.attestations.subjects(att)
 	ref := _subject_ref(subject)
 	not ref in built
@@ -106,6 +109,20 @@ deny contains res if {
 }
 
 _built_image(task) := sprintf("%s@%s", [_repo(data.supply.lib.tekton.result_string(task, "IMAGE_URL")), data.supply.lib.tekton.result_string(task, "IMAGE_DIGEST")])
+
+_reported_images(att) := {sprintf("%s@%s", [_repo(url), digest]) |
+	some task in data.supply.lib.tekton.tasks(att)
+	some name, url in task.results
+	is_string(url)
+	endswith(name, "IMAGE_URL")
+	digest := data.supply.lib.tekton.result_string(task, concat("", [trim_suffix(name, "IMAGE_URL"), "IMAGE_DIGEST"]))
+	digest != ""
+} | {sprintf("%s@%s", [parts.repo, parts.digest]) |
+	some task in data.supply.lib.tekton.tasks(att)
+	some ref in split(data.supply.lib.tekton.result_string(task, "IMAGES"), ",")
+	parts := data.supply.lib.image.parse(trim_space(ref))
+	parts.digest != ""
+}
 
 _repo(url) := data.supply.lib.image.parse(url).repo
 

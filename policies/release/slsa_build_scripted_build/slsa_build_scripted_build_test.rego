@@ -62,3 +62,23 @@ test_untrusted_build_task_fails if {
 	some r in results
 	r.msg == sprintf(`Image "%s@%s" not built by a trusted task: no trusted_tasks entry for oci://registry.example/catalog/task-buildah:0.1`, [f.image_repo, f.digest_c])
 }
+
+test_source_image_subject_matches_source_build_task if {
+	source_digest := f.digest_a
+	source := f.task_v02("source", "source-build", f.bundle("source-build", f.digest_a), {
+		"SOURCE_IMAGE_URL": sprintf("%s:src", [f.image_repo]),
+		"SOURCE_IMAGE_DIGEST": source_digest,
+	})
+	subjects := array.concat(f.subject, [{"name": f.image_repo, "digest": {"sha256": substring(source_digest, 7, -1)}}])
+	inp := f.with_statement({"attestations": [f.att_v02(array.concat(f.standard_tasks_v02, [source]))]}, {"subject": subjects})
+	count(slsa_build_scripted_build.deny) == 0 with input as inp with data.trusted_tasks as f.trusted_tasks
+}
+
+test_index_subject_matches_images_result if {
+	index_digest := f.digest_b
+	results := {"IMAGES": sprintf("%s@%s, %s@%s", [f.image_repo, f.digest_c, f.image_repo, index_digest])}
+	manifest := f.taskrun("index", "build-image-index", f.bundle("build-image-index", f.digest_a), results)
+	subjects := array.concat(f.subject, [{"name": f.image_repo, "digest": {"sha256": substring(index_digest, 7, -1)}}])
+	inp := f.with_statement({"attestations": [f.att_v1(array.concat(f.standard_taskruns, [manifest]))]}, {"subject": subjects})
+	count(slsa_build_scripted_build.deny) == 0 with input as inp with data.trusted_tasks as f.trusted_tasks
+}
