@@ -43,7 +43,7 @@ def _fixture_input() -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", ["minimal", "konflux"])
 def test_example_ecp_points_at_the_library_by_path(name: str) -> None:
-    ecp = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+    ecp = yaml.safe_load((EXAMPLES / name / f"{name}.yaml").read_text())
     assert ecp["kind"] == "EnterpriseContractPolicy"
     (source,) = ecp["spec"]["sources"]
     for path in [*source["policy"], *source["data"]]:
@@ -53,7 +53,7 @@ def test_example_ecp_points_at_the_library_by_path(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["minimal", "konflux"])
 def test_example_rule_data_passes_the_data_checks(name: str) -> None:
-    data = load_data(EXAMPLES / "data" / name)
+    data = load_data(EXAMPLES / name / "data")
     engine = new_engine(tests=False, data=data)
     codes = {
         result["code"]
@@ -66,7 +66,7 @@ def test_example_rule_data_passes_the_data_checks(name: str) -> None:
 
 
 def test_example_trusted_tasks_are_pinned_by_digest() -> None:
-    data = load_data(EXAMPLES / "data" / "konflux")
+    data = load_data(EXAMPLES / "konflux" / "data")
     for key, records in data["trusted_tasks"].items():
         assert key.startswith("oci://")
         for record in records:
@@ -74,5 +74,5 @@ def test_example_trusted_tasks_are_pinned_by_digest() -> None:
 
 
 def test_example_data_is_json_compatible() -> None:
-    data = load_data(EXAMPLES / "data" / "konflux")
+    data = load_data(EXAMPLES / "konflux" / "data")
     assert json.loads(json.dumps(data)) == data
