@@ -27,10 +27,23 @@ tasks(att) := [normalise_v02(t) |
 	is_object(tr)
 ]
 
+# Every PipelineRun provenance of the input with its tasks normalised once (a rule, so the
+# engine computes it once per evaluation; functions are not memoised):
+# {attestation, tasks, build_tasks, git_clone_tasks, names}.
+runs := [_run(att, tasks(att)) | some att in data.supply.lib.attestations.pipelinerun_attestations]
+
+_run(att, ts) := {
+	"attestation": att,
+	"tasks": ts,
+	"build_tasks": [t | some t in ts; _is_build(t)],
+	"git_clone_tasks": [t | some t in ts; _is_git_clone(t)],
+	"names": {n | some t in ts; some n in names(t)},
+}
+
 # The normalised tasks of every PipelineRun provenance in the input.
 all_tasks := [t |
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some t in tasks(att)
+	some run in runs
+	some t in run.tasks
 ]
 
 _decode(content) := json.unmarshal(text) if {
@@ -235,18 +248,20 @@ names(task) := {task.task_name} | {sprintf("%s[%s=%s]", [task.task_name, k, v]) 
 }
 
 # Build tasks: tasks that report IMAGE_URL and IMAGE_DIGEST results.
-build_tasks(att) := [t |
-	some t in tasks(att)
+build_tasks(att) := [t | some t in tasks(att); _is_build(t)]
+
+_is_build(t) if {
 	result_string(t, "IMAGE_URL") != ""
 	result_string(t, "IMAGE_DIGEST") != ""
-]
+}
 
 # Git clone tasks: tasks that report `url` and `commit` results.
-git_clone_tasks(att) := [t |
-	some t in tasks(att)
+git_clone_tasks(att) := [t | some t in tasks(att); _is_git_clone(t)]
+
+_is_git_clone(t) if {
 	result_string(t, "url") != ""
 	result_string(t, "commit") != ""
-]
+}
 
 _list_at(obj, path) := value if {
 	value := object.get(obj, path, null)

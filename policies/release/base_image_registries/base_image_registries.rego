@@ -65,8 +65,8 @@ deny contains res if {
 }
 
 _reported := {ref |
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some task in data.supply.lib.tekton.build_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	some task in run.build_tasks
 	text := data.supply.lib.tekton.result_string(task, "BASE_IMAGES_DIGESTS")
 	some ref in regex.split(`\s+`, text)
 	ref != ""
@@ -74,8 +74,8 @@ _reported := {ref |
 
 # A build that reports the result but has only `scratch` base images needs no further info.
 _base_images_reported if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some task in data.supply.lib.tekton.build_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	some task in run.build_tasks
 	"BASE_IMAGES_DIGESTS" in object.keys(task.results)
 }
 

@@ -21,8 +21,8 @@ import rego.v1
 #   depends_on:
 #   - attestation_type.known_attestation_type
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.git_clone_tasks(att)) == 0
+	some run in data.supply.lib.tekton.runs
+	count(run.git_clone_tasks) == 0
 	res := data.supply.lib.result.make("provenance_materials.git_clone_task_found", "Task git-clone not found", [])
 }
 
@@ -44,11 +44,11 @@ deny contains res if {
 #   depends_on:
 #   - provenance_materials.git_clone_task_found
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some task in data.supply.lib.tekton.git_clone_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	some task in run.git_clone_tasks
 	url := data.supply.lib.tekton.result_string(task, "url")
 	commit := data.supply.lib.tekton.result_string(task, "commit")
-	not _recorded(att, url, commit)
+	not _recorded(run, url, commit)
 	res := data.supply.lib.result.make(
 		"provenance_materials.git_clone_source_matches_provenance",
 		"Entry in materials for the git repo %q and commit %q not found",
@@ -56,8 +56,8 @@ deny contains res if {
 	)
 }
 
-_recorded(att, url, commit) if {
-	some m in data.supply.lib.attestations.materials(att)
+_recorded(run, url, commit) if {
+	some m in data.supply.lib.attestations.materials(run.attestation)
 	is_string(m.uri)
 	_same_repo(m.uri, url)
 	some alg in ["sha1", "gitCommit"]

@@ -22,8 +22,8 @@ import rego.v1
 #   depends_on:
 #   - attestation_type.known_attestation_type
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some task in data.supply.lib.tekton.build_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	some task in run.build_tasks
 	count(task.steps) == 0
 	res := data.supply.lib.result.make("slsa_build_scripted_build.build_script_used", "Build task %q does not contain any steps", [task.name])
 }
@@ -44,8 +44,8 @@ deny contains res if {
 #   depends_on:
 #   - attestation_type.known_attestation_type
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.build_tasks(att)) == 0
+	some run in data.supply.lib.tekton.runs
+	count(run.build_tasks) == 0
 	res := data.supply.lib.result.make("slsa_build_scripted_build.build_task_image_results_found", "Build task not found", [])
 }
 
@@ -69,10 +69,10 @@ deny contains res if {
 #   depends_on:
 #   - slsa_build_scripted_build.build_task_image_results_found
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.build_tasks(att)) > 0
-	built := _reported_images(att)
-	some subject in data.supply.lib.attestations.subjects(att)
+	some run in data.supply.lib.tekton.runs
+	count(run.build_tasks) > 0
+	built := _reported_images(run)
+	some subject in data.supply.lib.attestations.subjects(run.attestation)
 	ref := _subject_ref(subject)
 	not ref in built
 	res := data.supply.lib.result.make(
@@ -98,8 +98,8 @@ deny contains res if {
 #   rule_data:
 #   - trusted_tasks
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	some task in data.supply.lib.tekton.build_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	some task in run.build_tasks
 	not data.supply.lib.trusted.is_trusted(task)
 	res := data.supply.lib.result.make(
 		"slsa_build_scripted_build.image_built_by_trusted_task",
@@ -110,15 +110,15 @@ deny contains res if {
 
 _built_image(task) := sprintf("%s@%s", [_repo(data.supply.lib.tekton.result_string(task, "IMAGE_URL")), data.supply.lib.tekton.result_string(task, "IMAGE_DIGEST")])
 
-_reported_images(att) := {sprintf("%s@%s", [_repo(url), digest]) |
-	some task in data.supply.lib.tekton.tasks(att)
+_reported_images(run) := {sprintf("%s@%s", [_repo(url), digest]) |
+	some task in run.tasks
 	some name, url in task.results
 	is_string(url)
 	endswith(name, "IMAGE_URL")
 	digest := data.supply.lib.tekton.result_string(task, concat("", [trim_suffix(name, "IMAGE_URL"), "IMAGE_DIGEST"]))
 	digest != ""
 } | {sprintf("%s@%s", [parts.repo, parts.digest]) |
-	some task in data.supply.lib.tekton.tasks(att)
+	some task in run.tasks
 	some ref in split(data.supply.lib.tekton.result_string(task, "IMAGES"), ",")
 	parts := data.supply.lib.image.parse(trim_space(ref))
 	parts.digest != ""

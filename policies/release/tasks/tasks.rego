@@ -27,8 +27,8 @@ import rego.v1
 #   depends_on:
 #   - attestation_type.known_attestation_type
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.tasks(att)) == 0
+	some run in data.supply.lib.tekton.runs
+	count(run.tasks) == 0
 	res := data.supply.lib.result.make("tasks.pipeline_has_tasks", "No tasks found in PipelineRun attestation", [])
 }
 
@@ -71,10 +71,10 @@ deny contains res if {
 #   - required-tasks
 #   - pipeline-required-tasks
 deny contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.tasks(att)) > 0
-	current := _current(att)
-	some required in _missing(att, current.tasks)
+	some run in data.supply.lib.tekton.runs
+	count(run.tasks) > 0
+	current := _current(run)
+	some required in _missing(run, current.tasks)
 	res := data.supply.lib.result.with_term("tasks.required_tasks_found", "%s is missing", [_describe(required, false)], required)
 }
 
@@ -95,11 +95,11 @@ deny contains res if {
 #   - required-tasks
 #   - pipeline-required-tasks
 warn contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.tasks(att)) > 0
-	latest := _latest(att)
-	some required in _missing(att, latest.tasks)
-	not required in _current_tasks(att)
+	some run in data.supply.lib.tekton.runs
+	count(run.tasks) > 0
+	latest := _latest(run)
+	some required in _missing(run, latest.tasks)
+	not required in _current_tasks(run)
 	res := data.supply.lib.result.with_term(
 		"tasks.future_required_tasks_found",
 		"%s is missing and will be required on %s",
@@ -121,10 +121,10 @@ warn contains res if {
 #   - required-tasks
 #   - pipeline-required-tasks
 deny contains res if {
-	count(data.supply.lib.attestations.pipelinerun_attestations) > 0
+	count(data.supply.lib.tekton.runs) > 0
 	count(_default_entries) == 0
-	every att in data.supply.lib.attestations.pipelinerun_attestations {
-		count(_pipeline_entries(att)) == 0
+	every run in data.supply.lib.tekton.runs {
+		count(_pipeline_entries(run)) == 0
 	}
 	res := data.supply.lib.result.make("tasks.required_tasks_list_provided", "Missing required required-tasks data", [])
 }
@@ -141,9 +141,9 @@ deny contains res if {
 #   rule_data:
 #   - pipeline-required-tasks
 warn contains res if {
-	some att in data.supply.lib.attestations.pipelinerun_attestations
-	count(data.supply.lib.tekton.tasks(att)) > 0
-	count(_pipeline_entries(att)) == 0
+	some run in data.supply.lib.tekton.runs
+	count(run.tasks) > 0
+	count(_pipeline_entries(run)) == 0
 	res := data.supply.lib.result.make("tasks.pipeline_required_tasks_list_provided", "Required tasks do not exist for pipeline", [])
 }
 
@@ -210,46 +210,42 @@ _valid_entries(list) := [_dated(e) |
 
 _dated(e) := object.union({"effective_on": "1970-01-01T00:00:00Z"}, e)
 
-_selectors(att) := labels if {
+_selectors(run) := labels if {
 	labels := {l |
-		some task in data.supply.lib.tekton.build_tasks(att)
+		some task in run.build_tasks
 		l := task.labels["build.appstudio.redhat.com/build_type"]
 		is_string(l)
 	}
 	count(labels) > 0
 } else := {l |
-	l := data.supply.lib.attestations.pipelinerun_labels(att)["pipelines.openshift.io/runtime"]
+	l := data.supply.lib.attestations.pipelinerun_labels(run.attestation)["pipelines.openshift.io/runtime"]
 	is_string(l)
 }
 
-_pipeline_entries(att) := [e |
+_pipeline_entries(run) := [e |
 	is_object(_raw_pipelines)
-	some selector in _selectors(att)
+	some selector in _selectors(run)
 	some e in _valid_entries(object.get(_raw_pipelines, selector, []))
 ]
 
-_entries(att) := _pipeline_entries(att) if count(_pipeline_entries(att)) > 0
+_entries(run) := _pipeline_entries(run) if count(_pipeline_entries(run)) > 0
 
 else := _default_entries
 
-_current(att) := entry if {
-	entry := data.supply.lib.time.most_current(_entries(att))
+_current(run) := entry if {
+	entry := data.supply.lib.time.most_current(_entries(run))
 } else := {"effective_on": "", "tasks": []}
 
-_latest(att) := entry if {
-	entry := data.supply.lib.time.newest(_entries(att))
+_latest(run) := entry if {
+	entry := data.supply.lib.time.newest(_entries(run))
 } else := {"effective_on": "", "tasks": []}
 
-_current_tasks(att) := _current(att).tasks
+_current_tasks(run) := _current(run).tasks
 
 # Required items (names or lists of alternatives) that none of the att's tasks answers to.
-_missing(att, required) := {item |
-	names := {n |
-		some task in data.supply.lib.tekton.tasks(att)
-		some n in data.supply.lib.tekton.names(task)
-	}
+_missing(run, required) := {item |
 	some item in required
-	not _present(item, names)
+	not _present(item, run.names)
 }
 
 _present(item, names) if {
