@@ -6,30 +6,33 @@ import data.supply.lib.fixtures_test as f
 
 # rule data
 
+# (allowed_registry_prefixes has no built-in default.)
 test_rule_data_precedence if {
-	data.supply.lib.rule_data.get("k") == 1 with data.rule_data__configuration__.k as 1
-		with data.rule_data_custom.k as 2 with data.rule_data.k as 3
-	data.supply.lib.rule_data.get("k") == 2 with data.rule_data_custom.k as 2 with data.rule_data.k as 3
-	data.supply.lib.rule_data.get("k") == 3 with data.rule_data.k as 3
+	data.supply.lib.rule_data.get("allowed_registry_prefixes") == 1 with data.rule_data__configuration__.allowed_registry_prefixes as 1
+		with data.rule_data_custom.allowed_registry_prefixes as 2
+		with data.rule_data.allowed_registry_prefixes as 3
+	data.supply.lib.rule_data.get("allowed_registry_prefixes") == 2 with data.rule_data_custom.allowed_registry_prefixes as 2
+		with data.rule_data.allowed_registry_prefixes as 3
+	data.supply.lib.rule_data.get("allowed_registry_prefixes") == 3 with data.rule_data.allowed_registry_prefixes as 3
 	data.supply.lib.rule_data.get("allowed_builder_ids") == ["https://tekton.dev/chains/v2"]
-	data.supply.lib.rule_data.get("no_such_key") == []
+	data.supply.lib.rule_data.get("allowed_registry_prefixes") == []
 }
 
 test_rule_data_false_and_zero_are_values if {
 	data.supply.lib.rule_data.get("task_expiry_warning_days") == 0
-	data.supply.lib.rule_data.get("k") == false with data.rule_data.k as false
+	data.supply.lib.rule_data.get("allowed_registry_prefixes") == false with data.rule_data.allowed_registry_prefixes as false
 }
 
 test_rule_data_list if {
-	data.supply.lib.rule_data.list("k") == [] with data.rule_data.k as "x"
-	data.supply.lib.rule_data.list("k") == ["x"] with data.rule_data.k as ["x"]
+	data.supply.lib.rule_data.list("allowed_registry_prefixes") == [] with data.rule_data.allowed_registry_prefixes as "x"
+	data.supply.lib.rule_data.list("allowed_registry_prefixes") == ["x"] with data.rule_data.allowed_registry_prefixes as ["x"]
 }
 
 test_string_list_errors if {
-	errors := data.supply.lib.rule_data.string_list_errors("k") with data.rule_data.k as ["a", "a", 1]
+	errors := data.supply.lib.rule_data.string_list_errors("allowed_registry_prefixes") with data.rule_data.allowed_registry_prefixes as ["a", "a", 1]
 	{e.message | some e in errors} == {
-		"Rule data k has unexpected format: item 2 is not a string",
-		"Rule data k has unexpected format: items are not unique",
+		"Rule data allowed_registry_prefixes has unexpected format: item 2 is not a string",
+		"Rule data allowed_registry_prefixes has unexpected format: items are not unique",
 	}
 }
 

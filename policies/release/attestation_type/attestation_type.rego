@@ -3,6 +3,10 @@
 # description: >-
 #   Checks that the image has a PipelineRun provenance attestation and that its in-toto
 #   statement type is a known one.
+# custom:
+#   rule_data:
+#   - known_attestation_types
+#   - allowed_provenance_build_types
 package attestation_type
 
 import rego.v1

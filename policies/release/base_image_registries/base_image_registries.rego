@@ -4,6 +4,9 @@
 #   Checks that the image's base images come from allowed registries. Base images are the
 #   references in the build tasks' BASE_IMAGES_DIGESTS result (white-space separated) and the
 #   parent image of the input (`input.image.parent.ref`); `scratch` is not an data.supply.lib.image.
+# custom:
+#   rule_data:
+#   - allowed_registry_prefixes
 package base_image_registries
 
 import rego.v1

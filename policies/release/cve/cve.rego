@@ -10,6 +10,13 @@
 #   task's SCAN_OUTPUT result in the provenance are used. A patched vulnerability has a fix
 #   (`fixed_in_version`); an unpatched one has none. A blocker's effective date is its `issued`
 #   date plus `cve_leeway` days for its level, so it is a warning until then.
+# custom:
+#   rule_data:
+#   - restrict_cve_security_levels
+#   - cve_leeway
+#   - restrict_unpatched_cve_security_levels
+#   - warn_cve_security_levels
+#   - warn_unpatched_cve_security_levels
 package cve
 
 import rego.v1

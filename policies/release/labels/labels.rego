@@ -4,6 +4,12 @@
 #   Checks the image labels (`input.image.config.Labels`) against the rule data: required and
 #   optional labels (`{name, description}`), deprecated labels (`{name, replacement}`) and labels
 #   that must not be inherited unchanged from the parent image (`{name}`).
+# custom:
+#   rule_data:
+#   - required_labels
+#   - optional_labels
+#   - deprecated_labels
+#   - disallowed_inherited_labels
 package labels
 
 import rego.v1

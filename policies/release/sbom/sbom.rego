@@ -4,6 +4,10 @@
 #   Checks that the image has an attested SBOM (a CycloneDX or SPDX in-toto statement) and that
 #   the SBOM rule data is well formed. Disallowed packages and attributes are checked per
 #   format in the sbom_cyclonedx and sbom_spdx packages.
+# custom:
+#   rule_data:
+#   - disallowed_packages
+#   - disallowed_attributes
 package sbom
 
 import rego.v1

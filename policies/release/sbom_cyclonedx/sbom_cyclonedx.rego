@@ -1,6 +1,10 @@
 # METADATA
 # title: SBOM CycloneDX
 # description: Checks the packages of attested CycloneDX SBOMs against the SBOM rule data.
+# custom:
+#   rule_data:
+#   - disallowed_packages
+#   - disallowed_attributes
 package sbom_cyclonedx
 
 import rego.v1

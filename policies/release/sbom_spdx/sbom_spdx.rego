@@ -1,6 +1,10 @@
 # METADATA
 # title: SBOM SPDX
 # description: Checks the packages of attested SPDX SBOMs against the SBOM rule data.
+# custom:
+#   rule_data:
+#   - disallowed_packages
+#   - disallowed_attributes
 package sbom_spdx
 
 import rego.v1

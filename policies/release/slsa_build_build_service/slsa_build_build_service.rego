@@ -1,6 +1,9 @@
 # METADATA
 # title: SLSA - Build - Build Service
 # description: Checks that the provenance names a build service (builder id) that is accepted.
+# custom:
+#   rule_data:
+#   - allowed_builder_ids
 package slsa_build_build_service
 
 import rego.v1

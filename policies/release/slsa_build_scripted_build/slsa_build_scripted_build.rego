@@ -3,6 +3,9 @@
 # description: >-
 #   Checks that the image was built by a scripted build task (a task with steps) of the
 #   attested PipelineRun, and that the image the task reports is the attestation's subject.
+# custom:
+#   rule_data:
+#   - trusted_tasks
 package slsa_build_scripted_build
 
 import rego.v1

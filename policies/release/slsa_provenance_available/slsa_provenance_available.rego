@@ -1,6 +1,9 @@
 # METADATA
 # title: SLSA - Provenance - Available
 # description: Checks that the build provenance uses an accepted SLSA provenance predicate type.
+# custom:
+#   rule_data:
+#   - allowed_predicate_types
 package slsa_provenance_available
 
 import rego.v1

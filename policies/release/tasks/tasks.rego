@@ -8,6 +8,10 @@
 #   `build.appstudio.redhat.com/build_type` label of the build task, else by the PipelineRun's
 #   `pipelines.openshift.io/runtime` label. A required task is a task name, `name[PARAM=value]`,
 #   or a list of alternatives.
+# custom:
+#   rule_data:
+#   - required-tasks
+#   - pipeline-required-tasks
 package tasks
 
 import rego.v1

@@ -3,6 +3,10 @@
 # description: >-
 #   Checks that every task of the build PipelineRun came from a trusted task definition: a task
 #   bundle (or git commit) pinned by digest and listed, unexpired, in the `trusted_tasks` data.
+# custom:
+#   rule_data:
+#   - trusted_tasks
+#   - task_expiry_warning_days
 package trusted_task
 
 import rego.v1

@@ -177,3 +177,12 @@ def test_docs_are_up_to_date() -> None:
     script = REPO / "scripts" / "gen-policy-docs"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_package_annotations_list_the_rule_data_of_their_rules() -> None:
+    # `policy lint` looks for documented rule-data keys in package annotations
+    packages = {r.package: r for r in RULES if r.kind == "package"}
+    for package in {r.package for r in RELEASE}:
+        keys = {k for r in RELEASE if r.package == package for k in r.listed("rule_data")}
+        declared = set(packages[package].listed("rule_data")) if package in packages else set()
+        assert declared == keys, package
