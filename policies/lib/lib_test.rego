@@ -49,6 +49,12 @@ test_rfc3339 if {
 	not data.supply.lib.time.is_rfc3339("2025-01-01")
 	not data.supply.lib.time.is_rfc3339("2025-13-01T00:00:00Z")
 	not data.supply.lib.time.is_rfc3339(7)
+	data.supply.lib.time.is_rfc3339("2024-02-29T00:00:00Z")
+	data.supply.lib.time.is_rfc3339("2000-02-29T00:00:00Z")
+	not data.supply.lib.time.is_rfc3339("1900-02-29T00:00:00Z")
+	not data.supply.lib.time.is_rfc3339("2025-02-29T00:00:00Z")
+	not data.supply.lib.time.is_rfc3339("2025-04-31T00:00:00Z")
+	not data.supply.lib.time.parse_ns("2025-02-30T00:00:00Z")
 	not data.supply.lib.time.parse_ns("tomorrow")
 }
 

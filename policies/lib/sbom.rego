@@ -44,7 +44,7 @@ parse_purl(purl) := {
 	is_string(purl)
 	startswith(purl, "pkg:")
 	hash_parts := split(trim_prefix(purl, "pkg:"), "#")
-	subpath := _second(hash_parts)
+	subpath := concat("/", [urlquery.decode(s) | some s in split(_second(hash_parts), "/")])
 	path_version := _split_version(split(hash_parts[0], "?")[0])
 	version := urlquery.decode(path_version[1])
 	segments := [s | some s in split(trim_left(path_version[0], "/"), "/"); s != ""]

@@ -17,10 +17,27 @@ effective_ns := ns if {
 	is_number(ns)
 } else := time.now_ns()
 
-# True when value is an RFC 3339 date-time string.
+# True when value is an RFC 3339 date-time string of a real calendar day. (Digits are compared
+# as strings: regorus' to_number rejects leading zeros.)
 is_rfc3339(value) if {
 	is_string(value)
 	regex.match(_rfc3339, value)
+	substring(value, 8, 2) <= _days_in_month(substring(value, 0, 4), substring(value, 5, 2))
+}
+
+_days_in_month(_, month) := "31" if month in {"01", "03", "05", "07", "08", "10", "12"}
+
+_days_in_month(_, month) := "30" if month in {"04", "06", "09", "11"}
+
+_days_in_month(year, "02") := "29" if _leap(year)
+
+_days_in_month(year, "02") := "28" if not _leap(year)
+
+# A leap year has two days between its 28 February and 1 March (both always exist).
+_leap(year) if {
+	march := time.parse_rfc3339_ns(concat("", [year, "-03-01T00:00:00Z"]))
+	february := time.parse_rfc3339_ns(concat("", [year, "-02-28T00:00:00Z"]))
+	march - february == 172800000000000
 }
 
 # Nanoseconds of an RFC 3339 date-time; undefined when value is not one.
