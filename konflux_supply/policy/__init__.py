@@ -1,0 +1,25 @@
+"""Release policy: Rego engines (embedded regorus, remote OPA), annotations, tests and lint."""
+
+from konflux_supply.policy.engine import (
+    BuiltinFunction,
+    Builtins,
+    BuiltinsFactory,
+    Engine,
+    EngineResult,
+    Module,
+    OpaEngine,
+    RegorusEngine,
+    read_modules,
+)
+
+__all__ = [
+    "BuiltinFunction",
+    "Builtins",
+    "BuiltinsFactory",
+    "Engine",
+    "EngineResult",
+    "Module",
+    "OpaEngine",
+    "RegorusEngine",
+    "read_modules",
+]
