@@ -53,6 +53,7 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
         _provenance,
         _sbom,
     )
@@ -64,6 +65,7 @@ def _register() -> None:
         _oci,
         _sbom,
         _download,
+        _policy,
     )
     for module in modules:
         module.register(cli)
