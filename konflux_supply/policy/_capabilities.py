@@ -121,6 +121,11 @@ def check_builtin_names(builtins: Mapping[str, int], standard: frozenset[str]) -
     standard_roots = {name.split(".", 1)[0] for name in standard if "." in name} | _OPA_ONLY_ROOTS
     for name, nargs in builtins.items():
         segments = name.split(".")
+        if name in standard or segments[0] in standard_roots or segments[0] in standard:
+            raise InputError(
+                "a custom builtin may not shadow a standard builtin or use its namespace",
+                field=f"builtins.{name}",
+            )
         if (
             len(segments) < 2
             or not all(segment.isidentifier() for segment in segments)
@@ -129,10 +134,5 @@ def check_builtin_names(builtins: Mapping[str, int], standard: frozenset[str]) -
         ):
             raise InputError(
                 "a custom builtin needs a dotted name (ns.name) and an argument count",
-                field=f"builtins.{name}",
-            )
-        if name in standard or segments[0] in standard_roots or segments[0] in standard:
-            raise InputError(
-                "a custom builtin may not shadow a standard builtin or use its namespace",
                 field=f"builtins.{name}",
             )
