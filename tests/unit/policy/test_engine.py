@@ -51,8 +51,11 @@ def test_one_query_gathers_every_deny_and_warn_rule_per_package(engine: RegorusE
     assert result == {
         "main": {"deny": ["main"], "warn": []},
         "release.sample": {
-            "deny": ["value 3 is over the limit", {"code": "sample.object", "msg": "an object"},
-                     "legacy"],
+            "deny": [
+                "value 3 is over the limit",
+                {"code": "sample.object", "msg": "an object"},
+                "legacy",
+            ],
             "warn": ["a warning", "extra"],
         },
     }
@@ -127,7 +130,7 @@ def test_a_builtin_may_not_shadow_a_standard_one() -> None:
     ("text", "line", "message"),
     [
         ("package p\n\nx := http.send({})\n", 3, "http.send is not allowed"),
-        ("package p\n\nx := net.lookup_ip_addr(\"example.com\")\n", 3, "net.lookup_ip_addr"),
+        ('package p\n\nx := net.lookup_ip_addr("example.com")\n', 3, "net.lookup_ip_addr"),
         ("package p\n\nx := opa.runtime().env\n", 3, "opa.runtime is not allowed"),
         ("package p\n\nf(x) := f(x)\n", 3, "recursive function"),
         ("package p\n\nf(x) := g(x)\n\ng(x) := f(x)\n", 3, "data.p.f -> data.p.g -> data.p.f"),
@@ -150,7 +153,9 @@ def test_recursion_across_packages_through_an_import_is_refused() -> None:
 
 
 def test_mocking_a_refused_builtin_is_not_a_call() -> None:
-    text = 'package p\n\nimport rego.v1\n\nmock(_) := 1\n\ntest_x if 1 == 1 with http.send as mock\n'
+    text = (
+        "package p\n\nimport rego.v1\n\nmock(_) := 1\n\ntest_x if 1 == 1 with http.send as mock\n"
+    )
     with RegorusEngine([Module("m.rego", text)], workers=0) as engine:
         assert engine.packages == ()
 
@@ -173,10 +178,14 @@ def test_a_crash_is_a_policy_error_and_the_worker_is_replaced() -> None:
 
 
 def test_a_mutual_recursion_crash_is_an_error_too() -> None:
-    module = Module("m.rego", "package m\n\nf(x) := g(x)\n\ng(x) := f(x)\n\ndeny contains 1 if f(1)\n")
-    with RegorusEngine([module], _check_recursion=False) as engine:
-        with pytest.raises(PolicyError, match="crashed"):
-            engine.evaluate({})
+    module = Module(
+        "m.rego", "package m\n\nf(x) := g(x)\n\ng(x) := f(x)\n\ndeny contains 1 if f(1)\n"
+    )
+    with (
+        RegorusEngine([module], _check_recursion=False) as engine,
+        pytest.raises(PolicyError, match="crashed"),
+    ):
+        engine.evaluate({})
 
 
 def test_the_pool_recovers_after_a_crash() -> None:
