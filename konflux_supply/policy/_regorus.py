@@ -64,6 +64,8 @@ class ParsedModule:
     imports: Mapping[str, tuple[str, ...]]
     rules: tuple[RuleSummary, ...]
     roots: frozenset[str]
+    #: static prefixes of every ``data.…`` reference (imports included), without ``data``
+    data_refs: frozenset[tuple[str, ...]] = frozenset()
 
     @property
     def package_name(self) -> str:
@@ -78,6 +80,8 @@ class CompileSpec:
     data_json: str
     builtins: Builtins | None
     signatures: Mapping[str, int]
+    #: the modules already parsed by the caller (saves the worker a second parse)
+    parsed: tuple[ParsedModule, ...] | None = None
 
 
 def error_text(raw: str) -> str:
@@ -145,37 +149,34 @@ def _ref_root(node: Any) -> str | None:
     return None
 
 
-def _walk(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+def _scan(node: Any, data_refs: set[tuple[str, ...]], roots: set[str]) -> tuple[Call, ...]:
+    """One pass over a rule's AST: its calls; adds reference roots and ``data.…`` paths."""
+    calls = []
     stack = [node]
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if isinstance(value, dict):
-                    yield key, value
-                stack.append(value)
-        elif isinstance(item, list):
+        if type(item) is list:
             stack.extend(item)
-
-
-def _calls(node: Any) -> tuple[Call, ...]:
-    found = []
-    for kind, body in _walk(node):
-        if kind == "Call":
-            target = _ref_path(body.get("fcn"))
-            if target is not None:
-                found.append(Call(target, int(body["span"]["line"])))
-    return tuple(sorted(found, key=lambda call: call.line))
-
-
-def _roots(node: Any) -> frozenset[str]:
-    roots = set()
-    for kind, body in _walk(node):
-        if kind in ("RefDot", "RefBrack"):
-            root = _ref_root(body["refr"])
-            if root is not None:
-                roots.add(root)
-    return frozenset(roots)
+            continue
+        if type(item) is not dict:
+            continue
+        for key, value in item.items():
+            if key == "span" or type(value) not in (dict, list):
+                continue
+            if key == "Call":
+                target = _ref_path(value.get("fcn"))
+                if target is not None:
+                    calls.append(Call(target, int(value["span"]["line"])))
+            elif key in ("RefDot", "RefBrack"):
+                root = _ref_root(value["refr"])
+                if root is not None:
+                    roots.add(root)
+                    if root == "data":
+                        path = _ref_path({key: value})
+                        if path is not None and len(path) > 1:
+                            data_refs.add(path[1:])
+            stack.append(value)
+    return tuple(sorted(calls, key=lambda call: call.line))
 
 
 def _summarise(module: Module, ast: dict[str, Any]) -> ParsedModule:
@@ -191,6 +192,8 @@ def _summarise(module: Module, ast: dict[str, Any]) -> ParsedModule:
         name = encoded[alias["start"] : alias["end"]].decode() if alias else path[-1]
         imports[name] = path
     rules = []
+    roots: set[str] = set()
+    data_refs = {path[1:] for path in imports.values() if len(path) > 1}
     for rule in ast.get("rules", []):
         ((kind, body),) = rule.items()
         head = body.get("head", {}) if kind == "Spec" else {}
@@ -202,12 +205,14 @@ def _summarise(module: Module, ast: dict[str, Any]) -> ParsedModule:
                 name=name,
                 line=int(body["span"]["line"]),
                 is_function=head_kind == "Func",
-                calls=_calls(body),
+                calls=_scan(body, data_refs, roots),
             )
         )
     # the package span's end is a byte offset into the UTF-8 source
     end = len(encoded[: package_node["span"]["end"]].decode("utf-8", errors="ignore"))
-    return ParsedModule(module, package, end, imports, tuple(rules), _roots(ast.get("rules", [])))
+    return ParsedModule(
+        module, package, end, imports, tuple(rules), frozenset(roots), frozenset(data_refs)
+    )
 
 
 def parse(modules: Sequence[Module]) -> list[ParsedModule]:
@@ -336,11 +341,13 @@ class Compiled:
     """One regorus engine built from a :class:`CompileSpec` (lives in one thread)."""
 
     def __init__(self, spec: CompileSpec, parsed: Sequence[ParsedModule] | None = None) -> None:
-        parsed = list(parsed) if parsed is not None else parse(spec.modules)
+        if parsed is None:
+            parsed = spec.parsed if spec.parsed is not None else parse(spec.modules)
         self._spec = spec
         self._table: Mapping[str, Callable[..., Any]] = {}
         self.query_text = collection_query(parsed)
         engine = _new_engine()
+        engine.set_gather_prints(True)  # Rego print() output is not ours to show on stderr
         for name, nargs in spec.signatures.items():
             engine.add_extension(_private(name), nargs, self._trampoline(name))
         for module in prepare(parsed, spec.signatures):

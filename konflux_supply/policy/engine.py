@@ -126,6 +126,7 @@ class RegorusEngine:
             data_json=_data_json(self.data),
             builtins=self.builtins,
             signatures=names,
+            parsed=tuple(parsed),
         )
         self._pool = _workers.make_pool(
             spec, workers=self.workers, timeout=self.timeout, memory_limit_mb=self.memory_limit_mb

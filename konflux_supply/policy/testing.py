@@ -1,11 +1,12 @@
 """``konflux-supply policy test``: run the ``test_*`` rules of any Rego tree, like ``opa test``.
 
 A test passes when its rule is defined and not ``false``. Tests run on the embedded engine in
-worker processes, **one engine per test file**: the file, every module that is not a test file
-(libraries and policies), and the test files of the same package or of packages it imports.
-One module regorus cannot compile therefore fails the tests that need it, not the whole tree,
-and a test that crashes or hangs the engine is an error for that test only (the worker is
-replaced and the file's remaining tests go on).
+worker processes, **one engine per test file**: the file and every module it reaches through
+``data.…`` references and imports, transitively (modules of a referenced package, of packages
+under it, and of its own package). regorus refuses a whole engine when one module in it does
+not compile (reference/conforma.md §6), so a module it cannot handle fails only the tests that
+reach it, not the whole tree; and a test that crashes or hangs the engine is an error for that
+test only (the worker is replaced and the file's remaining tests go on).
 
 A module that does not parse, calls a refused builtin, or defines a recursive function is a
 *compile error* (file and line) and makes the run exit 2. ``ec.*`` builtins are offline stubs
@@ -167,28 +168,15 @@ def _plan(
                 seen.setdefault(rule.name, rule.line)
         return [(module.package_name, name, line) for name, line in seen.items()]
 
-    test_modules = {
-        m.module.path for m in parsed if tests_of(m) or m.module.path.endswith("_test.rego")
-    }
-    library = [m for m in parsed if m.module.path not in test_modules]
     groups = []
     for current in parsed:
         tests = [
-            t for t in tests_of(current) if pattern is None or pattern.search(f"data.{t[0]}.{t[1]}")
+            test
+            for test in tests_of(current)
+            if pattern is None or pattern.search(f"data.{test[0]}.{test[1]}")
         ]
-        if not tests:
-            continue
-        wanted = {current.package_name} | {".".join(path[1:]) for path in current.imports.values()}
-        helpers = [
-            other
-            for other in parsed
-            if other is not current
-            and other.module.path in test_modules
-            and any(
-                other.package_name == w or other.package_name.startswith(w + ".") for w in wanted
-            )
-        ]
-        groups.append(_Group(current.module.path, [*library, *helpers, current], tests))
+        if tests:
+            groups.append(_Group(current.module.path, _closure(current, parsed), tests))
     return groups, problems
 
 
@@ -228,6 +216,7 @@ def run_tests(
             data_json=data_json,
             builtins=builtins,
             signatures=signatures,
+            parsed=tuple(group.modules),
         )
         return _run_group(worker, spec, group, timeout)
 
@@ -282,6 +271,27 @@ def _run_group(
                 TestResult(package, name, group.test_file, line, "error", error.message, 0)
             )
     return results, []
+
+
+def _closure(
+    start: _regorus.ParsedModule, parsed: Sequence[_regorus.ParsedModule]
+) -> list[_regorus.ParsedModule]:
+    """``start`` and every module it reaches through ``data.…`` references, transitively."""
+    included = {start.module.path}
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        for other in parsed:
+            if other.module.path in included:
+                continue
+            package = other.package
+            if package == module.package or any(
+                ref[: len(package)] == package or package[: len(ref)] == ref
+                for ref in module.data_refs
+            ):
+                included.add(other.module.path)
+                todo.append(other)
+    return [module for module in parsed if module.module.path in included]
 
 
 def _verdict(kind: str, value: Any) -> tuple[Literal["pass", "fail", "error"], str | None]:
