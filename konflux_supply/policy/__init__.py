@@ -1,5 +1,6 @@
 """Release policy: Rego engines (embedded regorus, remote OPA), annotations, tests and lint."""
 
+from konflux_supply.policy.annotations import PackageInfo, RuleInfo, package_infos, rule_infos
 from konflux_supply.policy.engine import (
     BuiltinFunction,
     Builtins,
@@ -20,6 +21,10 @@ __all__ = [
     "EngineResult",
     "Module",
     "OpaEngine",
+    "PackageInfo",
     "RegorusEngine",
+    "RuleInfo",
+    "package_infos",
     "read_modules",
+    "rule_infos",
 ]
