@@ -108,9 +108,21 @@ def _run_tests(conn: Connection, spec: CompileSpec, refs: Sequence[str]) -> None
 def main() -> None:
     """Entry point of a worker process: ``python -c '...main()' FD`` (FD: a connected socket)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     conn = Connection(int(sys.argv[1]))
     spec, memory_limit_mb = conn.recv()
     _serve(conn, spec, memory_limit_mb)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker busy in a long evaluation still goes away when its parent dies."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _serve(conn: Connection, spec: CompileSpec | None, memory_limit_mb: int | None) -> None:

@@ -95,7 +95,7 @@ class Engine(Protocol):
         ...
 
 
-@dataclass
+@dataclass(eq=False)
 class RegorusEngine:
     """The embedded engine: regorus in worker processes.
 

@@ -9,7 +9,10 @@ reach it, not the whole tree; and a test that crashes or hangs the engine is an 
 test only (the worker is replaced and the file's remaining tests go on).
 
 A module that does not parse, calls a refused builtin, or defines a recursive function is a
-*compile error* (file and line) and makes the run exit 2. ``ec.*`` builtins are offline stubs
+*compile error* (file and line) and makes the run exit 2; so is an error regorus raises from its
+static analysis when a test runs (an unknown function, an unsafe or undefined variable, a
+recursion between rules): ``opa test`` reports those at compile time. The tests it breaks are
+errors too. ``ec.*`` builtins are offline stubs
 (always undefined) so policies load and tests can mock them with ``with ec.oci.blob as mock``.
 Data files (``--data``) are merged at the root of ``data``, as Conforma merges data sources.
 """
@@ -226,6 +229,10 @@ def run_tests(
             for group_results, group_problems in pool.map(run_group, groups):
                 results.extend(group_results)
                 problems.extend(group_problems)
+                for result in group_results:
+                    problem = _compile_class(result.reason) if result.status == "error" else None
+                    if problem is not None:
+                        problems.append(problem)
     finally:
         for worker in idle:
             worker.close()
@@ -292,6 +299,23 @@ def _closure(
                 included.add(other.module.path)
                 todo.append(other)
     return [module for module in parsed if module.module.path in included]
+
+
+#: regorus messages that come from its static analysis: compile errors in OPA's terms
+_COMPILE_CLASS = re.compile(
+    r"could not find function|used before definition|use of undefined variable|is unsafe"
+    r"|undefined rule|recursion detected|expecting |binding plan not found"
+)
+_LOCATED = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): (?P<message>.+)$")
+
+
+def _compile_class(reason: str | None) -> CompileProblem | None:
+    if not reason or not _COMPILE_CLASS.search(reason):
+        return None
+    located = _LOCATED.search(reason.removeprefix("policy evaluation failed: "))
+    if located is None:
+        return None
+    return CompileProblem(located["file"], int(located["line"]), located["message"])
 
 
 def _verdict(kind: str, value: Any) -> tuple[Literal["pass", "fail", "error"], str | None]:

@@ -153,3 +153,20 @@ def test_cli_verbose_lists_passing_tests(
 def test_cli_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "test", str(tmp_path / "missing")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_static_analysis_error_at_run_time_is_a_compile_error(tmp_path: Path) -> None:
+    extra = {
+        "uses/unknown.rego": "package uses\n\nimport rego.v1\n\nx := no_such_function(1)\n",
+        "uses/unknown_test.rego": (
+            "package uses_test\n\nimport data.uses\nimport rego.v1\n\ntest_x if uses.x == 1\n"
+        ),
+    }
+    root = _tree(tmp_path, extra)
+    report = run_tests(read_modules([root]), load_data([root / "data"]))
+    (problem,) = report.compile_errors
+    assert (Path(problem.file).name, problem.line) == ("unknown.rego", 5)
+    assert "could not find function no_such_function" in problem.message
+    assert report.exit_code == 2
+    # the broken module is reached only by its own test: the other files still pass
+    assert {r.name for r in report.results if r.status == "pass"} >= {"test_allowed"}
