@@ -263,8 +263,14 @@ class Worker:
     def call(self, kind: str, args: tuple[Any, ...], timeout: float) -> Any:
         """Send one request and wait for its answer; any failure is a ``PolicyError``."""
         conn = self._wait_ready()
-        conn.send((kind, args))
-        status, payload = self._receive(conn, timeout)
+        try:
+            conn.send((kind, args))
+            status, payload = self._receive(conn, timeout)
+        except KonfluxSupplyError:
+            raise
+        except BaseException:  # interrupted while waiting: its answer must not reach the next
+            self.stop()
+            raise
         if status == "ok":
             return payload
         if status == "fatal":
@@ -274,16 +280,23 @@ class Worker:
     def stream(self, kind: str, args: tuple[Any, ...], timeout: float) -> Iterator[Any]:
         """Send one request whose answer is several messages, then ``("ok", None)``."""
         conn = self._wait_ready()
-        conn.send((kind, args))
-        while True:
-            message = self._receive(conn, timeout)
-            if message[0] == "ok":
-                return
-            if message[0] in ("error", "fatal"):
-                if message[0] == "fatal":
-                    self._reap()
-                raise _decode_error(message[1])
-            yield message
+        finished = False
+        try:
+            conn.send((kind, args))
+            while True:
+                message = self._receive(conn, timeout)
+                if message[0] == "ok":
+                    finished = True
+                    return
+                if message[0] in ("error", "fatal"):
+                    finished = True
+                    if message[0] == "fatal":
+                        self._reap()
+                    raise _decode_error(message[1])
+                yield message
+        finally:
+            if not finished:  # abandoned or interrupted: drop the worker and its pending answers
+                self.stop()
 
     def _receive(self, conn: Connection, timeout: float) -> Any:
         if not conn.poll(timeout):

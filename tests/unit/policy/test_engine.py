@@ -234,3 +234,21 @@ def test_read_modules_finds_rego_files(tmp_path: Path) -> None:
     assert [m.text for m in read_modules([tmp_path])] == ["package x\n"]
     with pytest.raises(InputError):
         read_modules([tmp_path / "missing"])
+
+
+def test_an_abandoned_request_does_not_leak_its_answers_into_the_next() -> None:
+    from konflux_supply.policy import _regorus, _workers
+
+    text = "package t\n\nimport rego.v1\n\ntest_a if true\n\ntest_b if false\n"
+    spec = _regorus.CompileSpec((Module("t.rego", text),), "{}", None, {})
+    worker = _workers.Worker(None)
+    try:
+        answers = worker.stream("tests", (spec, ["data.t.test_a", "data.t.test_b"]), 30)
+        assert next(answers)[1] == "data.t.test_a"
+        answers.close()  # abandoned with test_b's answer still in flight
+        again = list(worker.stream("tests", (spec, ["data.t.test_b"]), 30))
+        assert [(ref, value) for _tag, ref, _kind, value, _ns in again] == [
+            ("data.t.test_b", False)
+        ]
+    finally:
+        worker.close()
