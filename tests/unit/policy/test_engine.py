@@ -250,3 +250,16 @@ def test_an_abandoned_request_does_not_leak_its_answers_into_the_next() -> None:
         assert [(ref, value) for _tag, ref, _kind, value, _ns in again] == [("data.t.test_a", True)]
     finally:
         worker.close()
+
+
+def test_running_out_of_memory_under_the_limit_is_a_policy_error() -> None:
+    module = Module(
+        "m.rego",
+        "package m\n\nimport rego.v1\n\n"
+        "deny contains n if { input.big; n := count(numbers.range(1, 200000000)) }\n\n"
+        "deny contains 1 if input.small\n",
+    )
+    with RegorusEngine([module], memory_limit_mb=1024) as engine:
+        with pytest.raises(PolicyError, match="crashed"):
+            engine.evaluate({"big": True})
+        assert engine.evaluate({"small": True}) == {"m": {"deny": [1], "warn": []}}
