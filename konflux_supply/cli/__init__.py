@@ -53,6 +53,7 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
         _policy_push,
         _provenance,
         _report,
@@ -67,6 +68,7 @@ def _register() -> None:
         _sbom,
         _download,
         _report,
+        _policy,
         _policy_push,
     )
     for module in modules:

@@ -4,8 +4,7 @@ The bundle has ``conftest push``'s layout (one layer per Rego or data file, titl
 ``<directory name>/<path>``), so ``conftest pull``, Conforma and our own sources read it. stdout
 gets one line, ``oci::REF@sha256:…``, ready for an ECP's ``sources[].policy``.
 
-The command object is standalone (``push``); it is registered for now as the top-level
-``policy-push`` until the ``policy`` group exists, then moved under it.
+The command is registered as ``policy push``, in the ``policy`` group of :mod:`._policy`.
 """
 
 from __future__ import annotations
@@ -37,5 +36,7 @@ def push(paths: tuple[str, ...], ref: str, registry_options: RegistryOptions) ->
 
 
 def register(group: click.Group) -> None:
-    """Add ``policy-push`` (the integrator moves it to ``policy push``)."""
-    group.add_command(push, name="policy-push")
+    """Add ``policy push`` (to the ``policy`` group of :mod:`._policy`)."""
+    from konflux_supply.cli._policy import policy_group
+
+    policy_group(group).add_command(push, name="push")

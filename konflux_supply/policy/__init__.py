@@ -8,6 +8,12 @@ builtins and reports (as Conforma's ``ec validate``).
 
 from __future__ import annotations
 
+from konflux_supply.policy.annotations import (
+    PackageInfo,
+    RuleInfo,
+    package_infos,
+    rule_infos,
+)
 from konflux_supply.policy.config import (
     Configuration,
     EnterpriseContractPolicy,
@@ -25,6 +31,17 @@ from konflux_supply.policy.criteria import (
     UnmatchedCriterion,
     original_component_name,
     score_results,
+)
+from konflux_supply.policy.engine import (
+    BuiltinFunction,
+    Builtins,
+    BuiltinsFactory,
+    Engine,
+    EngineResult,
+    Module,
+    OpaEngine,
+    RegorusEngine,
+    read_modules,
 )
 from konflux_supply.policy.input_report import (
     InputFileReport,
@@ -57,26 +74,36 @@ from konflux_supply.policy.sources import (
     merge_data,
     parse_source_url,
     push_bundle,
-    read_modules,
+    read_source_modules,
 )
 
 __all__ = [
     "FORMATS",
     "INPUT_FORMATS",
     "AttestationResult",
+    "BuiltinFunction",
+    "Builtins",
+    "BuiltinsFactory",
     "ComponentError",
     "ComponentReport",
     "Configuration",
     "Criteria",
+    "Engine",
+    "EngineResult",
     "EnterpriseContractPolicy",
     "FetchedSource",
     "Identity",
     "InputFileReport",
     "InputReport",
+    "Module",
+    "OpaEngine",
     "Outcome",
     "OutputTarget",
+    "PackageInfo",
+    "RegorusEngine",
     "RenderOptions",
     "Report",
+    "RuleInfo",
     "RuleInfoLike",
     "Source",
     "SourceCache",
@@ -90,13 +117,16 @@ __all__ = [
     "merge",
     "merge_data",
     "original_component_name",
+    "package_infos",
     "parse_output",
     "parse_outputs",
     "parse_shard",
     "parse_source_url",
     "push_bundle",
     "read_modules",
+    "read_source_modules",
     "render",
+    "rule_infos",
     "score_results",
     "select_shard",
     "write_outputs",

@@ -33,7 +33,7 @@ cached too: every component of one run sees the same answer (ADR 0057).
     with SourceCache() as cache:
         policy = [cache.fetch(url) for url in source["policy"]]
         data = [cache.fetch(url) for url in source.get("data", [])]
-        modules = read_modules(policy)                  # [(path, text), ...]
+        modules = read_source_modules(policy)                  # [(path, text), ...]
         document = load_data(data, rule_data=source.get("ruleData"))
 """
 
@@ -67,7 +67,7 @@ __all__ = [
     "merge_data",
     "parse_source_url",
     "push_bundle",
-    "read_modules",
+    "read_source_modules",
 ]
 
 #: Where an ECP source's inline ``ruleData`` lives in ``data`` (Conforma's inline data source).
@@ -370,7 +370,7 @@ def _label(root: Path, prefix: str, file: Path) -> str:
     return str(Path(prefix, rel)) if root.is_dir() else prefix
 
 
-def read_modules(
+def read_source_modules(
     sources: Sequence[FetchedSource | str | os.PathLike[str]],
 ) -> list[tuple[str, str]]:
     """Every ``*.rego`` file of the sources as ``(path, text)``, sources in order, files in

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from konflux_supply.errors import InputError, PolicyError
-from konflux_supply.policy.sources import SourceCache, load_data, read_modules
+from konflux_supply.policy.sources import SourceCache, load_data, read_source_modules
 from tests.integration.git_server import GitRepo, GitServer
 
 MAIN_REGO = 'package main\n\nimport rego.v1\n\ndeny contains "always" if false\n'
@@ -41,7 +41,7 @@ def test_default_branch_is_pinned_to_its_commit(
         "lib/lib.rego",
         "main.rego",
     ]
-    assert read_modules([fetched]) == [
+    assert read_source_modules([fetched]) == [
         (f"{url}#lib/lib.rego", LIB_REGO),
         (f"{url}#main.rego", MAIN_REGO),
     ]

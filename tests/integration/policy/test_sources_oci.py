@@ -15,7 +15,7 @@ from konflux_supply import oci
 from konflux_supply.cli import main
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import OCI_MANIFEST, Descriptor, ImageManifest, RawManifest
-from konflux_supply.policy.sources import SourceCache, load_data, push_bundle, read_modules
+from konflux_supply.policy.sources import SourceCache, load_data, push_bundle, read_source_modules
 from tests.integration.conftest import RegistryService
 
 REGO = 'package release.sample\n\nimport rego.v1\n\ndeny contains "no" if input.bad\n'
@@ -99,10 +99,12 @@ def test_push_then_read_gives_the_same_modules_and_data(
     url = f"oci::{registry.ref('bundles/roundtrip:v1')}"
     fetched = cache.fetch(url)
     assert fetched.pinned_url == pinned
-    local = sorted((Path(path).name, text) for path, text in read_modules([tree]))
-    remote = sorted((path.rsplit("/", 1)[-1], text) for path, text in read_modules([fetched]))
+    local = sorted((Path(path).name, text) for path, text in read_source_modules([tree]))
+    remote = sorted(
+        (path.rsplit("/", 1)[-1], text) for path, text in read_source_modules([fetched])
+    )
     assert remote == local
-    assert [path for path, _ in read_modules([fetched])] == [
+    assert [path for path, _ in read_source_modules([fetched])] == [
         f"{url}#policy/lib.rego",
         f"{url}#policy/release/sample.rego",
     ]
@@ -134,7 +136,7 @@ def test_cli_push_prints_the_pinned_reference(
 ) -> None:
     tree = _tree(tmp_path / "policy")
     ref = registry.ref("bundles/cli:v1")
-    code = main(["policy-push", "--allow-http-registry", str(tree), ref])
+    code = main(["policy", "push", "--allow-http-registry", str(tree), ref])
     out = capsys.readouterr()
     assert code == 0, out.err
     assert out.out.startswith(f"oci::{ref}@sha256:")
@@ -151,13 +153,15 @@ def test_cli_push_bad_input_exits_2(
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "data.json").write_text("{}")
-    assert main(["policy-push", "--allow-http-registry", str(empty), registry.ref("b/x:1")]) == 2
+    assert main(["policy", "push", "--allow-http-registry", str(empty), registry.ref("b/x:1")]) == 2
     assert "no Rego files to push" in capsys.readouterr().err
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.rego").write_text("package a\n")
     (broken / "bad.yaml").write_text("a: [1\n")
-    assert main(["policy-push", "--allow-http-registry", str(broken), registry.ref("b/x:1")]) == 2
+    assert (
+        main(["policy", "push", "--allow-http-registry", str(broken), registry.ref("b/x:1")]) == 2
+    )
     err = capsys.readouterr().err
     assert "bad.yaml" in err
     assert err.count("\n") == 1
@@ -183,7 +187,7 @@ def test_conftest_and_oras_layouts_are_read(registry: RegistryService, cache: So
         config_type="application/vnd.unknown.config.v1+json",
     )
     fetched = cache.fetch(f"oci::{registry.ref('bundles/conftest:v1')}")
-    assert [text for _, text in read_modules([fetched])] == [REGO]
+    assert [text for _, text in read_source_modules([fetched])] == [REGO]
     assert load_data([fetched]) == {"x": 1}
     # oras push DIR (Conforma's release bundles): a tar+gzip layer unpacked.
     _put(
@@ -199,7 +203,7 @@ def test_conftest_and_oras_layouts_are_read(registry: RegistryService, cache: So
         config_type="application/vnd.oci.empty.v1+json",
     )
     fetched = cache.fetch(f"oci::{registry.ref('bundles/oras:v1')}")
-    assert [path.split("#", 1)[1] for path, _ in read_modules([fetched])] == [
+    assert [path.split("#", 1)[1] for path, _ in read_source_modules([fetched])] == [
         "policy/lib/lib.rego",
         "policy/release/r.rego",
     ]
@@ -295,7 +299,7 @@ def test_bundle_without_rego_and_missing_bundles(
     fetched = cache.fetch(f"oci::{registry.ref('bundles/dataonly:v1')}")
     assert load_data([fetched]) == {}
     with pytest.raises(InputError, match="no Rego files found"):
-        read_modules([fetched])
+        read_source_modules([fetched])
     with pytest.raises(InputError, match="not found"):
         cache.fetch(f"oci::{registry.ref('bundles/dataonly:nope')}")
     with pytest.raises(InputError, match="not found"):
