@@ -33,6 +33,7 @@ from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE
 from konflux_supply.models.oci import Descriptor
+from konflux_supply.models.predicates import PREDICATE_COSIGN_SIGN
 from konflux_supply.oci import Kind, Reference, Registry, resolve
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
 from konflux_supply.signing import Verifier, dsse, simple_signing
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The predicate type of cosign v3's signature bundles (``cosign sign --new-bundle-format``).
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+COSIGN_SIGN_PREDICATE = PREDICATE_COSIGN_SIGN
 
 
 @dataclass(frozen=True)
