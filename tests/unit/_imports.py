@@ -40,19 +40,16 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node, except the bodies of ``if TYPE_CHECKING:`` blocks."""
+def _nodes(tree: ast.AST, type_checking: bool) -> Iterator[ast.AST]:
+    """Every node; without ``type_checking``, not the bodies of ``if TYPE_CHECKING:``."""
     for child in ast.iter_child_nodes(tree):
-        if isinstance(child, ast.If) and _is_type_checking(child):
-            yield from (n for part in child.orelse for n in _nodes_and_self(part))
+        if not type_checking and isinstance(child, ast.If) and _is_type_checking(child):
+            for part in child.orelse:
+                yield part
+                yield from _nodes(part, type_checking)
             continue
         yield child
-        yield from _nodes(child)
-
-
-def _nodes_and_self(node: ast.AST) -> Iterator[ast.AST]:
-    yield node
-    yield from _nodes(node)
+        yield from _nodes(child, type_checking)
 
 
 def _resolve(module: str, is_package: bool, level: int, name: str | None) -> str:
@@ -63,15 +60,18 @@ def _resolve(module: str, is_package: bool, level: int, name: str | None) -> str
     return ".".join([*base, name] if name else base)
 
 
-def imports(root: Path, path: Path, modules: Iterable[str]) -> list[Edge]:
-    """The modules of the package that ``path`` imports (as written, resolved)."""
+def imports(
+    root: Path, path: Path, modules: Iterable[str], *, type_checking: bool = True
+) -> list[Edge]:
+    """The modules of the package that ``path`` imports (as written, resolved); with
+    ``type_checking=False`` only those that run (not under ``if TYPE_CHECKING:``)."""
     known = set(modules)
     source = module_name(root, path)
     is_package = path.name == "__init__.py"
     tree = ast.parse(path.read_text(), str(path))
     top = root.name
     edges: list[Edge] = []
-    for node in _nodes(tree):
+    for node in _nodes(tree, type_checking):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == top or alias.name.startswith(top + "."):
@@ -89,12 +89,39 @@ def imports(root: Path, path: Path, modules: Iterable[str]) -> list[Edge]:
     return edges
 
 
-def graph(root: Path) -> tuple[list[str], list[Edge]]:
+def graph(root: Path, *, type_checking: bool = True) -> tuple[list[str], list[Edge]]:
     """Every module under ``root`` and every import edge between them."""
     files = sorted(root.rglob("*.py"))
     modules = [module_name(root, f) for f in files]
-    edges = [edge for f in files for edge in imports(root, f, modules)]
+    edges = [edge for f in files for edge in imports(root, f, modules, type_checking=type_checking)]
     return modules, edges
+
+
+def layer_problems(root: Path, layers: list[str]) -> list[str]:
+    """Imports that break the package map: a package importing one below it in ``layers``
+    (a lower row), or another package's private (``_``-prefixed) module."""
+    top = root.name
+    _, edges = graph(root)
+    problems = []
+    for edge in edges:
+        source, target = edge.source.split("."), edge.target.split(".")
+        if len(source) < 2 or len(target) < 2 or target[0] != top:
+            continue
+        owner, used = source[1], target[1]
+        if owner not in layers or used not in layers or owner == used:
+            continue
+        where = f"{edge.source} (line {edge.line}) imports {edge.target}"
+        if layers.index(used) > layers.index(owner):
+            problems.append(f"{where}: a lower layer")
+        if any(part.startswith("_") for part in target[2:]):
+            problems.append(f"{where}: a private module of another package")
+    return problems
+
+
+def cycle_problems(root: Path) -> list[str]:
+    """Import cycles among modules that run (``TYPE_CHECKING`` imports never run)."""
+    modules, edges = graph(root, type_checking=False)
+    return [" -> ".join(group) for group in cycles(modules, edges)]
 
 
 def cycles(modules: Iterable[str], edges: Iterable[Edge]) -> list[list[str]]:
