@@ -41,7 +41,7 @@ from konflux_supply.oci.options import (
     RetryPolicy,
 )
 from konflux_supply.oci.pool import RegistryPool, open_registry
-from konflux_supply.oci.reference import Reference, parse_reference
+from konflux_supply.oci.reference import Reference, is_loopback, parse_reference
 from konflux_supply.oci.referrers import (
     BundleReferrer,
     ReferrerImage,
@@ -80,6 +80,7 @@ __all__ = [
     "ThreadLocks",
     "append_layer",
     "copy_image",
+    "is_loopback",
     "list_referrers",
     "open_registry",
     "parse_reference",
