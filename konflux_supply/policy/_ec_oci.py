@@ -335,7 +335,7 @@ def blob(ctx: BuiltinContext, ref: Any) -> str | None:
     bytes are not UTF-8 text).
     """
 
-    def run() -> str:
+    def run() -> str | None:
         parsed = _reference(ref, digest=True)
         size = _blob_size(ctx, parsed)
         limit = ctx.limits.max_blob_bytes
@@ -347,7 +347,7 @@ def blob(ctx: BuiltinContext, ref: Any) -> str | None:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _Failed("the blob is not UTF-8 text", "unreadable") from None
+            return None  # the content's own answer (not text), not a failure to read it
 
     return _memo(ctx, "ec.oci.blob", (ref,), run)
 
