@@ -10,19 +10,27 @@ a non-directory hides its own subtree.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import lzma
 import math
 import posixpath
 import tarfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-__all__ = ["ArchiveError", "FileBudget", "clean_path", "parse_structured", "read_archive"]
+__all__ = [
+    "ArchiveError",
+    "BlobStream",
+    "FileBudget",
+    "clean_path",
+    "parse_structured",
+    "read_archive",
+]
 
 _WHITEOUT = ".wh."
 
@@ -42,6 +50,38 @@ class FileBudget:
 
     max_file_bytes: int
     remaining: int
+
+
+class BlobStream(io.RawIOBase):
+    """A read-only stream over blob chunks; ``budget[0]`` (shared by the blobs of one call)
+    is what may still be read, going below zero raises :class:`ArchiveError` (``unavailable``)."""
+
+    def __init__(self, chunks: Iterable[bytes], budget: list[int]) -> None:
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._pending = b""
+        self._budget = budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._budget[0] -= len(chunk)
+            if self._budget[0] < 0:
+                raise ArchiveError("more bytes than the archive limit", "unavailable")
+            self._pending = chunk
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def drain(self) -> None:
+        """Read to the end, so that the blob's size and digest are checked."""
+        while self.readinto(bytearray(1024 * 1024)):
+            pass
 
 
 def clean_path(name: str) -> str:

@@ -19,7 +19,7 @@ import json
 import posixpath
 import tarfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -28,7 +28,13 @@ from konflux_supply.models.oci import is_digest
 from konflux_supply.oci import Reference
 from konflux_supply.policy import _ec_adapter as adapter
 from konflux_supply.policy._ec_context import BuiltinContext, FailureKind
-from konflux_supply.policy._ec_files import ArchiveError, FileBudget, clean_path, read_archive
+from konflux_supply.policy._ec_files import (
+    ArchiveError,
+    BlobStream,
+    FileBudget,
+    clean_path,
+    read_archive,
+)
 
 __all__ = [
     "blob",
@@ -235,9 +241,9 @@ def image_manifests(ctx: BuiltinContext, refs: Any) -> dict[str, Any] | None:
     fetched in parallel by a small thread pool (failures recorded by ``image_manifest``)."""
     if not isinstance(refs, set | frozenset | list | tuple):
         return None
-    wanted = sorted({r for r in refs if isinstance(r, str)})
-    if len(wanted) != len(set(refs)):
+    if not all(isinstance(r, str) for r in refs):
         return None  # a non-string element: undefined, as in Conforma
+    wanted = sorted(set(refs))
     if len(wanted) > ctx.limits.max_batch:
         ctx.record(
             "ec.oci.image_manifests",
@@ -376,50 +382,19 @@ def _paths(value: Any) -> list[str]:
     return paths
 
 
-class _Chunks(io.RawIOBase):
-    """A read-only stream over blob chunks, counting against a shared budget."""
-
-    def __init__(self, chunks: Iterable[bytes], budget: list[int]) -> None:
-        self._chunks: Iterator[bytes] = iter(chunks)
-        self._pending = b""
-        self._budget = budget
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._budget[0] -= len(chunk)
-            if self._budget[0] < 0:
-                raise _Failed("more bytes than the archive limit", "unavailable")
-            self._pending = chunk
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        return count
-
-    def drain(self) -> None:
-        """Read to the end, so that the blob's size and digest are checked."""
-        while self.readinto(bytearray(1024 * 1024)):
-            pass
-
-
 def _stream(
     ctx: BuiltinContext, ref: Reference, digest: str, size: int, budget: list[int]
-) -> _Chunks:
+) -> BlobStream:
     if size > budget[0]:
         raise _Failed(f"blob {digest} is larger than the archive limit", "unavailable")
-    return _Chunks(adapter.iter_blob(ctx.pool(), ref, digest, size), budget)
+    return BlobStream(adapter.iter_blob(ctx.pool(), ref, digest, size), budget)
 
 
 def _budget(ctx: BuiltinContext) -> FileBudget:
     return FileBudget(ctx.limits.max_file_bytes, ctx.limits.max_files_bytes)
 
 
-def _open_tar(stream: _Chunks) -> tarfile.TarFile:
+def _open_tar(stream: BlobStream) -> tarfile.TarFile:
     try:
         return tarfile.open(fileobj=io.BufferedReader(stream), mode="r|*")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:

@@ -7,8 +7,10 @@ in front of the same registry; requests are counted there too (memoisation).
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -367,6 +369,22 @@ def test_a_digest_mismatch_on_disk(
     finally:
         shutil.copy(tmp_path / "saved", stored)
     assert [e.kind for e in ctx.errors] == ["unavailable"]
+
+
+def _in_worker(ctx: BuiltinContext, refs: list[str]) -> tuple[dict[str, Any], list[Any]]:
+    manifests = _call(ctx, "ec.oci.image_manifests", set(refs))
+    ctx.close()
+    return manifests, list(ctx.errors)
+
+
+def test_a_context_travels_to_a_worker_process(registry: RegistryService, pushed: Pushed) -> None:
+    """Pickled before use, rebuilt in the worker, connections opened there; errors come back."""
+    ctx = BuiltinContext(registry=registry.options)
+    missing = registry.ref(f"{pushed.repository}:absent")
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        manifests, errors = pool.submit(_in_worker, ctx, [pushed.image, missing]).result()
+    assert set(manifests) == {pushed.image}
+    assert [(e.ref, e.kind) for e in errors] == [(missing, "missing")]
 
 
 # -- ec.sigstore.* -----------------------------------------------------------------------------

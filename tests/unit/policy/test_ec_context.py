@@ -111,6 +111,7 @@ def test_limits_must_be_positive_integers(field: str, value: Any) -> None:
         ("ec.oci.blob_files", (DIGEST_REF, [1])),
         ("ec.oci.image_manifests", ("not a set",)),
         ("ec.oci.image_manifests", ({1, 2},)),
+        ("ec.oci.image_manifests", ([{"a": 1}, "registry.invalid/x:y"],)),
         ("ec.oci.descriptor", (None,)),
     ],
 )
