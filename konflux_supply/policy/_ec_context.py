@@ -52,7 +52,9 @@ class BuiltinLimits:
     * ``max_blob_bytes`` — ``ec.oci.blob``/``parsed_blob``: the blob becomes a Rego string,
       so it is held in memory (Conforma: 500 MB; 128 MiB here).
     * ``max_archive_bytes`` — bytes streamed through by one ``blob_files``/``image_files``
-      call (all layers together). Streamed, never held; the cap bounds time and traffic.
+      call (all layers together, as stored). Streamed, never held; the cap bounds traffic.
+    * ``max_expanded_bytes`` — the same archives as unpacked (a decompression bomb is read
+      through, never held; the cap bounds time).
     * ``max_file_bytes`` — one file extracted from an archive.
     * ``max_files_bytes`` — all files extracted by one call.
     * ``max_layers`` — layers walked by ``image_files``.
@@ -62,6 +64,7 @@ class BuiltinLimits:
 
     max_blob_bytes: int = 128 * MIB
     max_archive_bytes: int = 4096 * MIB
+    max_expanded_bytes: int = 16384 * MIB
     max_file_bytes: int = 16 * MIB
     max_files_bytes: int = 64 * MIB
     max_layers: int = 256
@@ -72,6 +75,7 @@ class BuiltinLimits:
         for name in (
             "max_blob_bytes",
             "max_archive_bytes",
+            "max_expanded_bytes",
             "max_file_bytes",
             "max_files_bytes",
             "max_layers",

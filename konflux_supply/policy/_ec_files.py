@@ -46,10 +46,13 @@ class ArchiveError(Exception):
 
 @dataclass
 class FileBudget:
-    """What may still be extracted: one file's cap, and the bytes left for the whole call."""
+    """What may still be read: one file's cap, the bytes of wanted files left for the whole
+    call, and the archive bytes (as unpacked) left for the whole call — a small compressed
+    layer can unpack to very much, and every byte of it is read to find the files."""
 
     max_file_bytes: int
     remaining: int
+    expanded: int = 1 << 62
 
 
 class BlobStream(io.RawIOBase):
@@ -192,7 +195,11 @@ def read_archive(
     """
     found: dict[str, Any] = {}
     try:
+        start = budget.expanded
         for member in archive:
+            budget.expanded = start - member.offset_data - member.size
+            if budget.expanded < 0:
+                raise ArchiveError("the archive unpacks to more than the limit", "unavailable")
             name = _visible(member, flatten)
             if name is None or not member.isfile() or not match(name):
                 continue
@@ -210,4 +217,5 @@ def read_archive(
                 continue
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as error:
         raise ArchiveError(f"not a readable tar archive: {error}") from None
+    budget.expanded = start - archive.offset
     return found

@@ -391,7 +391,8 @@ def _stream(
 
 
 def _budget(ctx: BuiltinContext) -> FileBudget:
-    return FileBudget(ctx.limits.max_file_bytes, ctx.limits.max_files_bytes)
+    limits = ctx.limits
+    return FileBudget(limits.max_file_bytes, limits.max_files_bytes, limits.max_expanded_bytes)
 
 
 def _open_tar(stream: BlobStream) -> tarfile.TarFile:

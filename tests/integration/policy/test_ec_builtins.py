@@ -29,7 +29,7 @@ from konflux_supply.models.oci import (
     RawManifest,
     digest_of,
 )
-from konflux_supply.policy.builtins import BuiltinContext, make_builtins
+from konflux_supply.policy.builtins import BuiltinContext, BuiltinLimits, make_builtins
 from tests.integration.conftest import RegistryService
 from tests.integration.fault_proxy import FaultProxy
 from tests.unit.policy._helpers import engine_with, evaluate, tar_bytes
@@ -278,7 +278,40 @@ def test_image_files_flatten_the_layers(ctx: BuiltinContext, pushed: Pushed) -> 
         "etc/other.yaml": {"kind": "Elsewhere"},
     }
     assert _call(ctx, "ec.oci.image_files", pushed.image, []) == {}
+    assert _call(ctx, "ec.oci.image_files", pushed.index, ["manifests"]) == got  # linux/amd64
     assert ctx.errors == []
+
+
+@pytest.mark.parametrize(
+    ("limits", "call", "found"),
+    [
+        (BuiltinLimits(max_blob_bytes=100), ("ec.oci.blob", "config_ref"), None),
+        (BuiltinLimits(max_archive_bytes=200), ("ec.oci.image_files", "image"), None),
+        (BuiltinLimits(max_archive_bytes=50), ("ec.oci.blob_files", "bundle_ref"), None),
+        (BuiltinLimits(max_expanded_bytes=2000), ("ec.oci.image_files", "image"), None),
+        (BuiltinLimits(max_files_bytes=40), ("ec.oci.image_files", "image"), None),
+        (
+            BuiltinLimits(max_file_bytes=40),
+            ("ec.oci.image_files", "image"),
+            {"manifests/crd.json": {"kind": "CustomResourceDefinition"}},
+        ),
+    ],
+)
+def test_caps_are_recorded_as_unavailable(
+    registry: RegistryService,
+    pushed: Pushed,
+    limits: BuiltinLimits,
+    call: tuple[str, str],
+    found: Any,
+) -> None:
+    name, which = call
+    args: tuple[Any, ...] = (getattr(pushed, which),)
+    if name != "ec.oci.blob":
+        args += (["manifests"] if which == "image" else ["task.yaml"],)
+    with BuiltinContext(registry=registry.options, limits=limits) as ctx:
+        assert _call(ctx, name, *args) == found
+        assert len(ctx.unavailable) == 1
+        assert ctx.unavailable == tuple(ctx.errors)
 
 
 def test_tag_refs_and_referrers(ctx: BuiltinContext, pushed: Pushed) -> None:

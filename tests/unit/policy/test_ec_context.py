@@ -6,6 +6,8 @@ import pickle
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.oci import Credentials, DockerConfig, RegistryOptions
@@ -159,3 +161,45 @@ def test_sigstore_refusals_are_results_not_undefined(ref: Any, opts: Any, messag
         assert len(result["errors"]) == 1
         assert message in result["errors"][0]
     assert ctx.errors == []
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=6)
+    ),
+    max_leaves=20,
+)
+_DESCRIPTOR_KEYS = {"mediaType", "size", "digest", "data", "urls", "annotations", "artifactType"}
+
+
+@given(
+    st.one_of(
+        _JSON,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "config": _JSON,
+                "layers": _JSON,
+                "manifests": _JSON,
+                "platform": _JSON,
+                "annotations": _JSON,
+                "subject": _JSON,
+                "data": _JSON,
+                "schemaVersion": _JSON,
+            },
+        ),
+    )
+)
+def test_shapes_hold_for_any_json(doc: Any) -> None:
+    """Whatever a registry serves, the Rego shapes keep their keys and types."""
+    descriptor = _ec_oci.descriptor_term(doc)
+    assert set(descriptor) - {"platform"} == _DESCRIPTOR_KEYS
+    assert isinstance(descriptor["size"], int)
+    assert all(isinstance(v, str) for v in descriptor["annotations"].values())
+    if isinstance(doc, dict):
+        manifest = _ec_oci.manifest_term(doc)
+        assert {"schemaVersion", "mediaType", "config", "layers", "annotations"} <= set(manifest)
+        assert all(set(layer) - {"platform"} == _DESCRIPTOR_KEYS for layer in manifest["layers"])
+        index = _ec_oci.index_term(doc)
+        assert isinstance(index["manifests"], list)

@@ -73,6 +73,17 @@ def test_the_total_cap_raises() -> None:
     assert raised.value.kind == "unavailable"
 
 
+def test_the_unpacked_size_is_capped() -> None:
+    """A bomb: little to download, much to read through (none of it wanted)."""
+    bomb = tar_bytes({"zeros.bin": bytes(1 << 20), "late.json": b"{}"}, compress=True)
+    assert len(bomb) < 5000
+    with pytest.raises(ArchiveError) as raised:
+        _read(bomb, budget=FileBudget(max_file_bytes=100, remaining=100, expanded=1 << 19))
+    assert raised.value.kind == "unavailable"
+    found, _ = _read(bomb, budget=FileBudget(max_file_bytes=100, remaining=100, expanded=1 << 21))
+    assert found == {"late.json": {}}
+
+
 def test_a_truncated_archive_is_unreadable() -> None:
     truncated = tar_bytes({"a.json": b"[" + b"1," * 1000 + b"1]"})[:1500]
     with pytest.raises(ArchiveError) as raised:
