@@ -81,6 +81,13 @@ class BlobStream(io.RawIOBase):
         self._pending = self._pending[count:]
         return count
 
+    def close(self) -> None:
+        """Close the blob's response (an unfinished stream is not verified, only dropped)."""
+        closer = getattr(self._chunks, "close", None)
+        if callable(closer):
+            closer()
+        super().close()
+
     def drain(self) -> None:
         """Read to the end, so that the blob's size and digest are checked."""
         while self.readinto(bytearray(1024 * 1024)):

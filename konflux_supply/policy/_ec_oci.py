@@ -49,12 +49,6 @@ __all__ = [
     "parsed_blob",
 ]
 
-_INDEX_TYPES = frozenset(
-    {
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-    }
-)
 _T = TypeVar("_T")
 
 
@@ -217,7 +211,9 @@ def _image(ctx: BuiltinContext, ref: Reference) -> tuple[Reference, dict[str, An
     if not is_index:
         return pinned, doc
     for entry in doc.get("manifests") or []:
-        platform = entry.get("platform") or {}
+        platform = entry.get("platform") if isinstance(entry, dict) else None
+        if not isinstance(platform, dict):
+            continue
         if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
             child = pinned.with_digest(str(entry.get("digest")))
             pinned, doc, is_index = _document(ctx, child)
@@ -402,6 +398,28 @@ def _open_tar(stream: BlobStream) -> tarfile.TarFile:
         raise ArchiveError(f"not a tar archive: {error}") from None
 
 
+def _files(
+    stream: BlobStream,
+    match: Callable[[str], bool],
+    budget: FileBudget,
+    on_skip: Callable[[str], None],
+    flatten: dict[str, bool] | None = None,
+) -> dict[str, Any]:
+    """The wanted files of one streamed blob, its size and digest checked to the end."""
+    try:
+        try:
+            with _open_tar(stream) as archive:
+                found = read_archive(archive, match, budget, on_skip=on_skip, flatten=flatten)
+        except ArchiveError as error:
+            if error.kind == "unreadable":
+                stream.drain()  # bytes that broke the digest are the registry's failure
+            raise
+        stream.drain()
+        return found
+    finally:
+        stream.close()
+
+
 def blob_files(ctx: BuiltinContext, ref: Any, paths: Any) -> dict[str, Any] | None:
     """``ec.oci.blob_files(ref, paths)``: JSON/YAML files at exactly these paths of a tar
     blob (compressed or not), streamed."""
@@ -414,15 +432,12 @@ def blob_files(ctx: BuiltinContext, ref: Any, paths: Any) -> dict[str, Any] | No
         if not wanted:
             return {}
         stream = _stream(ctx, parsed, parsed.digest or "", size, [ctx.limits.max_archive_bytes])
-        with _open_tar(stream) as archive:
-            found = read_archive(
-                archive,
-                wanted.__contains__,
-                _budget(ctx),
-                on_skip=lambda cause: ctx.record(name, str(ref), cause, "unavailable"),
-            )
-        stream.drain()
-        return found
+        return _files(
+            stream,
+            wanted.__contains__,
+            _budget(ctx),
+            lambda cause: ctx.record(name, str(ref), cause, "unavailable"),
+        )
 
     return _memo(ctx, name, (ref, paths), run)
 
@@ -454,17 +469,15 @@ def image_files(ctx: BuiltinContext, ref: Any, paths: Any) -> dict[str, Any] | N
             if not is_digest(digest) or not isinstance(size, int):
                 raise _Failed(f"malformed layer descriptor {digest[:80]}", "unreadable")
             stream = _stream(ctx, pinned, digest, size, archive_budget)
-            with _open_tar(stream) as archive:
-                found.update(
-                    read_archive(
-                        archive,
-                        lambda path: _in_directory(path, wanted),
-                        budget,
-                        on_skip=lambda cause: ctx.record(name, str(ref), cause, "unavailable"),
-                        flatten=flatten,
-                    )
+            found.update(
+                _files(
+                    stream,
+                    lambda path: _in_directory(path, wanted),
+                    budget,
+                    lambda cause: ctx.record(name, str(ref), cause, "unavailable"),
+                    flatten,
                 )
-            stream.drain()
+            )
         return found
 
     return _memo(ctx, name, (ref, paths), run)
