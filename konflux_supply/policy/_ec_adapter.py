@@ -77,7 +77,9 @@ def blob_size(pool: Pool, ref: Reference) -> int | None:
     """The size of the blob ``ref.digest`` (HEAD), ``None`` if the registry has no such blob.
 
     The registry protocol reads blobs through a descriptor (size included); a bare blob
-    reference has none, so its size is asked for first.
+    reference has none, so its size is asked for first. The protocol has no "stat blob"
+    yet, so this uses the HTTP registry's request helper: the one private reach into
+    ``oci`` (replace it when ``oci`` grows a public blob HEAD).
     """
     registry, _ = pool.open(ref)
     digest = ref.digest or ""
