@@ -35,8 +35,9 @@ def pinned(subject: Reference) -> str:
 
 
 def resolved(registry: Registry, subject: Reference) -> Reference:
-    """``subject`` pinned to a digest (a tag is resolved once)."""
-    return subject if subject.digest else resolve(registry, subject)[0]
+    """``subject`` pinned to a digest (a tag is resolved once); a digest the registry does
+    not hold is :class:`InputError` ("image not found"), before anything is written."""
+    return resolve(registry, subject)[0]
 
 
 def store(

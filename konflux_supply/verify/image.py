@@ -131,8 +131,8 @@ class VerifiedImage:
 
 
 def _pin(registry: Registry, image: Reference) -> Reference:
-    if image.digest:
-        return image
+    """The image pinned to its digest; a digest the registry does not hold is not "unsigned"
+    but :class:`InputError` (exit 2): a typo must never read as a verdict, either way."""
     return resolve(registry, image)[0]
 
 

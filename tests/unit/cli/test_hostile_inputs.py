@@ -1,0 +1,136 @@
+"""Hostile inputs at the command line, as one table (issue 10).
+
+Each row: the files it needs (made by the ``hostile`` fixture), the command, the exit code and a
+pattern for the first stderr line. A wrong input must never look like success (exit 0) or like
+"unsigned" (exit 1): it is exit 2 with one line naming what is wrong, no traceback, and nothing
+written (every row also checks that the directory holds no new or changed file unless the row
+says which ones it may write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from konflux_supply import signing
+from konflux_supply.cli import main
+from konflux_supply.oci._layout import LayoutRegistry
+from tests.unit.cli._helpers import push_image
+
+ZERO = "sha256:" + "0" * 64
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile input: ``argv`` (``{image}``/``{digest}``/``{zero}`` filled in), the exit
+    code, a pattern for stderr's first line, and files the command may write."""
+
+    id: str
+    argv: tuple[str, ...]
+    exit: int
+    first_line: str
+    may_write: tuple[str, ...] = field(default=())
+    stdin: str | None = None
+
+
+CASES = [
+    # -- 1: by digest, the image must exist: nothing written, verify is no pass ----------------
+    Case("sign-missing-digest", ("sign", "--key", "k.key", "oci:app@{zero}"), 2,
+         r"invalid input: image: image not found: oci:app@sha256:0+$"),
+    Case("sign-new-layout", ("sign", "--key", "k.key", "--sign-container-identity", "q.io/x/app",
+                             "oci:newdir@{zero}"), 2,
+         r"image not found: oci:newdir@.*no directory"),
+    Case("attest-missing-digest", ("attest", "--key", "k.key", "--predicate", "predicate.json",
+                                   "oci:app@{zero}"), 2, r"image not found"),
+    Case("attach-sbom-missing-digest", ("attach", "sbom", "--sbom", "sbom.cdx.json",
+                                        "oci:app@{zero}"), 2, r"image not found"),
+    Case("verify-missing-digest", ("verify", "--key", "k.pub", "oci:app@{zero}"), 2,
+         r"image not found"),
+    Case("verify-attestation-missing-digest", ("verify-attestation", "--key", "k.pub",
+                                               "oci:app@{zero}"), 2, r"image not found"),
+    # -- 2: a path typo is not "unsigned" -----------------------------------------------------
+    Case("verify-no-such-layout", ("verify", "--key", "k.pub", "oci:/nonexistent/dir@{zero}"), 2,
+         r"image not found: .*no directory /nonexistent/dir"),
+    Case("verify-attestation-no-such-layout", ("verify-attestation", "--key", "k.pub",
+                                               "oci:/nonexistent/dir@{zero}"), 2,
+         r"no directory /nonexistent/dir"),
+    Case("download-sbom-no-such-layout", ("download", "sbom", "oci:/nonexistent/dir@{zero}"), 2,
+         r"no directory /nonexistent/dir"),
+    # -- already handled: keep them so ---------------------------------------------------------
+    Case("sign-missing-tag", ("sign", "--key", "k.key", "oci:app:nope"), 2, r"image not found"),
+    Case("verify-bad-reference", ("verify", "--key", "k.pub", "UPPER/Case::x"), 2,
+         r"invalid input"),
+    Case("verify-missing-key", ("verify", "--key", "missing.pub", "{image}"), 2,
+         r"invalid input.*missing\.pub"),
+    Case("verify-key-is-directory", ("verify", "--key", "a-directory", "{image}"), 2,
+         r"invalid input.*a-directory"),
+    Case("sign-blob-missing-file", ("sign-blob", "--key", "k.key", "missing.txt"), 2,
+         r"missing\.txt"),
+    Case("verify-blob-garbage-signature", ("verify-blob", "--key", "k.pub", "--signature",
+                                           "garbage.json", "blob.txt"), 2, r"invalid input"),
+    Case("attest-predicate-not-json", ("attest", "--key", "k.key", "--type", "slsaprovenance",
+                                       "--predicate", "blob.txt", "{image}"), 2,
+         r"invalid input"),
+    Case("provenance-not-json", ("provenance", "--format", "slsa/v1", "garbage.json"), 2,
+         r"invalid input"),
+    Case("sbom-validate-not-json", ("sbom", "validate", "garbage.json"), 2, r"invalid input"),
+    Case("verify-unsigned-is-a-verdict", ("verify", "--key", "k.pub", "{image}"), 1,
+         r"verification failed: no signatures found"),
+]  # fmt: skip
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.endswith(".lock")
+    }
+
+
+@pytest.fixture
+def hostile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_environment: None
+) -> dict[str, str]:
+    """A directory with a key pair (password ``pw``), an image in the layout ``app`` (tag
+    ``v1``) and some bad files; returns the placeholders of the table."""
+    monkeypatch.chdir(tmp_path)
+    pair = signing.generate_key_pair(b"pw", scrypt=signing.LEGACY_SCRYPT)
+    signing.write_key_pair(pair, "k")
+    image = push_image(LayoutRegistry(tmp_path / "app"), "app:v1")
+    (tmp_path / "blob.txt").write_text("some payload\n")
+    (tmp_path / "garbage.json").write_text("{not json")
+    (tmp_path / "predicate.json").write_text('{"a": 1}')
+    (tmp_path / "sbom.cdx.json").write_text(
+        '{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}'
+    )
+    (tmp_path / "a-directory").mkdir()
+    return {"image": f"oci:app@{image.digest}", "digest": image.digest or "", "zero": ZERO}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_hostile_input(
+    case: Case,
+    hostile: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if case.stdin is not None:
+        monkeypatch.setattr("sys.stdin", __import__("io").StringIO(case.stdin))
+    before = _snapshot(tmp_path)
+    code = main([part.format(**hostile) for part in case.argv])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("WARNING")]
+    assert code == case.exit, err
+    assert lines, "no message on stderr"
+    assert re.search(case.first_line, lines[0]), lines[0]
+    assert "Traceback" not in err
+    assert "internal error" not in err
+    after = _snapshot(tmp_path)
+    changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
+    assert changed <= set(case.may_write), f"wrote {sorted(changed)}"
+    assert not (tmp_path / "newdir").exists()
