@@ -61,10 +61,30 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``/proc``); else
+    read once by setting and restoring it (under a lock)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _THREAD_LOCKS_GUARD:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def _file_mode() -> int:
+    """The mode ``cp`` would give a new file (0644 under umask 022): a layout is meant to be
+    read by other users (``skopeo inspect``, an air-gapped copy), unlike mkstemp's 0600."""
+    return 0o666 & ~_umask()
+
+
 def _write_atomic(target: Path, chunks: Iterable[bytes], *, check: Callable[[], None]) -> None:
     """Write chunks to a temporary file beside ``target``, run ``check``, rename into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
