@@ -59,11 +59,21 @@ class _GoFlags(click.Command):
         return super().parse_args(ctx, out)
 
 
-def _stdin_secret(prompt: str, confirm: bool) -> bytes:
-    if sys.stdin.isatty():
-        value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-        return str(value).encode("utf-8")
-    return sys.stdin.buffer.read()
+def _stdin_secret(prompt: str, confirm: bool, variable: str) -> bytes:
+    """A secret typed at the terminal, or read from stdin; a closed stdin is exit 2 saying
+    which variable to set."""
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, "closed", False):
+        raise InputError(f"no {variable} set and stdin is closed", hint=f"set {variable}")
+    try:
+        if stdin.isatty():
+            value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+            return str(value).encode("utf-8")
+        return stdin.buffer.read()
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"no {variable} set and stdin cannot be read ({error})", hint=f"set {variable}"
+        ) from None
 
 
 def secrets_from_environment(*, confirm: bool = False) -> Callable[[str], bytes]:
@@ -80,11 +90,15 @@ def secrets_from_environment(*, confirm: bool = False) -> Callable[[str], bytes]
             value = (
                 env.encode("utf-8")
                 if env is not None
-                else _stdin_secret("Enter password for private key", confirm)
+                else _stdin_secret("Enter password for private key", confirm, "COSIGN_PASSWORD")
             )
         elif what == signing.SECRET_PKCS11_PIN:
             env = os.environ.get("COSIGN_PKCS11_PIN")
-            value = env.encode("utf-8") if env is not None else _stdin_secret("Enter PIN", False)
+            value = (
+                env.encode("utf-8")
+                if env is not None
+                else _stdin_secret("Enter PIN", False, "COSIGN_PKCS11_PIN")
+            )
         elif what == signing.SECRET_VAULT_TOKEN:
             env = os.environ.get("VAULT_TOKEN") or os.environ.get("BAO_TOKEN")
             if not env:
@@ -109,6 +123,8 @@ def backend_config() -> BackendConfig:
         vault_address=os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None,
         vault_transit_path=os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit",
         vault_namespace=os.environ.get("VAULT_NAMESPACE") or None,
+        # As the AWS SDKs: AWS_REGION first, then AWS_DEFAULT_REGION (boto3 reads only the latter).
+        aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
     )
 
 

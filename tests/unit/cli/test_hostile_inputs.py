@@ -10,6 +10,7 @@ says which ones it may write).
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,11 @@ class Case:
     exit: int
     first_line: str
     may_write: tuple[str, ...] = field(default=())
-    stdin: str | None = None
+    stdin: str | None = None  # text for stdin; CLOSED for a closed stdin (``<&-``)
+    env: tuple[tuple[str, str | None], ...] = ()  # variables set (None: removed)
+
+
+CLOSED = "<closed>"
 
 
 CASES = [
@@ -60,6 +65,14 @@ CASES = [
          r"no directory /nonexistent/dir"),
     Case("download-sbom-no-such-layout", ("download", "sbom", "oci:/nonexistent/dir@{zero}"), 2,
          r"no directory /nonexistent/dir"),
+    # -- 4: expected failures are not "internal error" ---------------------------------------
+    Case("verify-blob-awskms-no-region", ("verify-blob", "--key", "awskms:///alias/x",
+                                          "--signature", "MEUCIQ==", "blob.txt"), 2,
+         r"invalid input: key: AWS KMS key alias/x needs a region",
+         env=(("AWS_REGION", None), ("AWS_DEFAULT_REGION", None))),
+    Case("sign-blob-stdin-closed", ("sign-blob", "--key", "k.key", "blob.txt"), 2,
+         r"invalid input: no COSIGN_PASSWORD set and stdin is closed", stdin=CLOSED,
+         env=(("COSIGN_PASSWORD", None),)),
     # -- already handled: keep them so ---------------------------------------------------------
     Case("sign-missing-tag", ("sign", "--key", "k.key", "oci:app:nope"), 2, r"image not found"),
     Case("verify-bad-reference", ("verify", "--key", "k.pub", "UPPER/Case::x"), 2,
@@ -119,8 +132,15 @@ def test_hostile_input(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if case.stdin is not None:
-        monkeypatch.setattr("sys.stdin", __import__("io").StringIO(case.stdin))
+    if case.stdin == CLOSED:
+        monkeypatch.setattr("sys.stdin", None)
+    elif case.stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(case.stdin))
+    for name, value in case.env:
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     before = _snapshot(tmp_path)
     code = main([part.format(**hostile) for part in case.argv])
     err = capsys.readouterr().err
