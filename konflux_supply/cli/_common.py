@@ -40,9 +40,10 @@ def read_bytes(path: str, *, cap: int = MAX_DOCUMENT_BYTES, hint: str | None = N
 
 
 def load_document(path: str) -> Any:
-    """Parse a JSON or YAML document (one document only) from a file."""
+    """Parse a JSON or YAML document (one document only) from a file; a key given twice in
+    one object is refused (two readers must never disagree on which value wins)."""
     data = read_bytes(path)
-    return parse_document(data, source=path)
+    return parse_document(data, source=path, unique_keys=True)
 
 
 def echo_json(obj: Any) -> None:

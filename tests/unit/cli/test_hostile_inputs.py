@@ -73,6 +73,21 @@ CASES = [
     Case("sign-blob-stdin-closed", ("sign-blob", "--key", "k.key", "blob.txt"), 2,
          r"invalid input: no COSIGN_PASSWORD set and stdin is closed", stdin=CLOSED,
          env=(("COSIGN_PASSWORD", None),)),
+    # -- 5: a run that has not run, NaN, duplicate keys --------------------------------------
+    Case("provenance-no-status", ("provenance", "--format", "slsa/v1", "run-no-status.json"), 2,
+         r"invalid input: run-no-status.json: status: the TaskRun has no status"),
+    Case("provenance-nan", ("provenance", "--format", "slsa/v1", "run-nan.json"), 2,
+         r"invalid JSON: NaN is not a JSON number"),
+    Case("provenance-infinity-yaml", ("provenance", "--format", "in-toto", "run-inf.yaml"), 2,
+         r"status.x: inf is not a JSON number"),
+    Case("provenance-duplicate-key", ("provenance", "--format", "slsa/v1", "run-dup.json"), 2,
+         r"the key 'kind' more than once"),
+    # -- 9: library text in our words ---------------------------------------------------------
+    Case("provenance-huge-integer", ("provenance", "--format", "slsa/v1", "run-huge-int.json"), 2,
+         r"invalid JSON: a number has more than \d+ digits$"),
+    # -- 10: empty builder id ------------------------------------------------------------------
+    Case("provenance-empty-builder-id", ("provenance", "--format", "slsa/v1", "--builder-id", "",
+                                         "run.json"), 2, r"builder id must not be empty"),
     # -- already handled: keep them so ---------------------------------------------------------
     Case("sign-missing-tag", ("sign", "--key", "k.key", "oci:app:nope"), 2, r"image not found"),
     Case("verify-bad-reference", ("verify", "--key", "k.pub", "UPPER/Case::x"), 2,
@@ -121,6 +136,18 @@ def hostile(
         '{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}'
     )
     (tmp_path / "a-directory").mkdir()
+    head = '"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "r"}'
+    done = '"status": {"completionTime": "2024-01-01T00:00:00Z"}'
+    (tmp_path / "run.json").write_text("{" + head + ", " + done + "}")
+    (tmp_path / "run-no-status.json").write_text("{" + head + "}")
+    (tmp_path / "run-nan.json").write_text("{" + head + ', "status": {"x": NaN}}')
+    (tmp_path / "run-inf.yaml").write_text(
+        "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nstatus: {x: .inf}\n"
+    )
+    (tmp_path / "run-dup.json").write_text("{" + head + ', "kind": "PipelineRun"}')
+    (tmp_path / "run-huge-int.json").write_text(
+        "{" + head + ', "status": {"x": ' + "9" * 5000 + "}}"
+    )
     return {"image": f"oci:app@{image.digest}", "digest": image.digest or "", "zero": ZERO}
 
 
