@@ -16,11 +16,13 @@ stdout. Exit 0 only if every verification held.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
 import json
 import shutil
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,17 @@ from konflux_supply.errors import VerificationError
 IMAGE_NAME = "quay.io/konflux-demo/app"
 #: Written into the work directory so that a re-run may replace what an earlier demo made.
 MARKER = ".konflux-supply-demo"
+#: Everything a demo writes in its directory: a re-run or a failed run removes these and
+#: nothing else, and a directory holding anything more is refused.
+OUTPUTS = (
+    MARKER,
+    "cosign.key",
+    "cosign.pub",
+    "layout",
+    "taskrun.json",
+    "provenance.json",
+    "sbom.cdx.json",
+)
 GREETING = b"hello from the konflux-supply demo\n"
 
 
@@ -155,30 +168,67 @@ def _task_run(digest: str) -> dict[str, Any]:
 def demo(workdir: Path) -> None:
     """Build, sign, attest and verify an image end to end (offline, embedded defaults)."""
     existed = workdir.exists()
+    _check_workdir(workdir)
     try:
         _run(workdir)
     except BaseException:
         # A failed or interrupted demo leaves nothing half-made behind (only what it made).
-        if (workdir / MARKER).is_file():
-            shutil.rmtree(workdir, ignore_errors=True)
-            if existed:
-                workdir.mkdir(parents=True, exist_ok=True)
+        _remove_outputs(workdir)
+        if not existed:
+            with contextlib.suppress(OSError):
+                workdir.rmdir()
         raise
 
 
-def _run(workdir: Path) -> None:
-    from konflux_supply import oci, provenance, publish, sbom, signing, verify
+def _check_workdir(workdir: Path) -> None:
+    """A new or empty directory, or one holding only an earlier demo's outputs."""
     from konflux_supply.errors import InputError
-    from konflux_supply.models.oci import parse_manifest
 
-    if (workdir / MARKER).is_file():
-        shutil.rmtree(workdir)  # an earlier demo's output: start afresh
-    elif workdir.exists() and any(workdir.iterdir()):
+    if not workdir.exists():
+        return
+    names = {entry.name for entry in workdir.iterdir()}
+    if names and MARKER not in names:
         raise InputError(
             "the directory is not empty and was not made by an earlier demo",
             source=str(workdir),
             hint="pass --workdir with a new or empty directory",
         )
+    others = sorted(names - set(OUTPUTS))
+    if others:
+        raise InputError(
+            f"the directory holds files the demo did not make ({', '.join(others[:3])}); "
+            "they are left alone",
+            source=str(workdir),
+            hint="move them away, or pass --workdir with a new or empty directory",
+        )
+
+
+def _remove_outputs(workdir: Path) -> None:
+    """Remove what a demo writes in ``workdir``, and nothing else."""
+    for name in OUTPUTS:
+        path = workdir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _program() -> str:
+    """How to run this CLI again from the user's shell: bare when it is on PATH, else the
+    script beside the interpreter (``.venv/bin/konflux-supply`` after ``make demo``)."""
+    found = shutil.which("konflux-supply")
+    if found:
+        return "konflux-supply"
+    beside = Path(sys.executable).parent / "konflux-supply"
+    return str(beside) if beside.is_file() else "python -m konflux_supply"
+
+
+def _run(workdir: Path) -> None:
+    from konflux_supply import oci, provenance, publish, sbom, signing, verify
+    from konflux_supply.models.oci import parse_manifest
+
+    _remove_outputs(workdir)  # an earlier demo's output: start afresh
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / MARKER).write_text("made by `konflux-supply demo`; a re-run replaces this folder\n")
 
@@ -270,8 +320,8 @@ def _run(workdir: Path) -> None:
             "attestations": [statement.predicate_type, sbom_type.uri],
         },
         "next": [
-            f"konflux-supply verify --key {pub_path} {image}",
-            f"konflux-supply verify-attestation --key {pub_path} --type slsaprovenance {image}",
+            f"{_program()} verify --key {pub_path} {image}",
+            f"{_program()} verify-attestation --key {pub_path} --type slsaprovenance {image}",
         ],
     }
     click.echo(json.dumps(summary, indent=2))

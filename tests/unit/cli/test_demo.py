@@ -93,3 +93,27 @@ def test_a_failed_demo_leaves_nothing_behind(
         assert not any(workdir.iterdir())
     else:
         assert not workdir.exists()
+
+
+def test_a_rerun_never_deletes_files_the_demo_did_not_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = tmp_path / "demo"
+    _demo(workdir, capsys)
+    (workdir / "notes.txt").write_text("mine")
+    assert main(["demo", "--workdir", str(workdir)]) == 2
+    assert "files the demo did not make (notes.txt)" in capsys.readouterr().err
+    assert (workdir / "notes.txt").read_text() == "mine"
+    assert (workdir / "cosign.pub").is_file()  # the earlier demo is left as it was
+
+
+def test_the_next_commands_can_be_run_as_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda _name: None)  # not on PATH (no venv activated)
+    summary = _demo(tmp_path / "demo", capsys)
+    program = str(summary["next"][0]).split(" verify", 1)[0]  # type: ignore[index]
+    assert program != "konflux-supply"
+    assert program.endswith(("/konflux-supply", "python -m konflux_supply"))
