@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
     from konflux_supply.oci import AppendPolicy, DockerConfig, Reference, RegistryOptions
 
 __all__ = ["append_policy", "registry_options", "repository_override", "writer_options"]
+
+
+#: cosign's default ``--timeout`` (3m0s).
+DEFAULT_TIMEOUT = 180.0
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 
 
 def _docker_config() -> DockerConfig | None:
@@ -65,8 +72,10 @@ def build_options(
     allow_http: str | None,
     insecure: bool,
     retries: int = 5,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> RegistryOptions:
-    """RegistryOptions from the flags and the environment."""
+    """RegistryOptions from the flags and the environment; ``timeout`` (seconds, from now)
+    bounds the whole command's registry traffic, retries included."""
     from konflux_supply.errors import InputError
     from konflux_supply.oci import Credentials, RegistryOptions, RetryPolicy
 
@@ -89,8 +98,50 @@ def build_options(
         allow_http=allow_http is not None,
         allow_http_any=allow_http == "any",
         proxies=_proxies(),
-        retry=RetryPolicy(attempts=retries),
+        retry=RetryPolicy(
+            attempts=retries,
+            # A third of the whole time per request (60 s under the default 3m0s), so that a
+            # request that hangs can still be retried before the time runs out.
+            timeout=min(60.0, timeout / 3) if timeout else 60.0,
+            deadline=None if not timeout else time.monotonic() + timeout,
+            on_retry=_say_retrying,
+        ),
     )
+
+
+def _say_retrying(message: str) -> None:
+    click.echo(f"konflux-supply: {message}", err=True)
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[float]  # generic in click >= 8.2 only
+else:
+    _ParamType = click.ParamType
+
+
+class Duration(_ParamType):
+    """Seconds (``90``, ``2.5``) or a Go duration as cosign takes (``3m0s``, ``1h``, ``500ms``);
+    ``0`` means no overall limit."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration (seconds, or like 3m0s)", param, ctx)
+            scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+            seconds = sum(float(n) * scale[u] for n, u in parts)
+        if seconds < 0 or seconds != seconds or seconds == float("inf"):
+            self.fail(f"{value!r} is not a duration (seconds, or like 3m0s)", param, ctx)
+        return seconds
 
 
 def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -136,6 +187,16 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         help="Do not verify registry TLS certificates.",
     )
+    @click.option(
+        "--timeout",
+        "registry_timeout",
+        type=Duration(),
+        default="3m0s",
+        show_default=True,
+        metavar="DURATION",
+        help="Time for all registry requests of the command, retries included (as cosign's "
+        "--timeout: seconds or 3m0s; 0 = no limit).",
+    )
     @functools.wraps(command)
     def wrapper(
         *args: Any,
@@ -146,6 +207,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         allow_http_registry_anywhere: bool,
         allow_insecure_registry: bool,
         registry_retries: int,
+        registry_timeout: float,
         **kwargs: Any,
     ) -> Any:
         kwargs["registry_options"] = build_options(
@@ -155,6 +217,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "any" if allow_http_registry_anywhere else "loopback" if allow_http_registry else None,
             allow_insecure_registry,
             registry_retries,
+            registry_timeout,
         )
         return command(*args, **kwargs)
 
