@@ -181,3 +181,26 @@ def test_hostile_input(
     changed = {name for name in set(before) | set(after) if before.get(name) != after.get(name)}
     assert changed <= set(case.may_write), f"wrote {sorted(changed)}"
     assert not (tmp_path / "newdir").exists()
+
+
+def test_re_signing_does_not_wait_the_settle_interval(
+    hostile: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, item 8: a signature already present is not settled again."""
+    from konflux_supply.oci import append
+
+    waits: list[str] = []
+    real = append._quiet
+
+    def quiet(*args: object, **kwargs: object) -> bool:
+        waits.append("settle")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(append, "_quiet", quiet)
+    argv = ["sign", "--key", "k.key", "--settle", "0.2", "--sign-container-identity", "q.io/x/app"]
+    argv.append(hostile["image"])
+    assert main(argv) == 0
+    assert waits == ["settle"]
+    assert main(argv) == 0
+    assert waits == ["settle"]  # nothing written the second time: nothing to settle
+    capsys.readouterr()
