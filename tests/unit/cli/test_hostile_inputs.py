@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from konflux_supply import signing
 from konflux_supply.cli import main
+from konflux_supply.models.oci import OCI_MANIFEST
 from konflux_supply.oci._layout import LayoutRegistry
 from tests.unit.cli._helpers import push_image
 
@@ -85,7 +88,20 @@ CASES = [
     # -- 9: library text in our words ---------------------------------------------------------
     Case("provenance-huge-integer", ("provenance", "--format", "slsa/v1", "run-huge-int.json"), 2,
          r"invalid JSON: a number has more than \d+ digits$"),
-    # -- 10: empty builder id ------------------------------------------------------------------
+    Case("layout-traversal-digest", ("verify", "--key", "k.pub", "oci:traversal:v1"), 2,
+         r"invalid input: traversal: manifests\[0\].digest: malformed index.json: "
+         r"unsupported or malformed digest 'sha256:\.\./\.\./etc/passwd'$"),
+    Case("layout-manifests-not-a-list", ("verify", "--key", "k.pub", "oci:notalist:v1"), 2,
+         r"manifests: malformed index.json: 'manifests' is not a list$"),
+    Case("layout-index-not-json", ("verify", "--key", "k.pub", "oci:notjson:v1"), 2,
+         r"malformed index.json: Expecting"),
+    # -- 10: rules said, and inputs that were accepted -----------------------------------------
+    Case("layout-version-9", ("verify", "--key", "k.pub", "oci:version9:v1"), 2,
+         r"oci-layout.imageLayoutVersion: unsupported imageLayoutVersion '9.9.9'"),
+    Case("sbom-merge-serial-not-rfc4122", ("sbom", "merge", "--serial-number",
+                                           "urn:uuid:6b1d0000-0000-0000-0000-000000000000",
+                                           "sbom.cdx.json", "sbom.cdx.json"), 2,
+         r"serialNumber: .* is not an RFC 4122 UUID URN: .*version V 1 to 5 and variant N"),
     Case("provenance-empty-builder-id", ("provenance", "--format", "slsa/v1", "--builder-id", "",
                                          "run.json"), 2, r"builder id must not be empty"),
     # -- already handled: keep them so ---------------------------------------------------------
@@ -136,6 +152,18 @@ def hostile(
         '{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}'
     )
     (tmp_path / "a-directory").mkdir()
+    for name, index, layout in [
+        ("traversal", json.dumps({"schemaVersion": 2, "manifests": [
+            {"mediaType": OCI_MANIFEST, "size": 1, "digest": "sha256:../../etc/passwd"}]}), None),
+        ("notalist", '{"schemaVersion": 2, "manifests": "x"}', None),
+        ("notjson", "{", None),
+        ("version9", None, '{"imageLayoutVersion": "9.9.9"}'),
+    ]:  # fmt: skip
+        shutil.copytree(tmp_path / "app", tmp_path / name)
+        if index is not None:
+            (tmp_path / name / "index.json").write_text(index)
+        if layout is not None:
+            (tmp_path / name / "oci-layout").write_text(layout)
     head = '"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "r"}'
     done = '"status": {"completionTime": "2024-01-01T00:00:00Z"}'
     (tmp_path / "run.json").write_text("{" + head + ", " + done + "}")
@@ -204,3 +232,30 @@ def test_re_signing_does_not_wait_the_settle_interval(
     assert main(argv) == 0
     assert waits == ["settle"]  # nothing written the second time: nothing to settle
     capsys.readouterr()
+
+
+def test_azure_credential_failure_is_one_line_in_our_words(
+    hostile: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, item 9: not the SDK's log of every credential, then the same text again."""
+    import logging
+
+    identity = pytest.importorskip("azure.identity")
+    chain = "DefaultAzureCredential failed to retrieve a token.\nAttempted credentials:\n\tA: no"
+
+    class NoCredential:
+        def get_token(self, *_scopes: str) -> object:
+            logging.getLogger("azure.identity._credentials.chained").warning(chain)
+            raise identity.CredentialUnavailableError(chain)
+
+    monkeypatch.setattr(identity, "DefaultAzureCredential", NoCredential)
+    code = main(["verify-blob", "--key", "azurekms://vault.vault.azure.net/key", "--signature",
+                 "MEUCIQ==", "blob.txt"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.splitlines() == [
+        "konflux-supply: backend unavailable: Azure Key Vault: no credentials "
+        "(DefaultAzureCredential failed to retrieve a token)",
+        "hint: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or log in with "
+        "`az login`",
+    ]
