@@ -108,7 +108,8 @@ class VerifiedAttestation:
     source: str
 
     def statement_json(self) -> Any:
-        """The verified statement, parsed."""
+        """The verified statement parsed from its JSON (a ``dict``, not text: the exact
+        bytes are :attr:`statement`)."""
         return json.loads(self.statement)
 
 
