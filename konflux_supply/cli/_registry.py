@@ -56,9 +56,21 @@ def _docker_config() -> DockerConfig | None:
 
 
 def _proxies() -> dict[str, str] | None:
-    import urllib.request
-
-    found = urllib.request.getproxies()
+    """``*_proxy`` from the environment as ``urllib.request.getproxies_environment`` reads
+    them (lower case wins; ``HTTP_PROXY`` ignored under CGI), without importing urllib's
+    HTTP stack at every start."""
+    found: dict[str, str] = {}
+    for name, value in os.environ.items():
+        if len(name) > 5 and name[-6] == "_" and name[-5:].lower() == "proxy" and value:
+            found[name[:-6].lower()] = value
+    if "REQUEST_METHOD" in os.environ:
+        found.pop("http", None)
+    for name, value in os.environ.items():
+        if name.endswith("_proxy"):
+            if value:
+                found[name[:-6].lower()] = value
+            else:
+                found.pop(name[:-6].lower(), None)
     out = {key: value for key, value in found.items() if key in ("http", "https")}
     if out and found.get("no"):
         out["no_proxy"] = found["no"]
