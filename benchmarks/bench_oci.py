@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from benchmarks._harness import Result
 from benchmarks.bench_signing import statement
-from konflux_supply import oci, signing, verify
+from konflux_supply import oci, publish, signing, verify
 from konflux_supply.oci.cosign import Kind, triangulate
 
 
@@ -74,8 +74,9 @@ def _populate(
         registry.put_blob(ref.repository, config)
         registry.put_manifest(ref.repository, ref.tag or "", manifest)
         pinned = ref.with_digest(manifest.digest)
-        oci.sign_image(registry, pinned, signer, policy=policy)
-        oci.attest_image(registry, pinned, signer, predicate, "slsaprovenance1", policy=policy)
+        write = publish.PublishOptions(policy=policy)
+        publish.sign_image(registry, pinned, signer, options=write)
+        publish.attest_image(registry, pinned, signer, predicate, "slsaprovenance1", options=write)
         images.append(pinned)
     return images, signer
 

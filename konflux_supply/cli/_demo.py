@@ -167,10 +167,9 @@ def demo(workdir: Path) -> None:
 
 
 def _run(workdir: Path) -> None:
-    from konflux_supply import oci, provenance, sbom, signing, verify
+    from konflux_supply import oci, provenance, publish, sbom, signing, verify
     from konflux_supply.errors import InputError
     from konflux_supply.models.oci import parse_manifest
-    from konflux_supply.signing import dsse
 
     if (workdir / MARKER).is_file():
         shutil.rmtree(workdir)  # an earlier demo's output: start afresh
@@ -215,16 +214,9 @@ def _run(workdir: Path) -> None:
         _say(f"3. provenance ({statement.predicate_type}) for subjects: {subjects}")
 
         # 4. Sign, attest, SBOM.
-        policy = oci.AppendPolicy()
-        signed = oci.sign_image(registry, image, signer, policy=policy, identity=IMAGE_NAME)
-        envelope = dsse.sign(statement.to_json(), signer)
-        oci.append_layer(
-            registry,
-            image,
-            oci.Kind.ATTESTATION,
-            oci.attestation_layer(envelope, statement.predicate_type),
-            policy=policy,
-        )
+        options = publish.PublishOptions()
+        signed = publish.sign_image(registry, image, signer, options=options, identity=IMAGE_NAME)
+        publish.attest_statement(registry, image, statement.to_json(), signer, options=options)
         bom = sbom.generate(
             str(image),
             repository=IMAGE_NAME,
@@ -238,8 +230,8 @@ def _run(workdir: Path) -> None:
         )
         sbom_bytes = bom.to_bytes()
         (workdir / "sbom.cdx.json").write_bytes(sbom_bytes)
-        oci.attach_sbom(registry, image, sbom_bytes, bom.media_type, policy=policy)
-        oci.attest_image(registry, image, signer, sbom_bytes, "cyclonedx", policy=policy)
+        publish.attach_sbom(registry, image, bom, options=options)
+        publish.attest_sbom(registry, image, bom, signer, options=options)
         _say(f"4. signed:   {signed.location}")
         _say(f"   attested: {oci.triangulate(image, oci.Kind.ATTESTATION)} (provenance + SBOM)")
         _say(f"   SBOM:     {oci.triangulate(image, oci.Kind.SBOM)}")

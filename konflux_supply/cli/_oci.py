@@ -10,6 +10,7 @@ verified payloads on stdout. A registry that cannot answer exits 3 with the caus
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from konflux_supply.errors import InputError
 
 if TYPE_CHECKING:
     from konflux_supply.oci import AppendPolicy, RegistryOptions
+    from konflux_supply.publish import PublishOptions
 
 __all__ = ["register"]
 
@@ -46,14 +48,17 @@ def _docker_media_types() -> bool:
     return os.environ.get("COSIGN_DOCKER_MEDIA_TYPES", "").lower() in ("1", "true", "t")
 
 
-def _placement(registry_referrers_mode: str) -> dict[str, Any]:
+def _publish_options(registry_referrers_mode: str, append_policy: AppendPolicy) -> PublishOptions:
     """Where and how a write goes, as cosign decides it: ``COSIGN_REPOSITORY``, a referrer or
     the triangulated tag, ``COSIGN_DOCKER_MEDIA_TYPES``."""
-    return {
-        "repository": repository_override(),
-        "referrers": registry_referrers_mode == "oci-1-1",
-        "docker_media_types": _docker_media_types(),
-    }
+    from konflux_supply.publish import PublishOptions
+
+    return PublishOptions(
+        policy=append_policy,
+        repository=repository_override(),
+        referrers=registry_referrers_mode == "oci-1-1",
+        docker_media_types=_docker_media_types(),
+    )
 
 
 def _no_tlog(tlog_upload: bool) -> None:
@@ -77,21 +82,44 @@ def _verifier(key: str) -> Any:
     return signing.load_verifier(key, secrets=secrets_from_environment(), config=backend_config())
 
 
-def _writer_args(f: Any) -> Any:
-    f = click.option(
+def _placement_args(f: Any) -> Any:
+    """``--registry-referrers-mode``, ``--settle`` and the registry flags; the command gets
+    ``registry_options`` and ``publish_options``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any, registry_referrers_mode: str, append_policy: AppendPolicy, **kwargs: Any
+    ) -> Any:
+        kwargs["publish_options"] = _publish_options(registry_referrers_mode, append_policy)
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--registry-referrers-mode",
         type=_REFERRERS_MODE,
         default="legacy",
         show_default=True,
         help="legacy: cosign's sha256-<hex>.<kind> tags; oci-1-1: an OCI 1.1 referrer.",
-    )(f)
-    f = click.option(
+    )(wrapper)
+    return writer_options(registry_options(wrapper))
+
+
+def _writer_args(f: Any) -> Any:
+    """:func:`_placement_args` plus cosign's ``--tlog-upload`` (only false) and ``--yes``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, tlog_upload: bool, yes: bool, **kwargs: Any) -> Any:
+        _no_tlog(tlog_upload)
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--tlog-upload/--no-tlog-upload",
         default=False,
         help="Accepted for cosign compatibility; only =false is supported.",
-    )(f)
-    f = click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")(f)
-    return writer_options(registry_options(f))
+    )(wrapper)
+    wrapper = click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")(
+        wrapper
+    )
+    return _placement_args(wrapper)
 
 
 @click.command("sign", cls=_GoFlags)
@@ -108,28 +136,23 @@ def sign(
     key: str,
     annotations: Sequence[str],
     sign_container_identity: str | None,
-    registry_referrers_mode: str,
-    tlog_upload: bool,
-    yes: bool,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Sign an image (cosign's simple-signing payload, stored in sha256-<hex>.sig)."""
-    from konflux_supply import oci
+    from konflux_supply import oci, publish
 
-    _no_tlog(tlog_upload)
     signer = _signer(key)
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = oci.sign_image(
+        attached = publish.sign_image(
             registry,
             ref,
             signer,
-            policy=append_policy,
+            options=publish_options,
             annotations=_annotations(annotations),
             identity=sign_container_identity,
-            **_placement(registry_referrers_mode),
         )
     verb = "Pushing signature to" if attached.written else "Signature already present in"
     click.echo(f"{verb}: {attached.location}", err=True)
@@ -145,30 +168,20 @@ def attest(
     key: str,
     predicate: str,
     predicate_type: str,
-    registry_referrers_mode: str,
-    tlog_upload: bool,
-    yes: bool,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Attest to an image: an in-toto statement as a DSSE envelope in sha256-<hex>.att."""
-    from konflux_supply import oci
+    from konflux_supply import oci, publish
 
-    _no_tlog(tlog_upload)
     data = read_bytes(predicate)
     check_sbom_predicate(data, predicate, predicate_type)
     signer = _signer(key)
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = oci.attest_image(
-            registry,
-            ref,
-            signer,
-            data,
-            predicate_type,
-            policy=append_policy,
-            **_placement(registry_referrers_mode),
+        attached = publish.attest_image(
+            registry, ref, signer, data, predicate_type, options=publish_options
         )
     click.echo(f"Pushing attestation to: {attached.location}", err=True)
 
@@ -199,38 +212,28 @@ _SBOM_DEPRECATION = (
     default=None,
     help="Optional: checked against the document.",
 )
-@click.option("--registry-referrers-mode", type=_REFERRERS_MODE, default="legacy")
-@writer_options
-@registry_options
+@_placement_args
 @click.argument("image", metavar="IMAGE")
 def attach_sbom(
     sbom_path: str,
     sbom_type: str | None,
     input_format: str | None,
-    registry_referrers_mode: str,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Attach an SBOM as cosign does (sha256-<hex>.sbom; deprecated by cosign).
 
     The SBOM is parsed first (media type from the document); a bad one is never pushed.
     """
-    from konflux_supply import oci, sbom
+    from konflux_supply import oci, publish
 
     click.echo(_SBOM_DEPRECATION, err=True)
     document = attachable_sbom(sbom_path, sbom_type, input_format)
-    media_type = document.media_type
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = sbom.attach(
-            registry,
-            ref,
-            document,
-            policy=append_policy,
-            **_placement(registry_referrers_mode),
-        )
-    click.echo(f"Uploaded SBOM ({media_type}) to: {attached.location}", err=True)
+        attached = publish.attach_sbom(registry, ref, document, options=publish_options)
+    click.echo(f"Uploaded SBOM ({document.media_type}) to: {attached.location}", err=True)
 
 
 def _verify_options(new_bundle_format: bool, trusted_root: str | None, ignore_tlog: bool) -> Any:

@@ -24,15 +24,6 @@ from konflux_supply.oci.append import (
     ThreadLocks,
     append_to_tag,
 )
-from konflux_supply.oci.attach import (
-    Attached,
-    attach_sbom,
-    attest_image,
-    attestation_layer,
-    image_statement,
-    sign_image,
-    signature_layer,
-)
 from konflux_supply.oci.copy import CopyOutcome, copy_image
 from konflux_supply.oci.cosign import (
     AttachedLayer,
@@ -81,7 +72,6 @@ __all__ = [
     "AppendLock",
     "AppendOutcome",
     "AppendPolicy",
-    "Attached",
     "AttachedLayer",
     "Attachments",
     "BundleReferrer",
@@ -106,13 +96,9 @@ __all__ = [
     "append_layer",
     "append_to_tag",
     "attach_referrer",
-    "attach_sbom",
-    "attest_image",
-    "attestation_layer",
     "build_signature_image",
     "copy_image",
     "fallback_tag",
-    "image_statement",
     "is_loopback",
     "list_referrers",
     "open",
@@ -123,8 +109,6 @@ __all__ = [
     "read_bundles",
     "read_referrer_images",
     "resolve",
-    "sign_image",
-    "signature_layer",
     "triangulate",
     "write_sbom",
 ]

@@ -9,8 +9,8 @@ merged = sbom.merge([scan, prefetch], subject=sbom.image_component("quay.io/org/
                     serial_number="urn:uuid:…", timestamp=when)
 registry, ref = oci.open_registry("quay.io/org/app:v1", options=…)
 image_bom = sbom.generate(ref, registry=registry)   # tag resolved once, digests checked
-sbom.attach(registry, ref, doc, policy=oci.AppendPolicy())          # cosign's .sbom
-sbom.attest(registry, ref, signer, doc, policy=oci.AppendPolicy())  # signed predicate
+publish.attach_sbom(registry, ref, doc)           # cosign's .sbom (konflux_supply.publish)
+publish.attest_sbom(registry, ref, doc, signer)   # signed predicate
 sbom.read_attached(registry, ref).data               # the exact bytes attached
 ```
 
@@ -47,7 +47,7 @@ from ._read import (
     validate,
 )
 from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
-from ._store import AttachedSbom, attach, attest, read_attached, read_predicate, sbom_format_for
+from ._store import AttachedSbom, read_attached, read_predicate, sbom_format_for
 
 __all__ = [
     "CYCLONEDX_VERSIONS",
@@ -72,8 +72,6 @@ __all__ = [
     "SpdxRelationship",
     "Validation",
     "ValidationIssue",
-    "attach",
-    "attest",
     "generate",
     "image_component",
     "merge",

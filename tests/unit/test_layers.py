@@ -18,6 +18,7 @@ LAYERS = [
     "signing",
     "oci",
     "sbom",
+    "publish",
     "verify",
     "policy",
     "release",

@@ -23,14 +23,13 @@ from konflux_supply.oci import (
     Reference,
     SizeLimitExceeded,
     attach_referrer,
-    attach_sbom,
-    attest_image,
     copy_image,
     read_attachments,
     read_bundles,
-    sign_image,
 )
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.publish import PublishOptions, attach_sbom, attest_image, sign_image
+from konflux_supply.sbom import parse as parse_sbom
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG
 from konflux_supply.verify import (
     COSIGN_SIGN_PREDICATE,
@@ -42,6 +41,8 @@ from konflux_supply.verify import (
 from tests.unit.oci.memory import MemoryRegistry
 from tests.unit.oci.test_layout_referrers import _bundle_referrer
 from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, _bundle, new_image
+
+_MINIMAL_CYCLONEDX = b'{"bomFormat":"CycloneDX","specVersion":"1.5"}'
 
 
 @pytest.mark.parametrize(
@@ -56,9 +57,14 @@ def test_a_repository_override_on_another_registry_is_refused_not_misplaced(
     registry = MemoryRegistry()
     image = new_image(registry, "a")
     with pytest.raises(InputError, match="another registry"):
-        sign_image(registry, image, KEY, policy=POLICY, repository=override)
+        sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, repository=override))
     with pytest.raises(InputError, match="another registry"):
-        attach_sbom(registry, image, b"{}", "text/spdx+json", policy=POLICY, repository=override)
+        attach_sbom(
+            registry,
+            image,
+            parse_sbom(_MINIMAL_CYCLONEDX),
+            options=PublishOptions(policy=POLICY, repository=override),
+        )
     assert registry.tags == {"a": image.digest}
     with pytest.raises(InputError, match="another registry"):
         read_attachments(
@@ -72,7 +78,9 @@ def test_a_repository_override_on_the_same_registry_works() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "a")
     override = Reference(image.registry, "team/sigs")
-    attached = sign_image(registry, image, KEY, policy=POLICY, repository=override)
+    attached = sign_image(
+        registry, image, KEY, options=PublishOptions(policy=POLICY, repository=override)
+    )
     assert attached.location.startswith("registry.example/team/sigs:sha256-")
     verify_signatures(registry, image, [PUB], options=VerifyOptions(repository=override))
 
@@ -95,8 +103,17 @@ def test_an_unreadable_attestation_is_not_a_definite_no_for_its_type() -> None:
     matters" into "none of that type" (exit 1 instead of 3)."""
     registry = FlakyBlobs()
     image = new_image(registry, "a")
-    attest_image(registry, image, KEY, b'{"a":1}', "https://example.com/other", policy=POLICY)
-    wanted = attest_image(registry, image, KEY, b'{"b":2}', "slsaprovenance", policy=POLICY)
+    attest_image(
+        registry,
+        image,
+        KEY,
+        b'{"a":1}',
+        "https://example.com/other",
+        options=PublishOptions(policy=POLICY),
+    )
+    wanted = attest_image(
+        registry, image, KEY, b'{"b":2}', "slsaprovenance", options=PublishOptions(policy=POLICY)
+    )
     registry.broken.add(wanted.layer.digest)
     with pytest.raises(RegistryError, match="could not be read"):
         verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
@@ -118,7 +135,9 @@ class SignerDuringCopy(MemoryRegistry):
         found = super().get_manifest(repository, reference)
         if reference.endswith(".sig") and self.signer is None:
             self.signer = threading.Thread(
-                target=sign_image, args=(self, self.subject, OTHER), kwargs={"policy": POLICY}
+                target=sign_image,
+                args=(self, self.subject, OTHER),
+                kwargs={"options": PublishOptions(policy=POLICY)},
             )
             self.signer.start()
             self.signer.join(0.5)
@@ -128,7 +147,7 @@ class SignerDuringCopy(MemoryRegistry):
 def test_copy_into_a_missing_sig_tag_does_not_drop_a_concurrent_signature() -> None:
     source = MemoryRegistry()
     image = new_image(source, "a")
-    sign_image(source, image, KEY, policy=POLICY)
+    sign_image(source, image, KEY, options=PublishOptions(policy=POLICY))
     destination = SignerDuringCopy(image)
     copy_image(source, image, destination, image, policy=POLICY, kinds=[Kind.SIGNATURE])
     assert destination.signer is not None
@@ -206,7 +225,7 @@ def test_referrer_signatures_count_against_max_signatures_before_any_fetch() -> 
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
         verify_signatures(registry, image, [PUB], options=options)
     assert registry.fetched == 0
-    sign_image(registry, image, KEY, policy=POLICY, referrers=True)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, referrers=True))
     verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
     assert len(verified.signatures) == 1
 
@@ -293,7 +312,12 @@ def test_referrers_written_under_a_repository_override_are_read_there() -> None:
     image = new_image(registry._repo("team/app"), "a")  # type: ignore[arg-type]
     image = Reference(image.registry, "team/app", tag="a", digest=image.digest)
     override = Reference(image.registry, "team/sigs")
-    sign_image(registry, image, KEY, policy=POLICY, repository=override, referrers=True)  # type: ignore[arg-type]
+    sign_image(
+        registry,
+        image,
+        KEY,
+        options=PublishOptions(policy=POLICY, repository=override, referrers=True),
+    )  # type: ignore[arg-type]
     assert registry.repos["team/sigs"].manifests
     options = VerifyOptions(repository=override, referrers=True)
     verified = verify_signatures(registry, image, [PUB], options=options)  # type: ignore[arg-type]

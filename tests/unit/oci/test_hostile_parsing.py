@@ -33,11 +33,10 @@ from konflux_supply.oci import (
     RegistryOptions,
     parse_reference,
     read_bundles,
-    signature_layer,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.oci.attach import attestation_layer, image_statement
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, Kind, append_layer
+from konflux_supply.publish import attestation_layer, image_statement, signature_layer
 from konflux_supply.signing import dsse
 from konflux_supply.verify import verify_attestations, verify_signatures
 from tests.unit.oci.memory import MemoryRegistry

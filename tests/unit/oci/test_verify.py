@@ -21,17 +21,21 @@ from konflux_supply.oci import (
     SizeLimitExceeded,
     ThreadLocks,
     append_layer,
-    attest_image,
     build_signature_image,
     push_referrer,
     read_attachments,
-    sign_image,
-    signature_layer,
     triangulate,
 )
-from konflux_supply.oci.attach import attestation_layer, image_statement
 from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03
+from konflux_supply.publish import (
+    PublishOptions,
+    attest_image,
+    attestation_layer,
+    image_statement,
+    sign_image,
+    signature_layer,
+)
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG, dsse_bundle
 from konflux_supply.verify import (
     COSIGN_SIGN_PREDICATE,
@@ -61,7 +65,13 @@ def new_image(registry: MemoryRegistry, name: str) -> Reference:
 def test_sign_then_verify_with_annotations() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "a")
-    sign_image(registry, image, KEY, policy=POLICY, annotations={"env": "prod", "n": "1"})
+    sign_image(
+        registry,
+        image,
+        KEY,
+        options=PublishOptions(policy=POLICY),
+        annotations={"env": "prod", "n": "1"},
+    )
     verified = verify_signatures(registry, image, [PUB], annotations={"env": "prod"})
     assert verified.digest == image.digest
     (signature,) = verified.signatures
@@ -84,7 +94,7 @@ def test_sign_then_verify_with_annotations() -> None:
 def test_tags_resolve_once_to_the_digest() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "tagged")
-    sign_image(registry, image, KEY, policy=POLICY)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     by_tag = Reference("registry.example", "team/app", tag="tagged")
     assert verify_signatures(registry, by_tag, [PUB]).reference.digest == image.digest
 
@@ -92,11 +102,11 @@ def test_tags_resolve_once_to_the_digest() -> None:
 def test_re_signing_with_the_same_key_adds_nothing() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "dedupe")
-    first = sign_image(registry, image, KEY, policy=POLICY)
-    again = sign_image(registry, image, KEY, policy=POLICY)
+    first = sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
+    again = sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     assert first.written
     assert not again.written
-    sign_image(registry, image, OTHER, policy=POLICY)
+    sign_image(registry, image, OTHER, options=PublishOptions(policy=POLICY))
     read = read_attachments(registry, image, Kind.SIGNATURE, limits=Limits())
     assert len(read.layers) == 2
     assert len(verify_signatures(registry, image, [PUB, OTHER_PUB]).signatures) == 2
@@ -193,7 +203,7 @@ def test_registry_errors_are_never_unsigned() -> None:
     )
     registry = Unreadable(set())
     image = new_image(registry, "flaky")
-    sign_image(registry, image, KEY, policy=POLICY)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     read = read_attachments(registry, image, Kind.SIGNATURE, limits=Limits())
     registry.broken = {read.layers[0].descriptor.digest}
     with pytest.raises(RegistryError, match="could not verify signatures") as caught:
@@ -225,7 +235,9 @@ def test_too_many_signatures() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "many")
     for n in range(4):
-        sign_image(registry, image, KEY, policy=POLICY, annotations={"n": str(n)})
+        sign_image(
+            registry, image, KEY, options=PublishOptions(policy=POLICY), annotations={"n": str(n)}
+        )
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 3"):
         verify_signatures(
             registry, image, [PUB], options=VerifyOptions(limits=Limits(max_signatures=3))
@@ -235,8 +247,15 @@ def test_too_many_signatures() -> None:
 def test_attest_then_verify_attestation_by_type() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "att")
-    attest_image(registry, image, KEY, b"hello", "custom", policy=POLICY)
-    attest_image(registry, image, KEY, b'{"buildType":"x"}', "slsaprovenance", policy=POLICY)
+    attest_image(registry, image, KEY, b"hello", "custom", options=PublishOptions(policy=POLICY))
+    attest_image(
+        registry,
+        image,
+        KEY,
+        b'{"buildType":"x"}',
+        "slsaprovenance",
+        options=PublishOptions(policy=POLICY),
+    )
     custom = verify_attestations(registry, image, [PUB])
     assert [a.predicate_type for a in custom.attestations] == [
         "https://cosign.sigstore.dev/attestation/v1"
@@ -324,10 +343,10 @@ def test_attestations_that_must_not_pass(
 def test_verify_image_needs_both() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "both")
-    sign_image(registry, image, KEY, policy=POLICY)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     with pytest.raises(VerificationError, match="no attestations found"):
         verify_image(registry, image, [PUB])
-    attest_image(registry, image, KEY, b"x", policy=POLICY)
+    attest_image(registry, image, KEY, b"x", options=PublishOptions(policy=POLICY))
     verified = verify_image(registry, image, [PUB])
     assert len(verified.signatures) == 1
     assert len(verified.attestations) == 1
@@ -391,7 +410,7 @@ def test_sigstore_bundle_referrers() -> None:
 def test_referrer_images_are_verified_too() -> None:
     registry = MemoryRegistry(referrers_api=True)
     image = new_image(registry, "refsig")
-    sign_image(registry, image, KEY, policy=POLICY, referrers=True)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, referrers=True))
     assert registry.get_manifest("", triangulate(image, Kind.SIGNATURE).tag or "") is None
     verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
     assert [s.source for s in verified.signatures] == ["referrer"]

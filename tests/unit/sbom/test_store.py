@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from konflux_supply import oci, sbom, signing
+from konflux_supply import oci, publish, sbom, signing
 from konflux_supply.cli import main
 from konflux_supply.errors import InputError, RegistryError, VerificationError
 
@@ -330,10 +330,10 @@ def test_library_attest_and_attach(
     ref = oci.parse_reference(image)
     signer = signing.load_signer(keys["key"], secrets=lambda _: b"pw")
     document = sbom.parse(CDX.read_bytes(), source=str(CDX))
-    policy = oci.AppendPolicy(settle=0)
-    attested = sbom.attest(registry, ref, signer, document, policy=policy)
+    options = publish.PublishOptions(policy=oci.AppendPolicy(settle=0))
+    attested = publish.attest_sbom(registry, ref, document, signer, options=options)
     assert attested.location.endswith(".att")
-    attached = sbom.attach(registry, ref, document, policy=policy)
+    attached = publish.attach_sbom(registry, ref, document, options=options)
     assert attached.location.endswith(".sbom")
     assert sbom.read_attached(registry, ref).data == CDX.read_bytes()
 
