@@ -116,7 +116,11 @@ def run(quick: bool) -> list[Result]:
                 for image in images:
                     verify.verify_signatures(registry, image, [verifier])
                     verify.verify_attestations(
-                        registry, image, [verifier], predicate_type="slsaprovenance1"
+                        registry,
+                        image,
+                        verify.AllOf(
+                            verify.Keys([verifier]), verify.PredicateType("slsaprovenance1")
+                        ),
                     )
 
             bare()

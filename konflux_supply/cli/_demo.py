@@ -237,13 +237,12 @@ def _run(workdir: Path) -> None:
         _say(f"   SBOM:     {oci.triangulate(image, oci.Kind.SBOM)}")
 
         # 5. Verify with cosign.pub; a key that did not sign must be refused.
-        verified = verify.verify_signatures(registry, image, [verifier])
-        slsa = verify.verify_attestations(
-            registry, image, [verifier], predicate_type=statement.predicate_type
-        )
-        cyclonedx = verify.verify_attestations(
-            registry, image, [verifier], predicate_type="cyclonedx"
-        )
+        keys = verify.Keys([verifier])
+        verified = verify.verify_signatures(registry, image, keys)
+        provenance_type = verify.PredicateType(statement.predicate_type)
+        slsa = verify.verify_attestations(registry, image, verify.AllOf(keys, provenance_type))
+        sbom_type = verify.PredicateType("cyclonedx")
+        cyclonedx = verify.verify_attestations(registry, image, verify.AllOf(keys, sbom_type))
         stranger = signing.verifier_from_pem(signing.generate_key_pair(b"").public_pem)
         try:
             verify.verify_signatures(registry, image, [stranger])

@@ -17,19 +17,25 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from konflux_supply.cli._common import read_bytes
+from konflux_supply.cli._common import read_bytes, registrar
 from konflux_supply.cli._keys import _GoFlags, backend_config, secrets_from_environment
 from konflux_supply.cli._registry import registry_options, repository_override, writer_options
 from konflux_supply.cli._sbom import attachable_sbom, check_sbom_predicate
+from konflux_supply.cli._trust import transparency_log
 from konflux_supply.errors import InputError
 
 if TYPE_CHECKING:
     from konflux_supply.oci import AppendPolicy, RegistryOptions
     from konflux_supply.publish import PublishOptions
+    from konflux_supply.verify import Keys, VerifyOptions
 
 __all__ = ["register"]
 
 _REFERRERS_MODE = click.Choice(["legacy", "oci-1-1"])
+#: cosign's ``--type`` (a predicate type name or URI), for ``attest`` and ``verify-attestation``.
+_TYPE = click.option(
+    "--type", "predicate_type", default="custom", show_default=True, metavar="TYPE"
+)
 
 
 def _annotations(values: Sequence[str]) -> dict[str, str] | None:
@@ -76,10 +82,15 @@ def _signer(key: str) -> Any:
     return signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
 
 
-def _verifier(key: str) -> Any:
-    from konflux_supply import signing
+def _key_policy(key: str, trusted_root: str | None, ignore_tlog: bool, *, bundles: bool) -> Keys:
+    """``verify.Keys`` for ``--key``, with the log choice (required when ``bundles`` are read)."""
+    from konflux_supply import signing, verify
 
-    return signing.load_verifier(key, secrets=secrets_from_environment(), config=backend_config())
+    log = transparency_log(trusted_root, ignore_tlog, needed=bundles)
+    verifier = signing.load_verifier(
+        key, secrets=secrets_from_environment(), config=backend_config()
+    )
+    return verify.Keys([verifier], transparency_log=log)
 
 
 def _placement_args(f: Any) -> Any:
@@ -161,7 +172,7 @@ def sign(
 @click.command("attest", cls=_GoFlags)
 @click.option("--key", "-k", required=True, metavar="KEYREF", help="Private key or KMS URI.")
 @click.option("--predicate", required=True, metavar="FILE", help="The predicate (- = stdin).")
-@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@_TYPE
 @_writer_args
 @click.argument("image", metavar="IMAGE")
 def attest(
@@ -236,44 +247,49 @@ def attach_sbom(
     click.echo(f"Uploaded SBOM ({document.media_type}) to: {attached.location}", err=True)
 
 
-def _verify_options(new_bundle_format: bool, trusted_root: str | None, ignore_tlog: bool) -> Any:
-    from konflux_supply import verify
-    from konflux_supply.signing import bundle
-
-    bundles: Any = None
-    # Read a given --trusted-root even when no bundle will need it: a path that cannot be used
-    # is bad input (exit 2), never silently ignored.
-    root = bundle.TrustedRoot.from_file(trusted_root) if trusted_root else None
-    if new_bundle_format:
-        if root is not None:
-            bundles = root
-        elif ignore_tlog:
-            bundles = bundle.UNSAFE_IGNORE_TLOG
-        else:
-            raise InputError(
-                "--new-bundle-format needs --trusted-root, or --insecure-ignore-tlog",
-                field="--trusted-root",
-            )
-    return verify.VerifyOptions(
-        repository=repository_override(), referrers=new_bundle_format, bundles=bundles
-    )
-
-
 def _verify_args(f: Any) -> Any:
-    f = click.option(
+    """The verify flags; the command gets ``keys`` (a ``verify.Keys`` with the log choice) and
+    ``verify_options`` (where to look: ``COSIGN_REPOSITORY``, referrers and bundles)."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        insecure_ignore_tlog: bool,
+        new_bundle_format: bool,
+        trusted_root: str | None,
+        key: str,
+        **kwargs: Any,
+    ) -> Any:
+        from konflux_supply import verify
+
+        kwargs["keys"] = _key_policy(
+            key, trusted_root, insecure_ignore_tlog, bundles=new_bundle_format
+        )
+        kwargs["verify_options"] = verify.VerifyOptions(
+            repository=repository_override(),
+            referrers=new_bundle_format,
+            bundles=new_bundle_format,
+        )
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
         default=False,
         help="Accepted for cosign compatibility: key-based signatures are checked without a "
         "transparency log.",
-    )(f)
-    f = click.option(
+    )(wrapper)
+    wrapper = click.option(
         "--new-bundle-format/--no-new-bundle-format",
         default=False,
         help="Also read OCI 1.1 referrers (cosign oci-1-1 images and Sigstore bundles).",
-    )(f)
-    f = click.option("--trusted-root", metavar="FILE", help="trusted_root.json for bundles.")(f)
-    f = click.option("--key", "-k", required=True, metavar="PUBREF", help="Public key/KEYREF.")(f)
-    return registry_options(f)
+    )(wrapper)
+    wrapper = click.option("--trusted-root", metavar="FILE", help="trusted_root.json for bundles.")(
+        wrapper
+    )
+    wrapper = click.option(
+        "--key", "-k", required=True, metavar="PUBREF", help="Public key/KEYREF."
+    )(wrapper)
+    return registry_options(wrapper)
 
 
 def _header(reference: str, annotations: bool) -> None:
@@ -299,24 +315,19 @@ def _header(reference: str, annotations: bool) -> None:
 def verify_cmd(
     annotations: Sequence[str],
     output: str,
-    insecure_ignore_tlog: bool,
-    new_bundle_format: bool,
-    trusted_root: str | None,
-    key: str,
     image: str,
     registry_options: RegistryOptions,
+    keys: Keys,
+    verify_options: VerifyOptions,
 ) -> None:
     """Verify an image's signatures; print the verified payloads (cosign's output)."""
     from konflux_supply import oci, verify
 
     wanted = _annotations(annotations)
-    options = _verify_options(new_bundle_format, trusted_root, insecure_ignore_tlog)
-    verifier = _verifier(key)
+    policy = verify.AllOf(keys, verify.Annotations(wanted or {}))
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        verified = verify.verify_signatures(
-            registry, ref, [verifier], annotations=wanted, options=options
-        )
+        verified = verify.verify_signatures(registry, ref, policy, options=verify_options)
     _header(str(ref), bool(wanted))
     if output == "text":
         for signature in verified.signatures:
@@ -326,28 +337,23 @@ def verify_cmd(
 
 
 @click.command("verify-attestation", cls=_GoFlags)
-@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@_TYPE
 @_verify_args
 @click.argument("image", metavar="IMAGE")
 def verify_attestation(
     predicate_type: str,
-    insecure_ignore_tlog: bool,
-    new_bundle_format: bool,
-    trusted_root: str | None,
-    key: str,
     image: str,
     registry_options: RegistryOptions,
+    keys: Keys,
+    verify_options: VerifyOptions,
 ) -> None:
     """Verify an image's attestations of --type; print each envelope as stored."""
     from konflux_supply import oci, verify
 
-    options = _verify_options(new_bundle_format, trusted_root, insecure_ignore_tlog)
-    verifier = _verifier(key)
+    policy = verify.AllOf(keys, verify.PredicateType(predicate_type))
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        verified = verify.verify_attestations(
-            registry, ref, [verifier], predicate_type=predicate_type, options=options
-        )
+        verified = verify.verify_attestations(registry, ref, policy, options=verify_options)
     _header(image, False)
     for attestation in verified.attestations:
         click.echo(attestation.envelope.decode("utf-8", errors="replace"))
@@ -425,7 +431,8 @@ def copy(
     click.echo(str(outcome.destination))
 
 
-COMMANDS: Sequence[click.Command] = (
+#: Adds the image commands to the CLI group.
+register = registrar(
     sign,
     attest,
     attach,
@@ -434,9 +441,3 @@ COMMANDS: Sequence[click.Command] = (
     triangulate,
     copy,
 )
-
-
-def register(group: click.Group) -> None:
-    """Add the image commands to the CLI group."""
-    for command in COMMANDS:
-        group.add_command(command)

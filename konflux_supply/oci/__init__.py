@@ -6,7 +6,7 @@
 
     registry, ref = oci.open_registry("registry.example/team/app:v1")
     ref, manifest = oci.resolve(registry, ref)            # tag → digest, once
-    sigs = oci.read_attachments(registry, ref, oci.Kind.SIGNATURE, limits=oci.Limits())
+    sigs = oci.read_attachments(registry, ref, oci.Kind.SIGNATURE)   # caps: options.limits
     oci.append_layer(registry, ref, oci.Kind.SIGNATURE, layer, policy=oci.AppendPolicy())
 
 Every manifest and blob read is checked against the digest asked for and size-capped; a

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from konflux_supply.errors import RegistryError
 from konflux_supply.models.oci import Descriptor, ImageIndex, RawManifest
-from konflux_supply.oci.options import RegistryOptions
+from konflux_supply.oci.options import Limits, RegistryOptions
 from konflux_supply.oci.reference import Reference, parse_reference
 
 __all__ = [
@@ -54,6 +54,12 @@ class Registry(Protocol):
     @property
     def name(self) -> str:
         """The registry host, or ``oci:DIR`` for a layout."""
+        ...
+
+    @property
+    def limits(self) -> Limits:
+        """The size and count caps on what is read from it (:attr:`RegistryOptions.limits`):
+        the one place they are set, for the registry and every reader over it."""
         ...
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest | None:

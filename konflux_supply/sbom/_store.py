@@ -18,7 +18,7 @@ from ._read import Sbom, parse
 
 if TYPE_CHECKING:
     from konflux_supply.models.oci import Descriptor
-    from konflux_supply.oci import Limits, Reference, Registry
+    from konflux_supply.oci import Reference, Registry
 
 __all__ = [
     "AttachedSbom",
@@ -127,7 +127,6 @@ def read_attached(
     registry: Registry,
     image: Reference,
     *,
-    limits: Limits | None = None,
     repository: Reference | None = None,
     platform: str | None = None,
     referrers: bool = False,
@@ -143,13 +142,13 @@ def read_attached(
     """
     from konflux_supply import oci
 
-    caps = limits or oci.Limits()
+    caps = registry.limits
     if platform is not None:
         pinned = _platform_image(registry, image, platform)
     else:
         pinned = image if image.digest else oci.resolve(registry, image)[0]
     found = oci.read_attachments(
-        registry, pinned, oci.Kind.SBOM, limits=caps, repository=repository, fetch=False
+        registry, pinned, oci.Kind.SBOM, repository=repository, fetch=False
     )
     if found.exists:
         location = str(found.tag)
@@ -158,7 +157,7 @@ def read_attached(
         data = registry.get_blob(found.tag.repository, descriptor, limit=caps.max_attachment_bytes)
         return AttachedSbom(pinned, location, descriptor.media_type, data, descriptor)
     elif referrers:
-        images = oci.read_referrer_images(registry, pinned, oci.Kind.SBOM, limits=caps)
+        images = oci.read_referrer_images(registry, pinned, oci.Kind.SBOM)
         if len(images) > 1:
             listed = ", ".join(i.descriptor.digest for i in images)
             raise VerificationError(

@@ -25,7 +25,6 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    Limits,
     build_signature_image,
     open_registry,
     parse_reference,
@@ -104,7 +103,7 @@ def test_trace_image_round_trips_through_the_registry(
     client.put_manifest(
         subject.repository, tag.tag or "", parse_manifest(trace["manifest"], OCI_MANIFEST)
     )
-    read = read_attachments(client, subject, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(client, subject, Kind.SIGNATURE)
     assert read.manifest is not None
     assert read.manifest.data == trace["manifest"]
     (layer,) = read.layers

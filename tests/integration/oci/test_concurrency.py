@@ -18,7 +18,6 @@ from konflux_supply.oci import (
     AppendPolicy,
     HostFileLock,
     Kind,
-    Limits,
     Reference,
     RegistryOptions,
     append_layer,
@@ -91,7 +90,7 @@ def _run_writers(
 
 def _kept(registry: RegistryService, subject: Reference, kind: Kind) -> set[bytes]:
     client, _ = open_registry(str(subject), options=registry.options)
-    read = read_attachments(client, subject, kind, limits=Limits())
+    read = read_attachments(client, subject, kind)
     assert all(layer.error is None for layer in read.layers)
     return {layer.data or b"" for layer in read.layers}
 

@@ -14,7 +14,6 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    Limits,
     Reference,
     ThreadLocks,
     append_to_tag,
@@ -25,7 +24,14 @@ from konflux_supply.oci import (
 )
 from konflux_supply.oci._layout import LayoutRegistry
 from konflux_supply.publish import PublishOptions, attest_image, sign_image
-from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
+from konflux_supply.verify import (
+    AllOf,
+    Keys,
+    PredicateType,
+    VerifyOptions,
+    verify_attestations,
+    verify_signatures,
+)
 from tests.unit.oci.memory import MemoryRegistry
 
 POLICY = AppendPolicy(lock=ThreadLocks())
@@ -79,7 +85,14 @@ def test_index_with_children_attachments_and_referrers(tmp_path: Path) -> None:
     assert (
         len(verify_signatures(dst, pinned.with_digest(children[0].digest), [PUB]).signatures) == 1
     )
-    assert len(verify_attestations(dst, pinned, [PUB]).attestations) == 1
+    assert (
+        len(
+            verify_attestations(
+                dst, pinned, AllOf(Keys([PUB]), PredicateType("custom"))
+            ).attestations
+        )
+        == 1
+    )
     assert len(list_referrers(dst, pinned).descriptors) == 1
     refs = verify_signatures(dst, pinned, [PUB], options=VerifyOptions(referrers=True))
     assert len(refs.signatures) == 2
@@ -103,7 +116,7 @@ def test_copy_merges_into_existing_attachments(tmp_path: Path) -> None:
     )
     sign_image(src, ref, KEY, options=PublishOptions(policy=POLICY), annotations={"from": "src2"})
     copy_image(src, ref, dst, Reference("", str(tmp_path / "dst"), layout=True), policy=POLICY)
-    read = read_attachments(dst, dst_ref, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(dst, dst_ref, Kind.SIGNATURE)
     assert len(read.layers) == 3  # src, dst, src2: nothing lost, nothing doubled
     assert dst.list_tags("") == [f"sha256-{manifest.digest.split(':')[1]}.sig"]
 

@@ -33,6 +33,9 @@ from konflux_supply.sbom import parse as parse_sbom
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG
 from konflux_supply.verify import (
     COSIGN_SIGN_PREDICATE,
+    AllOf,
+    Keys,
+    PredicateType,
     VerifyOptions,
     verify_attestations,
     verify_image,
@@ -67,9 +70,7 @@ def test_a_repository_override_on_another_registry_is_refused_not_misplaced(
         )
     assert registry.tags == {"a": image.digest}
     with pytest.raises(InputError, match="another registry"):
-        read_attachments(
-            registry, image, Kind.SIGNATURE, limits=VerifyOptions().limits, repository=override
-        )
+        read_attachments(registry, image, Kind.SIGNATURE, repository=override)
     with pytest.raises(InputError, match="another registry"):
         verify_signatures(registry, image, [PUB], options=VerifyOptions(repository=override))
 
@@ -116,9 +117,11 @@ def test_an_unreadable_attestation_is_not_a_definite_no_for_its_type() -> None:
     )
     registry.broken.add(wanted.layer.digest)
     with pytest.raises(RegistryError, match="could not be read"):
-        verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+        verify_attestations(registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance")))
     registry.broken.clear()
-    verified = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    verified = verify_attestations(
+        registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance"))
+    )
     assert len(verified.attestations) == 1
 
 
@@ -221,10 +224,12 @@ def test_referrer_signatures_count_against_max_signatures_before_any_fetch() -> 
     for n in range(3):
         layer = Layer(SIMPLE_SIGNING, b"%d" % n, {SIGNATURE_ANNOTATION: ""})
         attach_referrer(registry, image, descriptor, Kind.SIGNATURE, layer, policy=POLICY)
-    options = VerifyOptions(referrers=True, limits=Limits(max_signatures=2))
+    options = VerifyOptions(referrers=True)
+    registry.limits = Limits(max_signatures=2)
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
         verify_signatures(registry, image, [PUB], options=options)
     assert registry.fetched == 0
+    registry.limits = Limits()
     sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, referrers=True))
     verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
     assert len(verified.signatures) == 1
@@ -238,10 +243,12 @@ def test_bundle_referrers_count_against_max_signatures_before_any_fetch() -> Non
     for n in range(3):
         _bundle_referrer(registry, image, descriptor, bundle=b'{"n":%d}' % n)
     registry.fetched = 0
+    registry.limits = Limits(max_signatures=2)
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
-        read_bundles(registry, image, limits=Limits(max_signatures=2))
+        read_bundles(registry, image)
     assert registry.fetched == 0
-    assert len(read_bundles(registry, image, limits=Limits(max_signatures=3))) == 3
+    registry.limits = Limits(max_signatures=3)
+    assert len(read_bundles(registry, image)) == 3
 
 
 def test_a_signature_bundle_is_not_also_an_attestation() -> None:
@@ -250,18 +257,31 @@ def test_a_signature_bundle_is_not_also_an_attestation() -> None:
     registry = MemoryRegistry(referrers_api=True)
     image = new_image(registry, "a")
     _bundle(registry, image, COSIGN_SIGN_PREDICATE)
-    options = VerifyOptions(bundles=UNSAFE_IGNORE_TLOG)
-    assert verify_signatures(registry, image, [PUB], options=options).signatures
+    options = VerifyOptions(bundles=True)
+    assert verify_signatures(
+        registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+    ).signatures
     with pytest.raises(VerificationError, match="no matching attestations"):
-        verify_image(registry, image, [PUB], options=options)
+        verify_image(
+            registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+        )
     with pytest.raises(VerificationError):
-        verify_attestations(registry, image, [PUB], predicate_type=None, options=options)
+        verify_attestations(
+            registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+        )
     wanted = verify_attestations(
-        registry, image, [PUB], predicate_type=COSIGN_SIGN_PREDICATE, options=options
+        registry,
+        image,
+        AllOf(
+            Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), PredicateType(COSIGN_SIGN_PREDICATE)
+        ),
+        options=options,
     )
     assert len(wanted.attestations) == 1
     _bundle(registry, image, "https://slsa.dev/provenance/v1")
-    both = verify_image(registry, image, [PUB], options=options)
+    both = verify_image(
+        registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+    )
     assert [a.predicate_type for a in both.attestations] == ["https://slsa.dev/provenance/v1"]
 
 
@@ -294,6 +314,7 @@ class Repositories:
     """One in-memory registry per repository (MemoryRegistry itself ignores the name)."""
 
     name = "repositories"
+    limits = Limits()
 
     def __init__(self) -> None:
         self.repos: dict[str, MemoryRegistry] = {}

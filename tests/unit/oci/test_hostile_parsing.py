@@ -204,7 +204,7 @@ def test_a_signed_but_deeply_nested_statement_fails_verification() -> None:
     layer = attestation_layer(envelope, "https://example.com/p")
     append_layer(registry, subject, Kind.ATTESTATION, layer, policy=POLICY)
     with pytest.raises(VerificationError, match="not JSON"):
-        verify_attestations(registry, subject, [PUB], predicate_type=None)
+        verify_attestations(registry, subject, [PUB])
 
 
 def _returns_soon(call: Callable[[], object]) -> BaseException | None:

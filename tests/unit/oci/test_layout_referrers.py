@@ -293,8 +293,9 @@ def test_referrer_limits() -> None:
             Layer(SIMPLE_SIGNING, bytes([n])),
             policy=POLICY,
         )
+    registry.limits = Limits(max_referrers=2)
     with pytest.raises(RegistryError, match="more than 2 referrers"):
-        list_referrers(registry, subject, limits=Limits(max_referrers=2))
+        list_referrers(registry, subject)
 
 
 def test_pool_shares_registries(tmp_path: Path) -> None:
