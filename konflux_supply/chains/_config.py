@@ -175,7 +175,7 @@ class Config:
                 raise InputError("ConfigMap keys must be strings", field="data")
             if not isinstance(value, str):
                 raise InputError(
-                    f'ConfigMap values must be strings (quote it: {key}: "…")', field=key
+                    f'ConfigMap values must be strings (quote it: {key}: "…")', field=key or "data"
                 )
             values[key] = value
         return _parse(values)
