@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+
 import pytest
 
 from konflux_supply import chains, oci, signing, verify
