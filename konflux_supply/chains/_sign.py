@@ -386,7 +386,7 @@ def sign_run(
     )
     try:
         artifacts: list[ArtifactStatus] = []
-        first, more = _sign_provenance(ctx, run, kind, uid, children)
+        first, more = _sign_provenance(ctx, _without_own_annotations(run), kind, uid, children)
         artifacts.append(first)
         warnings.extend(more)
         if kind == "taskrun":
@@ -403,6 +403,18 @@ def sign_run(
         run_result=result,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+
+
+def _without_own_annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The run as provenance should see it: without ``konflux-supply.dev/sign-status``, which
+    we set ourselves (Chains drops its own ``chains.tekton.dev/*`` the same way), so that a
+    retry signs exactly the statement the first attempt signed."""
+    metadata = _obj(run.get("metadata"))
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict) or SIGN_STATUS not in annotations:
+        return run
+    kept = {k: v for k, v in annotations.items() if k != SIGN_STATUS}
+    return {**run, "metadata": {**metadata, "annotations": kept}}
 
 
 def _sign_images(ctx: _Context, run: Mapping[str, Any]) -> list[ArtifactStatus]:

@@ -290,3 +290,11 @@ def test_bad_input_raises_input_error() -> None:
         chains.sign_run([], Config())  # type: ignore[arg-type]
     with pytest.raises(InputError):
         chains.sign_run(task_run(), {})  # type: ignore[arg-type]
+
+
+def test_our_status_annotation_does_not_change_the_provenance(layout: Registry) -> None:
+    signer = key_signer()
+    plain = chains.sign_run(task_run(), Config(), registry=layout, signer=signer)
+    marked = task_run(annotations={"konflux-supply.dev/sign-status": '{"a":"failed: x"}'})
+    again = chains.sign_run(marked, Config(), registry=layout, signer=signer)
+    assert plain.artifacts[0].payload == again.artifacts[0].payload
