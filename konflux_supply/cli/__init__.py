@@ -54,6 +54,8 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
+        _policy_push,
         _provenance,
         _report,
         _sbom,
@@ -67,6 +69,8 @@ def _register() -> None:
         _sbom,
         _download,
         _report,
+        _policy,
+        _policy_push,
         _chains,
     )
     for module in modules:
