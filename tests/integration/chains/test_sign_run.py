@@ -226,3 +226,33 @@ def test_failed_push_is_partial_and_the_retry_pushes_only_what_is_missing(
     )
     layer = oci.read_attachments(direct, image, Kind.ATTESTATION).layers[0]
     assert dsse.parse(layer.data or b"").signatures == dsse.parse(envelope).signatures
+
+
+NEVER_TRUE = [
+    ("missing signer", {"artifacts.taskrun.storage": "oci"}, "no valid private key"),
+    ("unknown format", None, "unknown format"),
+    ("no image", {"artifacts.taskrun.storage": "oci"}, "no subject"),
+]
+
+
+@pytest.mark.parametrize(("case", "data", "cause"), NEVER_TRUE)
+def test_never_signed_true(
+    registry: RegistryService, tmp_path: Path, case: str, data: dict[str, str] | None, cause: str
+) -> None:
+    client, _ = oci.open_registry(registry.ref("chains/never"), options=registry.options)
+    name = registry.ref("chains/never")
+    digest = push_image(client, name, tag=case.replace(" ", "-"))
+    run = task_run(image=None if case == "no image" else name, digest=digest, uid=f"uid-{case[:4]}")
+    if data is None:
+        config = chains.Config(
+            taskrun=chains.ArtifactConfig("slsa/v0.1", frozenset({"oci", "tekton"}))
+        )
+    else:
+        config = chains.Config.from_data(data)
+    signer: Any = chains.Signers(secrets_dir=tmp_path) if case == "missing signer" else key_signer()
+    outcome = chains.sign_run(run, config, registry=client, signer=signer)
+    assert not outcome.signed
+    patch = outcome.annotations_to_patch()
+    assert patch.get("chains.tekton.dev/signed") != "true"
+    assert cause in str(patch["konflux-supply.dev/sign-status"])
+    assert cause in (outcome.artifacts[0].cause or "")
