@@ -33,7 +33,9 @@ from konflux_supply.errors import (
 )
 from konflux_supply.models.canonical import dumps_compact
 from konflux_supply.models.dsse import Envelope
-from konflux_supply.signing import Signer, Verifier, _keys, _rekor, dsse, load_public_key
+from konflux_supply.signing import _keys, _rekor, dsse
+from konflux_supply.signing._keypair import _as_public_key, load_public_key
+from konflux_supply.signing._protocols import Signer, Verifier
 
 __all__ = [
     "BUNDLE_V03",
@@ -115,7 +117,6 @@ class VerifiedBundle:
 
 def key_hint(public_key: object) -> str:
     """cosign's bundle ``publicKey.hint``: base64 of SHA-256 over the key's PKIX DER."""
-    from konflux_supply.signing import _as_public_key
 
     return base64.b64encode(
         hashlib.sha256(_keys.spki_der(_as_public_key(public_key))).digest()

@@ -33,6 +33,7 @@ from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE
 from konflux_supply.models.oci import Descriptor
+from konflux_supply.models.predicates import PREDICATE_COSIGN_SIGN
 from konflux_supply.oci import Kind, Reference, Registry, resolve
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
 from konflux_supply.signing import Verifier, dsse, simple_signing
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The predicate type of cosign v3's signature bundles (``cosign sign --new-bundle-format``).
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+COSIGN_SIGN_PREDICATE = PREDICATE_COSIGN_SIGN
 
 
 @dataclass(frozen=True)
@@ -335,46 +336,25 @@ def _verified(
     return verified
 
 
-def verify_signatures(
-    registry: Registry,
-    image: Reference,
-    policy: Policy | Sequence[Verifier],
-    *,
-    options: VerifyOptions | None = None,
+def _signatures(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
-    """``cosign verify``: the image's signatures that hold under ``policy``, or raise.
-
-    The policy's :class:`~konflux_supply.verify.Annotations` must be among each accepted
-    signature's signed claims; a :class:`~konflux_supply.verify.PredicateType` is ignored.
-    """
-    trust = trust_of(policy)
-    opts = options or VerifyOptions()
     pinned = _pin(registry, image)
     outcomes = Outcomes("signatures", pinned)
-    verified = _verified(registry, pinned, Kind.SIGNATURE, trust, opts, outcomes)
+    verified = _verified(registry, pinned, Kind.SIGNATURE, trust, options, outcomes)
     if not verified:
         raise outcomes.fail()
     return VerifiedImage(pinned, signatures=tuple(verified))
 
 
-def verify_attestations(
-    registry: Registry,
-    image: Reference,
-    policy: Policy | Sequence[Verifier],
-    *,
-    options: VerifyOptions | None = None,
+def _attestations(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
-    """``cosign verify-attestation``: the verified attestations of the policy's
-    :class:`~konflux_supply.verify.PredicateType`, or every verified attestation when the
-    policy names none. (The CLI's ``--type`` defaults to ``custom``, as cosign's.)
-    """
-    trust = trust_of(policy)
     wanted = trust.predicate_type
-    opts = options or VerifyOptions()
     pinned = _pin(registry, image)
     outcomes = Outcomes("attestations", pinned)
     verified: list[VerifiedAttestation] = _verified(
-        registry, pinned, Kind.ATTESTATION, trust, opts, outcomes
+        registry, pinned, Kind.ATTESTATION, trust, options, outcomes
     )
     if not verified:
         raise outcomes.fail()
@@ -392,6 +372,35 @@ def verify_attestations(
     return VerifiedImage(pinned, attestations=matching)
 
 
+def verify_signatures(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify``: the image's signatures that hold under ``policy``, or raise.
+
+    The policy's :class:`~konflux_supply.verify.Annotations` must be among each accepted
+    signature's signed claims; a :class:`~konflux_supply.verify.PredicateType` is ignored.
+    """
+    return _signatures(registry, image, trust_of(policy), options or VerifyOptions())
+
+
+def verify_attestations(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify-attestation``: the verified attestations of the policy's
+    :class:`~konflux_supply.verify.PredicateType`, or every verified attestation when the
+    policy names none. (The CLI's ``--type`` defaults to ``custom``, as cosign's.)
+    """
+    return _attestations(registry, image, trust_of(policy), options or VerifyOptions())
+
+
 def verify_image(
     registry: Registry,
     image: Reference,
@@ -402,15 +411,7 @@ def verify_image(
     """Signatures and attestations together (both must verify), as a release gate needs:
     one policy for both (its annotations bind signatures, its predicate type attestations)."""
     trust = trust_of(policy)
-    signed = verify_signatures(registry, image, _as_policy(trust), options=options)
-    attested = verify_attestations(registry, signed.reference, _as_policy(trust), options=options)
+    opts = options or VerifyOptions()
+    signed = _signatures(registry, image, trust, opts)
+    attested = _attestations(registry, signed.reference, trust, opts)
     return VerifiedImage(signed.reference, signed.signatures, attested.attestations)
-
-
-def _as_policy(trust: Trust) -> Policy:
-    from konflux_supply.verify.policy import AllOf, Annotations
-
-    parts: list[Policy] = [trust.signer, Annotations(trust.annotations)]
-    if trust.predicate_type is not None:
-        parts.append(trust.predicate_type)
-    return AllOf(*parts)

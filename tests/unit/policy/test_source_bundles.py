@@ -21,7 +21,7 @@ from konflux_supply.models.oci import (
     RawManifest,
 )
 from konflux_supply.policy import _bundle
-from konflux_supply.policy.sources import SourceCache, load_data, push_bundle, read_modules
+from konflux_supply.policy.sources import SourceCache, load_data, push_bundle, read_source_modules
 
 TITLE = "org.opencontainers.image.title"
 
@@ -57,8 +57,8 @@ def test_push_and_read_back_from_a_layout(tmp_path: Path) -> None:
     with SourceCache(tmp_path / "cache") as cache:
         fetched = cache.fetch(f"oci::oci:{tmp_path}/layout:v1")
         assert fetched.pinned_url == pinned
-        assert [text for _, text in read_modules([fetched])] == [
-            text for _, text in read_modules([tree])
+        assert [text for _, text in read_source_modules([fetched])] == [
+            text for _, text in read_source_modules([tree])
         ]
         assert load_data([fetched]) == load_data([tree]) == {"rule_data": {"k": [1]}}
         assert cache.fetch(pinned).path == fetched.path

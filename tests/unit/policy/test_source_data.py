@@ -18,7 +18,7 @@ from konflux_supply.policy.sources import (
     SourceCache,
     load_data,
     merge_data,
-    read_modules,
+    read_source_modules,
 )
 
 
@@ -42,7 +42,7 @@ def test_modules_in_walk_order_with_paths_for_messages(tmp_path: Path) -> None:
             "README.md": "not rego",
         },
     )
-    modules = read_modules([root])
+    modules = read_source_modules([root])
     # Go filepath.Walk order: "lib" < "lib-extra" < "main.rego" < "z_test.rego".
     assert [path for path, _ in modules] == [
         str(root / "lib/a.rego"),
@@ -56,21 +56,21 @@ def test_modules_in_walk_order_with_paths_for_messages(tmp_path: Path) -> None:
 def test_single_file_source_and_duplicates_read_once(tmp_path: Path) -> None:
     file = _write(tmp_path, {"one.rego": "package one\n"}) / "one.rego"
     local = FetchedSource(url=str(file), pinned_url=str(file), path=file)
-    assert read_modules([file, local]) == [(str(file), "package one\n")]
+    assert read_source_modules([file, local]) == [(str(file), "package one\n")]
 
 
 def test_source_without_rego_and_non_utf8_rego(tmp_path: Path) -> None:
     empty = _write(tmp_path / "empty", {"data.json": "{}"})
     with pytest.raises(InputError, match="no Rego files found"):
-        read_modules([empty])
+        read_source_modules([empty])
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "x.rego").write_bytes(b"package x\n\xff\n")
     with pytest.raises(InputError, match="UTF-8") as raised:
-        read_modules([bad])
+        read_source_modules([bad])
     assert raised.value.source == str(bad / "x.rego")
     with pytest.raises(InputError, match="no such file"):
-        read_modules([tmp_path / "missing"])
+        read_source_modules([tmp_path / "missing"])
 
 
 def test_data_files_merge_at_the_root_whatever_their_directory(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from konflux_supply.oci import (
     Layer,
     Reference,
     ThreadLocks,
-    build_signature_image,
     read_attachments,
     read_bundles,
 )
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.publish import PublishOptions, attach_bundle, attach_signature
 from konflux_supply.signing import dsse
 from konflux_supply.verify import UNSAFE_IGNORE_TLOG, Keys, VerifyOptions, verify_signatures
