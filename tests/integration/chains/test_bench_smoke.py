@@ -10,7 +10,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_sign_run_benchmark_runs_and_signs_everything() -> None:
-    [result] = bench_sign_run.run(count=12, threads=2)
+    [bare, result] = bench_sign_run.run(count=12, threads=2)
+    assert bare.per_call > 0
     assert result.extra["runs"] == 12
     assert result.extra["not_signed"] == 0
     assert result.per_call > 0
