@@ -326,7 +326,8 @@ def sign_run(
       hold under our key is reused (a retry redoes only what failed).
 
     ``registry``: one :class:`~konflux_supply.oci.Registry` for every image (e.g. an OCI
-    layout), or a :class:`~konflux_supply.oci.RegistryPool` (default: a pool for this call).
+    layout), or a :class:`~konflux_supply.oci.RegistryPool` (default: a pool for this call,
+    anonymous, TLS verification off only with ``storage.oci.repository.insecure``).
     ``signer``: one signer for every artifact, or a :class:`Signers` cache (default: a
     process-wide cache reading ``/etc/signing-secrets``). ``publish_options``: the append
     policy and Docker media types (``storage.oci.repository`` comes from ``config``).
