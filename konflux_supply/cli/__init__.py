@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sbom": ("_sbom", "Generate, merge and validate SBOMs."),
     "sign": ("_oci", "Sign an image (simple signing, in .sig)."),
     "sign-blob": ("_keys", "Sign a file; the signature goes to stdout."),
+    "sign-run": ("_chains", "Sign a finished Tekton run as Chains would."),
     "triangulate": ("_oci", "Print where cosign stores an image's attachments."),
     "verify": ("_oci", "Verify an image's signatures."),
     "verify-attestation": ("_oci", "Verify an image's attestations of --type."),
