@@ -64,7 +64,10 @@ class VerifyOptions:
 
     * ``repository`` — where attachments live (cosign's ``COSIGN_REPOSITORY``).
     * ``referrers`` — also consider cosign ``oci-1-1`` referrers (signature/attestation images
-      pushed with ``subject``).
+      pushed with ``subject``); on by default, so that what ``sign`` wrote in either
+      ``--registry-referrers-mode`` verifies (as cosign 2.5+ finds both). A referrers listing
+      that cannot be read is recorded like an unreadable candidate: no verdict unless another
+      candidate verifies.
     * ``bundles`` — also consider Sigstore bundle (v0.3) referrers; how their
       transparency-log entries are judged is the policy's choice
       (:attr:`~konflux_supply.verify.Keys.transparency_log`, or an
@@ -72,7 +75,7 @@ class VerifyOptions:
     """
 
     repository: Reference | None = None
-    referrers: bool = False
+    referrers: bool = True
     bundles: bool = False
 
 

@@ -259,3 +259,45 @@ def test_azure_credential_failure_is_one_line_in_our_words(
         "hint: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or log in with "
         "`az login`",
     ]
+
+
+def test_verify_finds_what_sign_wrote_in_either_referrers_mode(
+    hostile: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10, item 14: an oci-1-1 signature is not "unsigned" to a plain verify."""
+    image = hostile["image"]
+    mode = ["--registry-referrers-mode", "oci-1-1"]
+    identity = ["--sign-container-identity", "q.io/x/app"]
+    assert main(["sign", "--key", "k.key", *mode, *identity, image]) == 0
+    assert main(["attest", "--key", "k.key", *mode, "--predicate", "predicate.json", image]) == 0
+    capsys.readouterr()
+    assert main(["verify", "--key", "k.pub", image]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["critical"]["identity"] == {
+        "docker-reference": "q.io/x/app"
+    }
+    assert main(["verify-attestation", "--key", "k.pub", image]) == 0
+
+
+def test_an_unreadable_referrers_listing_does_not_hide_a_tag_signature() -> None:
+    """Reading referrers by default must not turn a verified tag signature into exit 3; with
+    nothing else verifying it is "no verdict", never "unsigned"."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from konflux_supply.errors import RegistryError
+    from konflux_supply.oci import AppendPolicy, ThreadLocks
+    from konflux_supply.publish import PublishOptions, sign_image
+    from konflux_supply.verify import verify_signatures
+    from tests.unit.oci.memory import MemoryRegistry
+
+    class NoReferrers(MemoryRegistry):
+        def referrers(self, *_args: object, **_kwargs: object) -> None:
+            raise RegistryError("the referrers API answered 500")
+
+    key = signing.signer_from_private_key(ec.generate_private_key(ec.SECP256R1()))
+    pub = signing.verifier_from_pem(key.public_key_pem())
+    registry = NoReferrers()
+    image = push_image(registry, "registry.example/team/app:v1")
+    with pytest.raises(RegistryError, match="could not verify signatures"):
+        verify_signatures(registry, image, [pub])
+    sign_image(registry, image, key, options=PublishOptions(policy=AppendPolicy(ThreadLocks())))
+    assert len(verify_signatures(registry, image, [pub]).signatures) == 1
