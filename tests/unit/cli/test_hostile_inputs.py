@@ -301,3 +301,38 @@ def test_an_unreadable_referrers_listing_does_not_hide_a_tag_signature() -> None
         verify_signatures(registry, image, [pub])
     sign_image(registry, image, key, options=PublishOptions(policy=AppendPolicy(ThreadLocks())))
     assert len(verify_signatures(registry, image, [pub]).signatures) == 1
+
+
+def test_an_attest_blob_statement_envelope_verifies_from_the_cli(
+    hostile: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10, item 15: --statement's envelope, against its subject or signature-only."""
+    digest = hashlib.sha256((tmp_path / "blob.txt").read_bytes()).hexdigest()
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "blob.txt", "digest": {"sha256": digest}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {},
+    }  # fmt: skip
+    (tmp_path / "statement.json").write_text(json.dumps(statement))
+    sign = ["attest-blob", "--key", "k.key", "--statement", "statement.json"]
+    assert main([*sign, "--output-signature", "env.json"]) == 0
+    verify = ["verify-blob-attestation", "--key", "k.pub", "--signature", "env.json"]
+    slsa = ["--type", "slsaprovenance1"]
+    assert main([*verify, *slsa, "blob.txt"]) == 0
+    assert main([*verify, "--check-claims=false"]) == 0
+    capsys.readouterr()
+    # the statement itself is not what it is about: a verdict, with a hint saying so
+    assert main([*verify, *slsa, "statement.json"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "no subject of the attestation has sha256" in err[0]
+    assert err[1].startswith("hint: FILE must be the artifact the statement is about")
+    # without FILE and without --check-claims=false: bad input, not a pass
+    assert main(verify) == 2
+    assert "the artifact FILE is required" in capsys.readouterr().err
+
+
+def test_attest_blob_help_shows_file_as_optional(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["attest-blob", "--help"]) == 0
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage == "Usage: konflux-supply attest-blob [OPTIONS] [FILE]"
