@@ -104,6 +104,18 @@ CASES = [
          r"serialNumber: .* is not an RFC 4122 UUID URN: .*version V 1 to 5 and variant N"),
     Case("provenance-empty-builder-id", ("provenance", "--format", "slsa/v1", "--builder-id", "",
                                          "run.json"), 2, r"builder id must not be empty"),
+    # -- the same pattern elsewhere: every reader of an image says "not found" ----------------
+    Case("copy-no-such-source", ("copy", "oci:/nonexistent/dir@{zero}", "oci:newdir"), 2,
+         r"image not found: .*no directory /nonexistent/dir"),
+    Case("copy-missing-digest", ("copy", "oci:app@{zero}", "oci:newdir"), 2, r"image not found"),
+    Case("sbom-generate-missing-digest", ("sbom", "generate", "oci:app@{zero}"), 2,
+         r"image not found"),
+    Case("verify-tag-no-such-layout", ("verify", "--key", "k.pub", "oci:/nonexistent/dir:v1"), 2,
+         r"no directory /nonexistent/dir"),
+    Case("download-sbom-missing-digest", ("download", "sbom", "oci:app@{zero}"), 2,
+         r"image not found"),
+    Case("verify-bad-timeout", ("verify", "--key", "k.pub", "--timeout", "soon", "{image}"), 2,
+         r"^Usage: konflux-supply verify"),
     # -- already handled: keep them so ---------------------------------------------------------
     Case("sign-missing-tag", ("sign", "--key", "k.key", "oci:app:nope"), 2, r"image not found"),
     Case("verify-bad-reference", ("verify", "--key", "k.pub", "UPPER/Case::x"), 2,
