@@ -111,7 +111,11 @@ class VerifiedSignature:
 
 @dataclass(frozen=True)
 class VerifiedAttestation:
-    """A DSSE attestation whose signature verified and whose subject is the image."""
+    """A DSSE attestation whose signature verified and whose subject is the image.
+
+    ``envelope`` is what ``cosign verify-attestation`` prints: the layer as stored for
+    ``.att``/referrer images, the DSSE envelope of a Sigstore bundle (cosign's rendering).
+    """
 
     envelope: bytes
     statement: bytes
@@ -258,7 +262,7 @@ def _bundle_candidates(
     verifiers: Sequence[Verifier],
     options: VerifyOptions,
     outcomes: _Outcomes,
-    accept: Callable[[bytes, Descriptor], None],
+    accept: Callable[[bytes, Descriptor, bytes], None],
 ) -> None:
     if options.bundles is None:
         return
@@ -278,7 +282,7 @@ def _check_bundle(
     verifiers: Sequence[Verifier],
     trust: TrustedRoot | UnsafeIgnoreTlog,
     artifact: bytes,
-    accept: Callable[[bytes, Descriptor], None],
+    accept: Callable[[bytes, Descriptor, bytes], None],
 ) -> None:
     if found.error is not None:
         raise found.error
@@ -295,9 +299,41 @@ def _check_bundle(
             continue
         if verified.payload is None or verified.payload_type != IN_TOTO_PAYLOAD_TYPE:
             raise VerificationError("the bundle does not hold an in-toto statement")
-        accept(verified.payload, found.manifest.manifest.layers[0])
+        assert found.bundle is not None
+        accept(verified.payload, found.manifest.manifest.layers[0], _cosign_envelope(found.bundle))
         return
     raise VerificationError("; ".join(errors) or "no key verifies the bundle")
+
+
+def _std_b64(value: Any) -> str:
+    raw = str(value or "")
+    try:
+        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=False)
+    except (binascii.Error, ValueError):
+        return raw
+    return base64.b64encode(decoded).decode("ascii")
+
+
+def _cosign_envelope(bundle: Mapping[str, Any]) -> bytes:
+    """A verified bundle's DSSE envelope as ``cosign verify-attestation`` prints it: Go's
+    encoding of the protobuf type (``payload``, ``payloadType``, ``signatures`` of ``sig`` and
+    ``keyid``; empty fields left out; bytes in standard base64)."""
+    envelope = bundle.get("dsseEnvelope")
+    envelope = envelope if isinstance(envelope, Mapping) else {}
+    signatures = []
+    for item in envelope.get("signatures") or []:
+        entry = {"sig": _std_b64(item.get("sig"))} if isinstance(item, Mapping) else {}
+        if isinstance(item, Mapping) and item.get("keyid"):
+            entry["keyid"] = str(item["keyid"])
+        signatures.append(entry)
+    printed: dict[str, Any] = {}
+    if envelope.get("payload"):
+        printed["payload"] = _std_b64(envelope["payload"])
+    if envelope.get("payloadType"):
+        printed["payloadType"] = str(envelope["payloadType"])
+    if signatures:
+        printed["signatures"] = signatures
+    return dumps_go(printed)
 
 
 def verify_signatures(
@@ -319,7 +355,7 @@ def verify_signatures(
     check = partial(_check_signature, digest=digest, verifiers=verifiers, annotations=wanted)
     verified = _verified(registry, pinned, Kind.SIGNATURE, opts, outcomes, check)
 
-    def bundle_statement(payload: bytes, layer: Descriptor) -> None:
+    def bundle_statement(payload: bytes, layer: Descriptor, _envelope: bytes) -> None:
         statement = _statement(payload, digest)
         if statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
             raise VerificationError(
@@ -475,13 +511,13 @@ def verify_attestations(
     check = partial(_check_attestation, digest=digest, verifiers=verifiers)
     verified = _verified(registry, pinned, Kind.ATTESTATION, opts, outcomes, check)
 
-    def bundle_statement(payload: bytes, layer: Descriptor) -> None:
+    def bundle_statement(payload: bytes, layer: Descriptor, envelope: bytes) -> None:
         statement = _statement(payload, digest)
         if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
             # cosign v3's image signature: not an attestation unless that type is asked for.
             raise VerificationError("the bundle holds an image signature, not an attestation")
         verified.append(
-            VerifiedAttestation(payload, payload, str(statement["predicateType"]), layer, "bundle")
+            VerifiedAttestation(envelope, payload, str(statement["predicateType"]), layer, "bundle")
         )
 
     _bundle_candidates(registry, pinned, verifiers, opts, outcomes, bundle_statement)

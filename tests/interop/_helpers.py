@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 PASSWORD = "pw"
+#: An offline trusted root with no services.
+EMPTY_TRUSTED_ROOT = {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}
 #: cosign's flags for a plain-HTTP loopback registry.
 COSIGN_REGISTRY = ("--allow-insecure-registry", "--allow-http-registry")
 #: ours for the same.
@@ -87,12 +90,18 @@ class Cosign:
         return flags
 
     def verify_flags(self, *, bundle: bool = False) -> list[str]:
-        """Flags for verify*: no tlog; ``bundle`` = read Sigstore bundles (referrers)."""
+        """Flags for verify*: no tlog; ``bundle`` = read Sigstore bundles (referrers).
+
+        cosign 2.5 reads bundles only with a trusted root (else it fetches one over TUF):
+        it gets one that lists no service.
+        """
         flags = ["--insecure-ignore-tlog"]
         if self.v3:
             flags.append(f"--new-bundle-format={str(bundle).lower()}")
         elif bundle:
-            flags.append("--new-bundle-format")
+            root = self.cwd / "empty_trusted_root.json"
+            root.write_text(json.dumps(EMPTY_TRUSTED_ROOT))
+            flags += ["--new-bundle-format", "--trusted-root", str(root)]
         return flags
 
 

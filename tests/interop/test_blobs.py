@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop._helpers import Cosign, Result, ok
+from tests.interop._helpers import EMPTY_TRUSTED_ROOT, Cosign, Result, ok
 
 pytestmark = [pytest.mark.interop, pytest.mark.integration]
 
-#: An offline trusted root with no services: cosign 2.5 otherwise fetches one over TUF.
-EMPTY_TRUSTED_ROOT = {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}
 V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 
