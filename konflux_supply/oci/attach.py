@@ -11,7 +11,10 @@
 * :func:`attach_sbom` — cosign's (deprecated) ``attach sbom``: a single-layer ``.sbom`` image.
 
 Each can instead store the attachment as an OCI 1.1 referrer (``referrers=True``; cosign's
-``--registry-referrers-mode=oci-1-1``). Appends are lossless (:mod:`.append`).
+``--registry-referrers-mode=oci-1-1``): signatures and SBOMs as cosign's ``sig.v1``/``sbom.v1``
+artifacts, attestations as Sigstore bundle (v0.3) referrers, which is how cosign stores
+attestations as referrers (no cosign reads an ``att.v1`` referrer). Appends are lossless
+(:mod:`.append`).
 """
 
 from __future__ import annotations
@@ -39,10 +42,11 @@ from konflux_supply.oci.cosign import (
     write_sbom,
 )
 from konflux_supply.oci.reference import Reference
-from konflux_supply.oci.referrers import attach_referrer
+from konflux_supply.oci.referrers import attach_bundle_referrer, attach_referrer
 from konflux_supply.oci.registry import Registry
 from konflux_supply.signing import Signer, dsse, simple_signing, verifier_from_pem
 from konflux_supply.signing.blob import predicate_type_uri, predicate_value, statement_bytes
+from konflux_supply.signing.bundle import dsse_bundle
 
 __all__ = [
     "Attached",
@@ -229,6 +233,11 @@ def attest_image(
     statement = image_statement(subject, predicate, predicate_type, now=now)
     envelope = dsse.sign(statement, signer, IN_TOTO_PAYLOAD_TYPE)
     layer = attestation_layer(envelope, predicate_type_uri(predicate_type))
+    if referrers:  # cosign writes attestation referrers as Sigstore bundles
+        return _store_bundle(
+            registry, subject, envelope, signer, predicate_type_uri(predicate_type), now, policy,
+            repository,
+        )  # fmt: skip
     return _store(
         registry,
         subject,
@@ -239,6 +248,37 @@ def attest_image(
         referrers=referrers,
         docker_media_types=docker_media_types,
     )
+
+
+def _store_bundle(
+    registry: Registry,
+    subject: Reference,
+    envelope: Envelope,
+    signer: Signer,
+    predicate_type: str,
+    now: datetime.datetime | None,
+    policy: AppendPolicy,
+    repository: Reference | None,
+) -> Attached:
+    target = repository or subject
+    if target.registry != subject.registry or target.layout != subject.layout:
+        raise InputError("referrers must live on the image's registry", field="repository")
+    descriptor = registry.head_manifest(subject.repository, _pinned(subject))
+    if descriptor is None:
+        raise InputError(f"image not found: {subject}", field="image")
+    moment = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
+    bundle = dsse_bundle(envelope, signer)
+    manifest = attach_bundle_referrer(
+        registry,
+        target.with_digest(_pinned(subject)),
+        descriptor,
+        bundle,
+        predicate_type=predicate_type,
+        created=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        policy=policy,
+    )
+    layer = manifest.manifest.layers[0]
+    return Attached(f"{target.name}@{manifest.digest}", layer, True, manifest)
 
 
 def attach_sbom(

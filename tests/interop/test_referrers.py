@@ -195,7 +195,6 @@ def test_attestation_bundles_from_cosign_print_as_cosign_prints(
     assert set(json.loads(mine.out)) == {"payload", "payloadType", "signatures"}
 
 
-@pytest.mark.xfail(strict=True, reason="gap: attest oci-1-1 writes a referrer no cosign reads")
 def test_attestation_referrers_from_ours_are_sigstore_bundles(
     cosign: Cosign,
     ours: Callable[..., Result],
@@ -208,7 +207,17 @@ def test_attestation_referrers_from_ours_are_sigstore_bundles(
     """attest --registry-referrers-mode oci-1-1 writes the bundle referrer cosign writes."""
     private, public = key
     predicate = tmp_path / "predicate.json"
-    predicate.write_text(json.dumps({"reviewed": "yes"}))
+    predicate.write_text(
+        json.dumps(
+            {
+                "buildDefinition": {
+                    "buildType": "https://example.com/build",
+                    "externalParameters": {},
+                },
+                "runDetails": {"builder": {"id": "https://example.com/builder"}},
+            }
+        )
+    )
     by_ours = new_image(target, f"ref-att-ours-{cosign.version}")
     by_cosign = new_image(target, f"ref-att-cosign-{cosign.version}")
     ok(
