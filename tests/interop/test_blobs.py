@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -93,3 +94,40 @@ def test_blob_attestations_both_ways(
         ),
         "verify-blob-attestation",
     )  # fmt: skip
+
+
+def test_cosign_older_blob_bundles_are_read(
+    cosign: Cosign, ours: Callable[..., Result], material: dict[str, Path], tmp_path: Path
+) -> None:
+    """``sign-blob --bundle`` without the new format: ``base64Signature`` (and ``cert``)."""
+    key, pub, blob = str(material["key"]), str(material["pub"]), str(material["blob"])
+    bundle = tmp_path / "cosign.bundle"
+    cosign.run("sign-blob", "--key", key, *cosign.write_flags(), "--bundle", str(bundle), blob)
+    doc = json.loads(bundle.read_text())
+    assert "base64Signature" in doc
+    assert "mediaType" not in doc
+    if cosign.v3:  # 3.x also writes the public key, base64 PEM, as "cert"
+        assert base64.b64decode(doc["cert"]) == material["pub"].read_bytes()
+
+    no_tlog = "--insecure-ignore-tlog"
+    ok(ours("verify-bundle", "--bundle", str(bundle), "--key", pub, no_tlog, blob))
+    ok(ours("verify-blob", "--key", pub, "--bundle", str(bundle), no_tlog, blob))
+    cosign.run("verify-blob", "--key", pub, no_tlog, "--bundle", str(bundle), blob)
+
+    other = tmp_path / "other"
+    other.write_bytes(b"not the signed file")
+    assert ours("verify-blob", "--key", pub, "--bundle", str(bundle), no_tlog, str(other)).code == 1
+    assert (
+        ours("verify-bundle", "--bundle", str(bundle), "--key", pub, no_tlog, str(other)).code == 1
+    )
+    # never logged: without --insecure-ignore-tlog there is nothing to check the log with
+    refused = ours("verify-blob", "--key", pub, "--bundle", str(bundle), blob)
+    assert refused.code == 2
+    assert "--trusted-root" in refused.err
+    # another key: refused (and a "cert" naming another key is refused even with the right sig)
+    ok(ours("generate-key-pair", "-o", str(tmp_path / "other-key")), "generate-key-pair")
+    wrong = ours(
+        "verify-bundle", "--bundle", str(bundle), "--key", str(tmp_path / "other-key.pub"),
+        no_tlog, blob,
+    )  # fmt: skip
+    assert wrong.code == 1
