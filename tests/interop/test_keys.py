@@ -27,13 +27,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.integration]
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-3072", "ed25519")
 #: cosign 2.5.0's import-key-pair refuses RSA and ECDSA keys (its bug; Ed25519 works).
 COSIGN_25_IMPORT_BUG = "unsupported public key type"
-SIGNING_KEY_TYPES = [
-    *KEY_TYPES[:3],
-    pytest.param(
-        "ed25519",
-        marks=pytest.mark.xfail(strict=True, reason="gap: we sign Ed25519ph, cosign verifies pure"),
-    ),
-]
+SIGNING_KEY_TYPES = KEY_TYPES
 
 
 def private_pem(kind: str) -> bytes:
