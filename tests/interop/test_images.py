@@ -227,7 +227,6 @@ def test_triangulate_and_tree_agree(
             assert layer["digest"] in tree
 
 
-@pytest.mark.xfail(strict=True, reason="gap: cosign --local-image needs its kind annotations")
 def test_copy_to_an_oci_layout_verified_by_cosign_local_image(
     cosign: Cosign,
     ours: Callable[..., Result],
