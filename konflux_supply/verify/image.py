@@ -366,9 +366,9 @@ def verify_signatures(
         )
         optional = subject.get("annotations") if isinstance(subject, dict) else None
         _annotations_hold(optional if isinstance(optional, dict) else None, wanted)
-        claims = SimpleSigning(
-            str(pinned.name), digest, simple_signing.SIGNATURE_TYPE, optional, payload
-        )
+        # As cosign 3 prints a bundle signature: the reference as given, the statement's type.
+        typed = str(image) if image.tag or image.digest else f"{image.name}:latest"
+        claims = SimpleSigning(typed, digest, COSIGN_SIGN_PREDICATE, optional, payload)
         verified.append(VerifiedSignature(payload, claims, layer, "bundle"))
 
     _bundle_candidates(registry, pinned, verifiers, opts, outcomes, bundle_statement)
