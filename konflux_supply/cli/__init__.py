@@ -53,7 +53,10 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
+        _policy_push,
         _provenance,
+        _report,
         _sbom,
     )
 
@@ -64,6 +67,9 @@ def _register() -> None:
         _oci,
         _sbom,
         _download,
+        _report,
+        _policy,
+        _policy_push,
     )
     for module in modules:
         module.register(cli)

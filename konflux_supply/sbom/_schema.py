@@ -49,7 +49,7 @@ def _freeze(value: Any) -> Any:
 
 
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
-    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError
 
     if not unique or not validator.is_type(instance, "array"):
         return
@@ -78,7 +78,7 @@ def _schema_text(name: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _validator(spec_version: str) -> Any:
     try:
-        from jsonschema import Draft7Validator, validators  # type: ignore[import-untyped]
+        from jsonschema import Draft7Validator, validators
         from referencing import Registry
         from referencing.jsonschema import DRAFT7
     except ModuleNotFoundError:
@@ -97,7 +97,9 @@ def _validator(spec_version: str) -> Any:
             return iter(())
         return original_enum(validator, enums, instance, schema)
 
-    linear = validators.extend(Draft7Validator, {"uniqueItems": _unique_items, "enum": enum})
+    linear = validators.extend(  # type: ignore[no-untyped-call]
+        Draft7Validator, {"uniqueItems": _unique_items, "enum": enum}
+    )
     return linear(schema, registry=registry, format_checker=_format_checker(Draft7Validator))
 
 
