@@ -11,7 +11,9 @@ file. Referrers are found by scanning the listed manifests for a matching ``subj
 The entries also carry the ``kind`` annotation of cosign's own layout (``cosign save``), which
 is all ``cosign verify --local-image`` reads: a ``sha256-<hex>.sig``/``.att`` tag gets
 ``dev.cosignproject.cosign/sigs``/``atts``, and the image it belongs to, when listed,
-``dev.cosignproject.cosign/image`` (``imageIndex`` for an index).
+``dev.cosignproject.cosign/image`` (``imageIndex`` for an index). A layout written by
+``cosign save`` (those annotations and no tags) is read the same way: its ``.sig``/``.att``
+images are found by their ``kind``.
 """
 
 from __future__ import annotations
@@ -81,6 +83,23 @@ def _cosign_kinds(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
+
+
+def _cosign_saved(descriptors: list[Descriptor], reference: str) -> Descriptor | None:
+    """In a layout ``cosign save`` wrote (``kind`` annotations, no tags), the ``.sig``/``.att``
+    image of its one image: ``sha256-<hex>.sig`` when that image is ``sha256:<hex>``."""
+    match = _COSIGN_TAG.match(reference)
+    if match is None:
+        return None
+    kinds = {(d.annotations or {}).get(COSIGN_KIND): d for d in reversed(descriptors)}
+    image = kinds.get("dev.cosignproject.cosign/image") or kinds.get(
+        "dev.cosignproject.cosign/imageIndex"
+    )
+    if image is None or image.digest != f"{match[1]}:{match[2]}":
+        return None
+    return kinds.get(_COSIGN_KINDS[match[3]])
+
+
 _EMPTY_INDEX = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
@@ -288,7 +307,9 @@ class LayoutRegistry:
                 )
             return descriptors[0]
         found = [d for d in descriptors if (d.annotations or {}).get(REF_NAME) == reference]
-        return found[-1] if found else None
+        if found:
+            return found[-1]
+        return _cosign_saved(descriptors, reference)
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest | None:
         """A manifest by ``ref.name`` tag or digest (``""`` = the only one)."""

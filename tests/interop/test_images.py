@@ -267,3 +267,45 @@ def test_copy_to_an_oci_layout_verified_by_cosign_local_image(
         "verify-attestation",
     )
     assert attestations.stdout == from_registry.out
+
+
+def test_cosign_save_layout_verified_by_us(
+    cosign: Cosign,
+    ours: Callable[..., Result],
+    registry: RegistryService,
+    new_image: Callable[[RegistryService, str], str],
+    keys: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    image = new_image(registry, f"saved-{cosign.version}")
+    predicate = tmp_path / "predicate.json"
+    predicate.write_bytes(PREDICATES["custom"][1])
+    key, pub = str(keys["theirs"]), str(keys["theirs.pub"])
+    cosign.run(
+        "sign", "--key", key, "-a", "env=prod", *cosign.write_flags(), *COSIGN_REGISTRY, image
+    )
+    cosign.run(
+        "attest", "--key", key, "--predicate", str(predicate), *cosign.write_flags(),
+        *COSIGN_REGISTRY, image,
+    )  # fmt: skip
+    saved = tmp_path / "saved"
+    cosign.run("save", "--dir", str(saved), *COSIGN_REGISTRY, image)
+
+    local = f"oci:{saved}@{image.split('@')[1]}"
+    mine = ok(ours("verify", "--key", pub, "-a", "env=prod", local), "verify")
+    theirs = cosign.run(
+        "verify",
+        "--key",
+        pub,
+        "-a",
+        "env=prod",
+        *cosign.verify_flags(),
+        "--local-image",
+        str(saved),
+    )
+    assert json.loads(mine.out) == json.loads(theirs.stdout)
+    attested = ok(ours("verify-attestation", "--key", pub, local), "verify-attestation")
+    theirs = cosign.run(
+        "verify-attestation", "--key", pub, *cosign.verify_flags(), "--local-image", str(saved)
+    )
+    assert attested.out == theirs.stdout

@@ -65,3 +65,26 @@ def test_other_tags_get_no_kind(tmp_path: Path) -> None:
     _put(layout, "v1", b"x")
     _put(layout, "sha256-notahexdigest.sig", b"y")
     assert [kind for _, _, kind in _kinds(tmp_path)] == [None, None]
+
+
+def test_a_cosign_save_layout_is_read_by_kind(tmp_path: Path) -> None:
+    """``cosign save`` writes no tags: its .sig/.att images are found by ``kind``."""
+    layout = LayoutRegistry(tmp_path)
+    image = _put(layout, None, b"the image")
+    sig = _put(layout, None, b"signatures")
+    att = _put(layout, None, b"attestations")
+    index = json.loads((tmp_path / "index.json").read_text())
+    for entry, kind in zip(index["manifests"], ("image", "sigs", "atts"), strict=True):
+        entry["annotations"] = {"kind": f"{COSIGN}/{kind}"}
+    (tmp_path / "index.json").write_text(json.dumps(index))
+
+    tag = "sha256-" + image.digest.split(":", 1)[1]
+    found_sig = layout.get_manifest("", f"{tag}.sig")
+    found_att = layout.get_manifest("", f"{tag}.att")
+    assert found_sig is not None
+    assert found_sig.digest == sig.digest
+    assert found_att is not None
+    assert found_att.digest == att.digest
+    assert layout.get_manifest("", f"{tag}.sbom") is None
+    other = "sha256-" + "0" * 64
+    assert layout.get_manifest("", f"{other}.sig") is None  # not the saved image's
