@@ -167,7 +167,7 @@ class PrivateApt:
             log(f"apt-get download: {len(missing)} package(s)")
             for start in range(0, len(missing), 200):
                 self._run("apt-get", "download", *missing[start : start + 200], cwd=dest)
-        for name, path in result.items():
+        for path in result.values():
             if not path.exists():
                 raise SystemExit(f"apt-get download did not produce {path.name}")
         return result
