@@ -6,7 +6,7 @@ import errno
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +113,13 @@ def _default_mode() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return 0o666 & ~umask
+
+
+def registrar(*commands: click.Command) -> Callable[[click.Group], None]:
+    """A module's ``register(group)``: add ``commands`` to the CLI group."""
+
+    def register(group: click.Group) -> None:
+        for command in commands:
+            group.add_command(command)
+
+    return register

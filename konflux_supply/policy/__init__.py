@@ -14,6 +14,12 @@ from konflux_supply.policy.annotations import (
     package_infos,
     rule_infos,
 )
+from konflux_supply.policy.builtins import (
+    BuiltinContext,
+    BuiltinError,
+    BuiltinLimits,
+    make_builtins,
+)
 from konflux_supply.policy.config import (
     Configuration,
     EnterpriseContractPolicy,
@@ -81,7 +87,10 @@ __all__ = [
     "FORMATS",
     "INPUT_FORMATS",
     "AttestationResult",
+    "BuiltinContext",
+    "BuiltinError",
     "BuiltinFunction",
+    "BuiltinLimits",
     "Builtins",
     "BuiltinsFactory",
     "ComponentError",
@@ -114,6 +123,7 @@ __all__ = [
     "VolatileCriterion",
     "load_data",
     "load_policy",
+    "make_builtins",
     "merge",
     "merge_data",
     "original_component_name",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from konflux_supply.errors import InputError
-from konflux_supply.policy._regorus import Call, ParsedModule
+from konflux_supply.policy._types import Call, ParsedModule
 
 #: Builtins a policy may not call: network or host access.
 REFUSED_BUILTINS = frozenset({"http.send", "net.lookup_ip_addr", "opa.runtime"})

@@ -21,13 +21,12 @@ from urllib.parse import urlsplit
 
 from konflux_supply.errors import BackendUnavailable, InputError, PolicyError
 from konflux_supply.policy._regorus import (
-    ParsedModule,
     analyse,
     collected_packages,
     collection_query,
     merge_collected,
 )
-from konflux_supply.policy.engine import Module
+from konflux_supply.policy._types import Module, ParsedModule
 
 _COLLECT_PACKAGE = "konflux_supply_collect"
 _BUILTIN_ROOTS = ("ec",)

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from konflux_supply.errors import InputError, PolicyError
-from konflux_supply.policy.engine import Builtins, EngineResult, Module
+from konflux_supply.policy import _capabilities
+from konflux_supply.policy._types import (
+    Builtins,
+    Call,
+    EngineResult,
+    Module,
+    ParsedModule,
+    RuleSummary,
+)
 
 _LOCATION = re.compile(r"-->\s*(?P<file>[^\n]+?):(?P<line>\d+):(?P<col>\d+)")
 _MESSAGE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
@@ -34,42 +42,6 @@ _EXT_PREFIX = "konflux_ext__"
 
 #: Policy size limits (regorus' defaults reject long generated lines and big data-like files).
 _LENGTH_LIMITS = {"max_col": 1_000_000, "max_file_bytes": 64 * 1024 * 1024, "max_lines": 1_000_000}
-
-
-@dataclass(frozen=True)
-class Call:
-    """A call site: the callee as written (``("lib", "f")``) and its line."""
-
-    target: tuple[str, ...]
-    line: int
-
-
-@dataclass(frozen=True)
-class RuleSummary:
-    """One rule or function definition: head name (first segment), line and calls in it."""
-
-    name: str
-    line: int
-    is_function: bool
-    calls: tuple[Call, ...]
-
-
-@dataclass(frozen=True)
-class ParsedModule:
-    """What the static checks and the collection query need from one module."""
-
-    module: Module
-    package: tuple[str, ...]
-    package_end: int
-    imports: Mapping[str, tuple[str, ...]]
-    rules: tuple[RuleSummary, ...]
-    roots: frozenset[str]
-    #: static prefixes of every ``data.…`` reference (imports included), without ``data``
-    data_refs: frozenset[tuple[str, ...]] = frozenset()
-
-    @property
-    def package_name(self) -> str:
-        return ".".join(self.package)
 
 
 @dataclass(frozen=True)
@@ -239,8 +211,6 @@ def analyse(
     modules: Sequence[Module], builtins: Mapping[str, int], *, check_recursion: bool = True
 ) -> list[ParsedModule]:
     """Parse and check modules as a load would (capabilities, recursion, builtin names)."""
-    from konflux_supply.policy import _capabilities
-
     _capabilities.check_builtin_names(builtins, standard_builtins())
     parsed = parse(modules)
     _capabilities.check_capabilities(parsed)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from konflux_supply.errors import InputError, KonfluxSupplyError, PolicyError
 from konflux_supply.policy._regorus import Compiled, CompileSpec
-from konflux_supply.policy.engine import EngineResult
+from konflux_supply.policy._types import EngineResult
 
 _START_TIMEOUT = 120.0
 _BOOT = "from konflux_supply.policy._workers import main; main()"

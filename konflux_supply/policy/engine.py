@@ -23,12 +23,19 @@ tests can mock it with ``with ec.oci.blob as mock``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from konflux_supply.errors import InputError
+from konflux_supply.policy._types import (
+    BuiltinFunction,
+    Builtins,
+    BuiltinsFactory,
+    EngineResult,
+    Module,
+)
 
 __all__ = [
     "BuiltinFunction",
@@ -41,41 +48,6 @@ __all__ = [
     "RegorusEngine",
     "read_modules",
 ]
-
-#: Raw engine output for one input: ``{package: {"deny": [...], "warn": [...]}}``.
-EngineResult = dict[str, dict[str, list[Any]]]
-
-#: One custom builtin: ``(number of arguments, function)``. ``None`` returned means undefined.
-BuiltinFunction = tuple[int, Callable[..., Any]]
-
-#: Builds the builtins table from a context, inside a worker process (must be picklable).
-BuiltinsFactory = Callable[[Any], Mapping[str, BuiltinFunction]]
-
-
-@dataclass(frozen=True)
-class Module:
-    """One Rego source file; ``path`` names it in error messages (``path:line``)."""
-
-    path: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Builtins:
-    """Custom builtins: ``factory(context)`` returns ``{name: (nargs, fn)}``.
-
-    ``factory`` and ``context`` must be picklable (a module-level function and a small object):
-    the table is built inside each worker process, once per evaluation with the context passed
-    to :meth:`Engine.evaluate` (so memoisation never outlives a component), or with ``context``
-    here when none is passed. The names and argument counts must not change between contexts.
-    """
-
-    factory: BuiltinsFactory
-    context: Any = None
-
-    def table(self, context: Any = None) -> Mapping[str, BuiltinFunction]:
-        """The builtins for ``context`` (or the default context)."""
-        return self.factory(self.context if context is None else context)
 
 
 class Engine(Protocol):

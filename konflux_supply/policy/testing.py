@@ -32,6 +32,7 @@ import yaml
 
 from konflux_supply.errors import InputError, KonfluxSupplyError
 from konflux_supply.policy import _capabilities, _regorus, _workers
+from konflux_supply.policy._types import ParsedModule
 from konflux_supply.policy.engine import BuiltinFunction, Builtins, Module
 
 __all__ = [
@@ -145,7 +146,7 @@ def _problem(error: KonfluxSupplyError, path: str) -> CompileProblem:
 @dataclass
 class _Group:
     test_file: str
-    modules: list[_regorus.ParsedModule]
+    modules: list[ParsedModule]
     tests: list[tuple[str, str, int]]  # package, name, line
 
 
@@ -153,7 +154,7 @@ def _plan(
     modules: Sequence[Module], pattern: re.Pattern[str] | None
 ) -> tuple[list[_Group], list[CompileProblem]]:
     problems: list[CompileProblem] = []
-    parsed: list[_regorus.ParsedModule] = []
+    parsed: list[ParsedModule] = []
     for module in modules:
         try:
             (one,) = _regorus.parse([module])
@@ -164,7 +165,7 @@ def _plan(
             continue
         parsed.append(one)
 
-    def tests_of(module: _regorus.ParsedModule) -> list[tuple[str, str, int]]:
+    def tests_of(module: ParsedModule) -> list[tuple[str, str, int]]:
         seen: dict[str, int] = {}
         for rule in module.rules:
             if rule.name.startswith("test_") and not rule.is_function:
@@ -280,9 +281,7 @@ def _run_group(
     return results, []
 
 
-def _closure(
-    start: _regorus.ParsedModule, parsed: Sequence[_regorus.ParsedModule]
-) -> list[_regorus.ParsedModule]:
+def _closure(start: ParsedModule, parsed: Sequence[ParsedModule]) -> list[ParsedModule]:
     """``start`` and every module it reaches through ``data.…`` references, transitively."""
     included = {start.module.path}
     todo = [start]

@@ -27,7 +27,8 @@ from typing import Any
 from cryptography import x509
 
 from konflux_supply.errors import InputError, VerificationError
-from konflux_supply.signing import _keys, load_public_key
+from konflux_supply.signing import _keys
+from konflux_supply.signing._keypair import load_public_key
 
 __all__ = ["is_legacy_blob_bundle", "upgrade"]
 

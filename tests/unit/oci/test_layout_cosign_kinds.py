@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from konflux_supply.models.oci import RawManifest
-from konflux_supply.oci import Layer, build_signature_image
+from konflux_supply.oci import Layer
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.oci._layout import LayoutRegistry
 
 COSIGN = "dev.cosignproject.cosign"
