@@ -9,8 +9,8 @@ import pytest
 
 from konflux_supply.models.oci import RawManifest
 from konflux_supply.oci import Layer
-from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.oci._layout import LayoutRegistry
+from konflux_supply.oci.cosign import build_signature_image
 
 COSIGN = "dev.cosignproject.cosign"
 
