@@ -15,7 +15,7 @@ Where each goes (tag or OCI 1.1 referrer, ``COSIGN_REPOSITORY``, Docker media ty
 lossless-append policy) is one :class:`~konflux_supply.publish.PublishOptions`. As referrers,
 signatures are cosign's ``sig.v1`` images and attestations Sigstore bundles (v0.3), which is
 how cosign stores attestations as referrers (an already signed envelope, with no signer to
-name the key, stays a ``att.v1`` referrer).
+name the key, stays an ``att.v1`` referrer).
 """
 
 from __future__ import annotations
