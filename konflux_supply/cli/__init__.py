@@ -49,6 +49,7 @@ class _CommandModule(Protocol):
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
     from konflux_supply.cli import (
+        _chains,
         _demo,
         _download,
         _keys,
@@ -70,6 +71,7 @@ def _register() -> None:
         _report,
         _policy,
         _policy_push,
+        _chains,
     )
     for module in modules:
         module.register(cli)
