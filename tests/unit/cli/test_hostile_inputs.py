@@ -287,7 +287,13 @@ def test_verify_finds_what_sign_wrote_in_either_referrers_mode(
     assert json.loads(capsys.readouterr().out)[0]["critical"]["identity"] == {
         "docker-reference": "q.io/x/app"
     }
-    assert main(["verify-attestation", "--key", "k.pub", image]) == 0
+    # attest writes a Sigstore bundle referrer in this mode (as cosign): it needs a log
+    # choice, and a plain verify-attestation says so instead of "no attestations"
+    assert main(["verify-attestation", "--key", "k.pub", image]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("hint: 1 Sigstore bundle referrer(s) of this image were not read")
+    bundles = ["--new-bundle-format", "--insecure-ignore-tlog"]
+    assert main(["verify-attestation", "--key", "k.pub", *bundles, image]) == 0
 
 
 def test_an_unreadable_referrers_listing_does_not_hide_a_tag_signature() -> None:
