@@ -134,6 +134,20 @@ CASES = [
     Case("provenance-not-json", ("provenance", "--format", "slsa/v1", "garbage.json"), 2,
          r"invalid input"),
     Case("sbom-validate-not-json", ("sbom", "validate", "garbage.json"), 2, r"invalid input"),
+    Case("import-key-pair-not-pem", ("import-key-pair", "--key", "blob.txt"), 2,
+         r"invalid input"),
+    Case("sbom-merge-spdx-input", ("sbom", "merge", "sbom.spdx.json", "sbom.cdx.json"), 2,
+         r"invalid input.*sbom.spdx.json"),
+    Case("provenance-yaml-alias-bomb", ("provenance", "--format", "in-toto", "bomb.yaml"), 2,
+         r"invalid input: bomb.yaml: .*(too many nodes|alias)"),
+    Case("attest-unknown-type", ("attest", "--key", "k.key", "--type", "nope", "--predicate",
+                                 "predicate.json", "{image}"), 2, r"invalid predicate type 'nope'"),
+    Case("verify-blob-wrong-signature-is-a-verdict", ("verify-blob", "--key", "k.pub",
+                                                      "--signature", "MEUCIQ==", "blob.txt"), 1,
+         r"verification failed"),
+    Case("verify-attestation-unsigned-is-a-verdict", ("verify-attestation", "--key", "k.pub",
+                                                      "{image}"), 1,
+         r"verification failed: no attestations found"),
     Case("verify-unsigned-is-a-verdict", ("verify", "--key", "k.pub", "{image}"), 1,
          r"verification failed: no signatures found"),
 ]  # fmt: skip
@@ -176,6 +190,16 @@ def hostile(
             (tmp_path / name / "index.json").write_text(index)
         if layout is not None:
             (tmp_path / name / "oci-layout").write_text(layout)
+    (tmp_path / "sbom.spdx.json").write_text(
+        '{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", '
+        '"dataLicense": "CC0-1.0", "documentNamespace": "https://example.com/x", '
+        '"creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: x"]}}'
+    )
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    bomb += [
+        f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}]" for n in range(1, 12)
+    ]
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\n")
     head = '"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "r"}'
     done = '"status": {"completionTime": "2024-01-01T00:00:00Z"}'
     (tmp_path / "run.json").write_text("{" + head + ", " + done + "}")
