@@ -172,6 +172,7 @@ class _Rewriter:
         self.module = module
         self.program = program
         self.edits: list[_Edit] = []
+        self.moves: list[tuple[Mapping[str, int], int]] = []
 
     def text(self, span: Mapping[str, int]) -> str:
         return self.module.source[span["start"] : span["end"]].decode("utf-8")
@@ -181,10 +182,16 @@ class _Rewriter:
             self.rule(rule)
         for start, end in self.module.import_spans:
             self.edits.append((start, end, b" " * (end - start)))
-        out = self.module.source
-        for start, end, replacement in sorted(self.edits, key=lambda e: (e[0], e[1]), reverse=True):
-            out = out[:start] + replacement + out[end:]
-        return out
+        edits = [(start, end, 1, text) for start, end, text in self.edits]
+        for number, (span, at) in enumerate(self.moves):
+            start, end = span["start"], span["end"]
+            inside = [e for e in edits if start <= e[0] and e[1] <= end and e[1] > e[0] or start < e[0] < end]
+            value = _apply(self.module.source[start:end], [(a - start, b - start, p, t) for a, b, p, t in inside])
+            edits = [e for e in edits if e not in inside]
+            name = f"__with_{number}".encode()
+            edits.append((start, end, 1, name))
+            edits.append((at, at, 0, name + b" := " + value + b"; "))
+        return _apply(self.module.source, edits)
 
     def rule(self, rule: Any) -> None:
         found = _kind(rule)
@@ -259,13 +266,43 @@ class _Rewriter:
                             self.edits.append((span["start"], span["end"], renamed.encode()))
         for stmt in query["stmts"]:
             literal = _kind(stmt.get("literal"))
+            done = False
             if literal is not None and literal[0] == "Expr":
                 expr = _kind(literal[1].get("expr"))
                 if expr is not None and expr[0] == "Call":
                     self.call(expr[1], inner, statement=True)
                     self.visit(stmt.get("with_mods"), inner)
-                    continue
-            self.visit(stmt, inner)
+                    done = True
+            if not done:
+                self.visit(stmt, inner)
+            for modifier in stmt.get("with_mods") or []:
+                self.hoist(modifier, stmt["span"]["start"], inner)
+
+    def hoist(self, modifier: dict[str, Any], at: int, shadow: _Scope) -> None:
+        """``s with t as v`` → ``__with_N := v; s with t as __with_N`` for a value (not a function).
+
+        regorus evaluates a rule that the ``with`` value itself depends on as undefined inside
+        the ``with`` scope; OPA evaluates the value first, outside the scope, as the hoist does.
+        """
+        value = _kind(modifier.get("as"))
+        target = ref_path(modifier.get("refr"))
+        if value is None or target is None or value[0] in _SCALARS:
+            return
+        if value[0] == "Var" and str(value[1]["value"]) in shadow:
+            return
+        resolved = self.resolve(target, shadow) if target[0] not in ("input", "data") else target
+        if resolved is None or resolved[0] not in ("input", "data"):
+            return  # a builtin: the value may be a function
+        if resolved in self.program.arities or resolved[1:2] in {(r,) for r in self.program.routed_roots}:
+            return  # a function mocked by a function
+        if value[0] == "Var" and str(value[1]["value"]) not in self.module.rule_names:
+            return  # a function name, an import, ...: leave it
+        # regorus' span of an object value can start inside it: take the text after ``as``
+        target_end = _span_of(modifier["refr"])["end"]
+        found = _AS.match(self.module.source, target_end)
+        if found is None:
+            return
+        self.moves.append(({"start": found.end(), "end": value[1]["span"]["end"]}, at))
 
     def rename(self, name: str) -> str | None:
         """A local that shadows a rule or an import gets a private name (regorus mixes them)."""
@@ -365,6 +402,18 @@ class _Rewriter:
             self.program.package_annotations.get(package),
         )
         return json.dumps(value)
+
+
+_AS = re.compile(rb"\s+as\s+")
+_SCALARS = ("String", "RawString", "Number", "Bool", "Null")
+
+
+def _apply(source: bytes, edits: Sequence[tuple[int, int, int, bytes]]) -> bytes:
+    """Apply non-overlapping edits; at one point, lower priority lands first in the text."""
+    out = source
+    for start, end, _priority, replacement in sorted(edits, key=lambda e: e[:3], reverse=True):
+        out = out[:start] + replacement + out[end:]
+    return out
 
 
 def _span_of(node: Any) -> dict[str, int]:
