@@ -208,6 +208,13 @@ class _Rewriter:
         self.current_annotations = (
             None if raw is None else _compat_metadata.normalise(raw, "rule")
         )
+        for entry in body.get("bodies") or [] if kind == "Spec" else []:
+            query = entry.get("query") or {}
+            for stmt in query.get("stmts") or []:
+                for name in _declared(stmt.get("literal"), self):
+                    renamed = self.rename(name)
+                    if renamed and name not in shadow:
+                        shadow = {**shadow, name: renamed}
         if head is not None:
             for key, value in head[1].items():
                 if key not in ("refr", "span", "args"):
