@@ -93,6 +93,7 @@ class ParsedModule:
     import_spans: list[tuple[int, int]]
     lines: list[str]
     rule_names: set[str] = field(default_factory=set)
+    duplicates: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,25 @@ def arities(modules: Sequence[ParsedModule]) -> dict[_Path, int]:
     return found
 
 
+def mark_duplicate_functions(modules: Sequence[ParsedModule]) -> None:
+    """Identical function definitions of one package in several files: keep the first.
+
+    OPA accepts them (same inputs, same output); regorus 0.13 fails every call of such a
+    function with "binding plan not found for parameter …".
+    """
+    seen: set[tuple[_Path, bytes]] = set()
+    for module in modules:
+        for rule in module.ast.get("rules", []):
+            head = _head(rule)
+            if head is None or head[0] != "Func":
+                continue
+            span = _span_of(rule)
+            key = (module.package, b" ".join(module.source[span["start"] : span["end"]].split()))
+            if key in seen:
+                module.duplicates.add((span["start"], span["end"]))
+            seen.add(key)
+
+
 def package_annotations(modules: Sequence[ParsedModule]) -> dict[_Path, dict[str, Any]]:
     found: dict[_Path, dict[str, Any]] = {}
     for module in modules:
@@ -179,6 +199,11 @@ class _Rewriter:
 
     def run(self) -> bytes:
         for rule in self.module.ast.get("rules", []):
+            span = _span_of(rule)
+            if (span["start"], span["end"]) in self.module.duplicates:
+                blank = bytes(c if c == 10 else 32 for c in self.module.source[span["start"] : span["end"]])
+                self.edits.append((span["start"], span["end"], blank))
+                continue
             self.rule(rule)
         for start, end in self.module.import_spans:
             self.edits.append((start, end, b" " * (end - start)))
@@ -246,6 +271,16 @@ class _Rewriter:
             self.call(body, shadow, statement=False)
         elif kind in ("RefDot", "RefBrack", "Var"):
             self.ref(node, shadow)
+        elif kind == "SomeIn":
+            self.visit(body.get("key"), shadow)
+            self.visit(body.get("value"), shadow)
+            collection = body.get("collection")
+            span = _span_of(collection)
+            start = _true_start(self.module.source, span["start"], _span_of(body["value"])["end"])
+            prefix = ref_text(("data", SUPPORT_PACKAGE, COLLECTION)) + "("
+            self.edits.append((start, start, prefix.encode()))
+            self.edits.append((span["end"], span["end"], b")"))
+            self.visit(collection, shadow)
         elif kind == "Every":
             inner = dict(shadow)
             for key in ("key", "value"):
@@ -377,7 +412,7 @@ class _Rewriter:
         name = ".".join(path) if path else ""
         local = path is not None and (path[0] in shadow or path[0] in self.module.imports)
         local = local or (path is not None and path[0] in self.module.rule_names)
-        if path is not None and not local and name in self.program.overrides:
+        if path is not None and not local and (name in self.program.overrides or name in GUARDS):
             resolved: _Path | None = ("data", SUPPORT_PACKAGE, mangle(name))
             fspan = _span_of(fcn)
             self.edits.append((fspan["start"], fspan["end"], ref_text(resolved).encode()))
@@ -421,6 +456,15 @@ def _apply(source: bytes, edits: Sequence[tuple[int, int, int, bytes]]) -> bytes
     for start, end, _priority, replacement in sorted(edits, key=lambda e: e[:3], reverse=True):
         out = out[:start] + replacement + out[end:]
     return out
+
+
+def _true_start(source: bytes, start: int, after: int) -> int:
+    """regorus' span of an object/set literal may begin inside it: find the ``in`` before it."""
+    found = _IN.search(source, after, start + 1)
+    return found.end() if found else start
+
+
+_IN = re.compile(rb"\s+in\s+")
 
 
 def _span_of(node: Any) -> dict[str, int]:
@@ -476,22 +520,64 @@ def rewrite(module: ParsedModule, program: Program) -> str:
 
 
 def mangle(name: str) -> str:
-    """``json.match_schema`` → ``json__match_schema`` (a plain rule name in the support package)."""
-    return name.replace(".", "__")
+    """``json.match_schema`` → ``b__json__match_schema`` (a rule name in the support package)."""
+    return "b__" + name.replace(".", "__")
+
+
+#: Standard builtins that regorus aborts on for operands of the wrong type, where OPA (not
+#: strict) answers undefined: ``name → (nargs, Rego condition on a0, a1, ...)``.
+GUARDS: dict[str, tuple[int, str]] = {
+    "array.concat": (2, "is_array(a0)\n\tis_array(a1)"),
+    "concat": (2, "is_string(a0)\n\t_strings(a1)"),
+    "object.get": (3, "is_object(a0)"),
+    "object.keys": (1, "is_object(a0)"),
+    "object.remove": (2, "is_object(a0)"),
+    "object.union": (2, "is_object(a0)\n\tis_object(a1)"),
+    "regex.match": (2, "is_string(a0)\n\tis_string(a1)"),
+    "time.parse_ns": (2, "is_string(a0)\n\tis_string(a1)"),
+}
+
+#: The support function ``some x in E`` is rewritten to go through.
+COLLECTION = "collection"
+
+_JSON_ARGS = {"json.match_schema", "json.remove", "json.verify_schema"}
 
 
 def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
-    """Rego functions over the private extensions (``[value]`` defined, ``[]`` undefined)."""
-    lines = [f"package {SUPPORT_PACKAGE}", ""]
+    """The support package: Python-backed builtins (``[value]`` / ``[]``) and type guards."""
+    lines = [f"package {SUPPORT_PACKAGE}", "", "import rego.v1", ""]
     for name, nargs in sorted(overrides.items()):
-        args = ", ".join(f"a{i}" for i in range(nargs))
+        args = [f"a{i}" for i in range(nargs)]
         if name == "sprintf":
-            lines.append(
-                f"sprintf(a0, a1) := {private_prefix}sprintf(a0, [_arg(x) | some x in a1])[0] "
-                "if is_array(a1)"
-            )
+            passed = ["a0", "[_arg(x) | some x in a1]"]
+            lines.append(f"b__sprintf(a0, a1) := {private_prefix}b__sprintf({', '.join(passed)})[0] if is_array(a1)")
             continue
-        lines.append(f"{mangle(name)}({args}) := {private_prefix}{mangle(name)}({args})[0]")
-    lines.append('_arg(x) := {"__konflux_set__": [y | some y in x]} if is_set(x)')
-    lines.append("else := x")
+        passed = [f"_plain({a})" for a in args] if name in _JSON_ARGS else args
+        lines.append(
+            f"{mangle(name)}({', '.join(args)}) := "
+            f"{private_prefix}{mangle(name)}({', '.join(passed)})[0]"
+        )
+    for name, (nargs, condition) in sorted(GUARDS.items()):
+        args = ", ".join(f"a{i}" for i in range(nargs))
+        lines.append(f"{mangle(name)}({args}) := {name}({args}) if {{\n\t{condition}\n}}")
+    lines += [
+        '_arg(x) := {"__konflux_set__": [y | some y in x]} if is_set(x)',
+        "else := x",
+        "",
+        "_plain(x) := [y | some y in x] if is_set(x)",
+        "else := x",
+        "",
+        "_strings(x) if {",
+        "\tnot is_string(x)",
+        "\tnot is_number(x)",
+        "\tnot is_boolean(x)",
+        "\tnot is_null(x)",
+        "\tnot is_object(x)",
+        "\tevery y in x { is_string(y) }",
+        "}",
+        "",
+        f"{COLLECTION}(x) := x if is_array(x)",
+        "else := x if is_object(x)",
+        "else := x if is_set(x)",
+    ]
     return "\n".join(lines) + "\n"

@@ -121,9 +121,12 @@ def prepare(
         ast = json.loads(engine.get_ast_as_json())[0]["ast"]
         parsed.append(_compat_rewrite.summarise(path, text, ast))
     good = [module for module in parsed if module is not None]
+    _compat_rewrite.mark_duplicate_functions(good)
     arities = _compat_rewrite.arities(good)
     signatures = {name: nargs for name, (nargs, _fn) in _compat_builtins.OVERRIDES.items()}
     for name, nargs in signatures.items():
+        arities[("data", SUPPORT_PACKAGE, _compat_rewrite.mangle(name))] = nargs
+    for name, (nargs, _condition) in _compat_rewrite.GUARDS.items():
         arities[("data", SUPPORT_PACKAGE, _compat_rewrite.mangle(name))] = nargs
     roots = {"ec"}
     for name, nargs in (routed or {}).items():
