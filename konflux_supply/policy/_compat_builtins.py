@@ -46,6 +46,55 @@ def parse_rfc3339_ns(value: Any) -> int | None:
     return seconds * 1_000_000_000 + fraction
 
 
+_LAYOUT_TOKENS = [
+    ("2006", r"(?P<year>\d{4})"),
+    ("01", r"(?P<month>\d{2})"),
+    ("02", r"(?P<day>\d{2})"),
+    ("15", r"(?P<hour>\d{2})"),
+    ("04", r"(?P<minute>\d{2})"),
+    ("05", r"(?P<second>\d{2})"),
+    ("Z07:00", r"(?P<zone>Z|[+-]\d{2}:\d{2})"),
+    ("-07:00", r"(?P<zone>[+-]\d{2}:\d{2})"),
+]
+
+
+def parse_ns(layout: Any, value: Any) -> int | None:
+    """``time.parse_ns`` for numeric Go layouts (``2006-01-02``, RFC 3339 shapes); else undefined.
+
+    Go requires exactly the digits the layout shows (``2006`` = four), where regorus errors.
+    """
+    if not isinstance(layout, str) or not isinstance(value, str):
+        return None
+    pattern = ""
+    rest = layout
+    while rest:
+        for token, regex in _LAYOUT_TOKENS:
+            if rest.startswith(token) and f"(?P<{regex[4:].split('>')[0]}>" not in pattern:
+                pattern += regex
+                rest = rest[len(token) :]
+                break
+        else:
+            if rest[0].isalnum() and rest[0] != "T":
+                return None  # a layout element this subset does not know
+            pattern += re.escape(rest[0])
+            rest = rest[1:]
+    match = re.fullmatch(pattern + r"(?P<fraction>\.\d{1,9})?", value)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    text = "{}-{}-{}T{}:{}:{}{}{}".format(
+        parts.get("year") or "0000",
+        parts.get("month") or "01",
+        parts.get("day") or "01",
+        parts.get("hour") or "00",
+        parts.get("minute") or "00",
+        parts.get("second") or "00",
+        parts.get("fraction") or "",
+        parts.get("zone") or "Z",
+    )
+    return parse_rfc3339_ns(text)
+
+
 def to_number(value: Any) -> int | float | None:
     """``to_number``: null → 0, booleans → 1/0, numeric strings parsed; undefined otherwise."""
     if value is None:
@@ -169,6 +218,7 @@ OVERRIDES: dict[str, tuple[int, Callable[..., Any]]] = {
     "json.unmarshal": (1, json_unmarshal),
     "json.verify_schema": (1, _compat_schema.verify_schema),
     "sprintf": (2, _compat_sprintf.sprintf),
+    "time.parse_ns": (2, parse_ns),
     "time.parse_rfc3339_ns": (1, parse_rfc3339_ns),
     "to_number": (1, to_number),
 }

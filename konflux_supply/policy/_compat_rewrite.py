@@ -337,8 +337,8 @@ class _Rewriter:
             return  # a builtin: the value may be a function
         if resolved in self.program.arities or resolved[1:2] in {(r,) for r in self.program.routed_roots}:
             return  # a function mocked by a function
-        if value[0] == "Var" and str(value[1]["value"]) not in self.module.rule_names:
-            return  # a function name, an import, ...: leave it
+        if value[0] == "Var" and str(value[1]["value"]) in self.module.imports:
+            return
         # regorus' span of an object value can start inside it: take the text after ``as``
         target_end = _span_of(modifier["refr"])["end"]
         found = _AS.match(self.module.source, target_end)
@@ -534,13 +534,13 @@ GUARDS: dict[str, tuple[int, str]] = {
     "object.remove": (2, "is_object(a0)"),
     "object.union": (2, "is_object(a0)\n\tis_object(a1)"),
     "regex.match": (2, "is_string(a0)\n\tis_string(a1)"),
-    "time.parse_ns": (2, "is_string(a0)\n\tis_string(a1)"),
 }
 
 #: The support function ``some x in E`` is rewritten to go through.
 COLLECTION = "collection"
 
-_JSON_ARGS = {"json.match_schema", "json.remove", "json.verify_schema"}
+_JSON_ARGS = {"json.remove"}
+_JSON_TEXT_ARGS = {"json.match_schema", "json.verify_schema"}
 
 
 def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
@@ -553,6 +553,8 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
             lines.append(f"b__sprintf(a0, a1) := {private_prefix}b__sprintf({', '.join(passed)})[0] if is_array(a1)")
             continue
         passed = [f"_plain({a})" for a in args] if name in _JSON_ARGS else args
+        if name in _JSON_TEXT_ARGS:
+            passed = [f"_text({a})" for a in args]
         lines.append(
             f"{mangle(name)}({', '.join(args)}) := "
             f"{private_prefix}{mangle(name)}({', '.join(passed)})[0]"
@@ -563,6 +565,9 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
     lines += [
         '_arg(x) := {"__konflux_set__": [y | some y in x]} if is_set(x)',
         "else := x",
+        "",
+        "_text(x) := x if is_string(x)",
+        "else := json.marshal(x)",
         "",
         "_plain(x) := [y | some y in x] if is_set(x)",
         "else := x",

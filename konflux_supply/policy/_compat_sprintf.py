@@ -91,6 +91,27 @@ def _go_float_v(value: float) -> str:
     return f"{mantissa}e{int(exp):+03d}"
 
 
+_ESCAPES = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v", 92: "\\\\"}
+
+
+def go_quote(text: str, quote: str = '"') -> str:
+    """Go's ``strconv.Quote`` / ``QuoteRune``: printable runes kept, others escaped."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char == quote:
+            out.append("\\" + char)
+        elif code in _ESCAPES:
+            out.append(_ESCAPES[code])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not char.isprintable() and code != 0x20:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    return quote + "".join(out) + quote
+
+
 def _go_type(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -126,7 +147,7 @@ def _format_int(value: int, verb: str, flags: str, precision: int | None) -> str
     elif verb == "c":
         return chr(value)
     elif verb == "q":
-        return "'" + json.dumps(chr(value))[1:-1].replace("'", "\\'") + "'"
+        return go_quote(chr(value), "'")
     else:
         return f"%!{verb}(int={value})"
     if precision is not None:
@@ -158,13 +179,13 @@ def _format_str(value: str, verb: str, flags: str, precision: int | None) -> str
     if precision is not None and verb in "sv":
         value = value[:precision]
     if verb == "v" and "#" in flags:
-        return json.dumps(value, ensure_ascii=False)
+        return go_quote(value)
     if verb in "sv":
         return value
     if verb == "q":
         if "#" in flags and "`" not in value:
             return f"`{value}`"
-        return json.dumps(value, ensure_ascii=False)
+        return go_quote(value)
     if verb in "xX":
         text = value.encode().hex()
         return text.upper() if verb == "X" else text
