@@ -208,7 +208,7 @@ def verify_schema(schema: Any) -> list[Any] | None:
     except ValueError as error:
         return [False, f"invalid JSON: {error}"]
     if not isinstance(schema, dict | bool):
-        return [False, "schema must be an object or a boolean"]
+        return [False, "jsonschema: wrong type, expected string or object"]
     try:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
         cls.check_schema(schema)

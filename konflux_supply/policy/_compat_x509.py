@@ -69,6 +69,79 @@ def _uri(text: str) -> dict[str, Any]:
     }
 
 
+_KEY_USAGE_BITS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+#: Go's ``x509.ExtKeyUsage`` numbers by OID.
+_EXT_KEY_USAGE = {
+    "2.5.29.37.0": 0,
+    "1.3.6.1.5.5.7.3.1": 1,
+    "1.3.6.1.5.5.7.3.2": 2,
+    "1.3.6.1.5.5.7.3.3": 3,
+    "1.3.6.1.5.5.7.3.4": 4,
+    "1.3.6.1.5.5.7.3.5": 5,
+    "1.3.6.1.5.5.7.3.6": 6,
+    "1.3.6.1.5.5.7.3.7": 7,
+    "1.3.6.1.5.5.7.3.8": 8,
+    "1.3.6.1.5.5.7.3.9": 9,
+}
+
+
+def _key_usage(value: Any) -> int:
+    bits = 0
+    for index, name in enumerate(_KEY_USAGE_BITS):
+        try:
+            if getattr(value, name):
+                bits |= 1 << index
+        except ValueError:  # encipher_only / decipher_only without key_agreement
+            continue
+    return bits
+
+
+def _usage_fields(cert: Any) -> dict[str, Any]:
+    from cryptography import x509
+
+    out: dict[str, Any] = {
+        "KeyUsage": 0,
+        "ExtKeyUsage": None,
+        "UnknownExtKeyUsage": None,
+        "BasicConstraintsValid": False,
+        "IsCA": False,
+        "MaxPathLen": -1,
+        "MaxPathLenZero": False,
+        "SubjectKeyId": None,
+        "AuthorityKeyId": None,
+    }
+    for extension in cert.extensions:
+        value = extension.value
+        if isinstance(value, x509.KeyUsage):
+            out["KeyUsage"] = _key_usage(value)
+        elif isinstance(value, x509.ExtendedKeyUsage):
+            known = [_EXT_KEY_USAGE[o.dotted_string] for o in value if o.dotted_string in _EXT_KEY_USAGE]
+            unknown = [_oid(o.dotted_string) for o in value if o.dotted_string not in _EXT_KEY_USAGE]
+            out["ExtKeyUsage"] = known or None
+            out["UnknownExtKeyUsage"] = unknown or None
+        elif isinstance(value, x509.BasicConstraints):
+            out["BasicConstraintsValid"] = True
+            out["IsCA"] = value.ca
+            out["MaxPathLen"] = -1 if value.path_length is None else value.path_length
+            out["MaxPathLenZero"] = value.path_length == 0
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            out["SubjectKeyId"] = _b64(value.digest)
+        elif isinstance(value, x509.AuthorityKeyIdentifier):
+            out["AuthorityKeyId"] = _b64(value.key_identifier)
+    return out
+
+
 def go_certificate(cert: Any) -> dict[str, Any]:
     """The JSON object OPA gives for one ``cryptography`` certificate."""
     from cryptography import x509
@@ -116,4 +189,5 @@ def go_certificate(cert: Any) -> dict[str, Any]:
         "EmailAddresses": emails,
         "IPAddresses": ips,
         "URIs": uris,
+        **_usage_fields(cert),
     }
