@@ -89,6 +89,19 @@ def _validator(schema: Any) -> Any:
     return cls(schema, format_checker=_FORMAT, registry=registry)
 
 
+def _score(errors: list[jsonschema.exceptions.ValidationError]) -> int:
+    """gojsonschema's score of a failed alternative (the highest is reported).
+
+    Its validator adds 1 when it finishes a node and takes 2 per error raised on that node or on
+    its properties; a type mismatch ends the node early; errors of array items come from a
+    separate result and do not count.
+    """
+    if any(e.validator == "type" and not e.relative_path for e in errors):
+        return -2
+    direct = [e for e in errors if not any(isinstance(p, int) for p in e.relative_path)]
+    return 1 - 2 * len(direct)
+
+
 def _sub_errors(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[str, str, str]]:
     """The best failing alternative of an anyOf / oneOf (fewest errors), as gojsonschema merges."""
     groups: dict[int, list[jsonschema.exceptions.ValidationError]] = {}
@@ -97,7 +110,7 @@ def _sub_errors(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[
         groups.setdefault(index, []).append(sub)
     if not groups:
         return
-    best = min(groups.values(), key=len)
+    best = max(groups.values(), key=_score)  # max keeps the first of equal scores
     for sub in best:
         yield from _translate(sub)
 

@@ -198,7 +198,7 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
                 status, reason = "fail", "false"
             if status == "fail":
                 printed = " | ".join(p.strip() for p in engine.take_prints() if p.strip())
-                reason = f"{reason}: {printed[:600]}" if printed else reason
+                reason = f"{reason}: {printed[:6000]}" if printed else reason
         except BaseException as error:  # noqa: BLE001 - a panic is a BaseException
             if isinstance(error, KeyboardInterrupt):
                 raise
