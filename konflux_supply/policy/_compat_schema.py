@@ -89,17 +89,19 @@ def _validator(schema: Any) -> Any:
     return cls(schema, format_checker=_FORMAT, registry=registry)
 
 
-def _score(errors: list[jsonschema.exceptions.ValidationError]) -> int:
+def _score(errors: list[jsonschema.exceptions.ValidationError], depth: int) -> int:
     """gojsonschema's score of a failed alternative (the highest is reported).
 
-    Its validator adds 1 when it finishes a node and takes 2 per error raised on that node or on
-    its properties; a type mismatch ends the node early; errors of array items come from a
-    separate result and do not count.
+    Its validator adds 1 per check group it completes on a node (schema, type-specific, common,
+    the node itself: 4) and takes 2 per error raised on that node or its properties; a type
+    mismatch ends the node at once (-2); errors of array items come from a separate result and
+    do not count.
     """
-    if any(e.validator == "type" and not e.relative_path for e in errors):
+    paths = [list(e.absolute_path)[depth:] for e in errors]
+    if any(e.validator == "type" and not path for e, path in zip(errors, paths, strict=True)):
         return -2
-    direct = [e for e in errors if not any(isinstance(p, int) for p in e.relative_path)]
-    return 1 - 2 * len(direct)
+    direct = [path for path in paths if not any(isinstance(p, int) for p in path)]
+    return 4 - 2 * len(direct)
 
 
 def _sub_errors(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[str, str, str]]:
@@ -110,7 +112,8 @@ def _sub_errors(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[
         groups.setdefault(index, []).append(sub)
     if not groups:
         return
-    best = max(groups.values(), key=_score)  # max keeps the first of equal scores
+    depth = len(error.absolute_path)
+    best = max(groups.values(), key=lambda errors: _score(errors, depth))  # first of equals
     for sub in best:
         yield from _translate(sub)
 
