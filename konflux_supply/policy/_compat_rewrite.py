@@ -275,6 +275,14 @@ class _Rewriter:
             self.visit(body.get("key"), shadow)
             self.visit(body.get("value"), shadow)
             collection = body.get("collection")
+            call = _kind(collection)
+            if call is not None and call[0] == "Call" and ref_path(call[1]["fcn"]) == ("walk",):
+                # OPA iterates each [path, value] pair walk(x) yields; regorus yields nothing
+                fspan = _span_of(call[1]["fcn"])
+                target = ref_text(("data", SUPPORT_PACKAGE, WALK_ELEMENTS)).encode()
+                self.edits.append((fspan["start"], fspan["end"], target))
+                self.visit(call[1].get("params"), shadow)
+                return
             span = _span_of(collection)
             start = _true_start(self.module.source, span["start"], _span_of(body["value"])["end"])
             prefix = ref_text(("data", SUPPORT_PACKAGE, COLLECTION)) + "("
@@ -534,10 +542,14 @@ GUARDS: dict[str, tuple[int, str]] = {
     "object.remove": (2, "is_object(a0)"),
     "object.union": (2, "is_object(a0)\n\tis_object(a1)"),
     "regex.match": (2, "is_string(a0)\n\tis_string(a1)"),
+    "regex.split": (2, "is_string(a0)\n\tis_string(a1)"),
+    "trim_space": (1, "is_string(a0)"),
 }
 
 #: The support function ``some x in E`` is rewritten to go through.
 COLLECTION = "collection"
+#: ``some x in walk(y)``: the elements of every pair ``walk`` yields.
+WALK_ELEMENTS = "walk_elements"
 
 _JSON_ARGS = {"json.remove"}
 _JSON_TEXT_ARGS = {"json.match_schema", "json.verify_schema"}
@@ -580,6 +592,8 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
         "\tnot is_object(x)",
         "\tevery y in x { is_string(y) }",
         "}",
+        "",
+        f"{WALK_ELEMENTS}(x) := [e | walk(x, pair); some e in pair]",
         "",
         f"{COLLECTION}(x) := x if is_array(x)",
         "else := x if is_object(x)",
