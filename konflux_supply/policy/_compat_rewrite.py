@@ -271,6 +271,8 @@ class _Rewriter:
             self.call(body, shadow, statement=False)
         elif kind in ("RefDot", "RefBrack", "Var"):
             self.ref(node, shadow)
+        elif kind in ("ArrayCompr", "SetCompr", "ObjectCompr"):
+            self.comprehension(body, shadow)
         elif kind == "SomeIn":
             self.visit(body.get("key"), shadow)
             self.visit(body.get("value"), shadow)
@@ -301,7 +303,16 @@ class _Rewriter:
                 if key != "span":
                     self.visit(value, shadow)
 
-    def query(self, query: dict[str, Any], shadow: _Scope) -> None:
+    def comprehension(self, body: dict[str, Any], shadow: _Scope) -> None:
+        """``[t | q]``, ``{k: v | q}``: the term sees the locals the query declares."""
+        query = body.get("query") or {"stmts": []}
+        inner = self.scope(query, shadow)
+        for key, value in body.items():
+            if key not in ("span", "query"):
+                self.visit(value, inner)
+        self.query(query, shadow, inner)
+
+    def scope(self, query: dict[str, Any], shadow: _Scope) -> dict[str, str | None]:
         inner = dict(shadow)
         for stmt in query["stmts"]:
             literal = _kind(stmt.get("literal"))
@@ -314,6 +325,13 @@ class _Rewriter:
                         renamed = self.rename(self.text(span))
                         if renamed:
                             self.edits.append((span["start"], span["end"], renamed.encode()))
+        return inner
+
+    def query(
+        self, query: dict[str, Any], shadow: _Scope, inner: _Scope | None = None
+    ) -> None:
+        if inner is None:
+            inner = self.scope(query, shadow)
         for stmt in query["stmts"]:
             literal = _kind(stmt.get("literal"))
             done = False

@@ -288,7 +288,11 @@ def run(
                 running.remove(entry)
             elif not process.is_alive():
                 process.join()
-                finish(job, None, f"engine crashed (exit {process.exitcode})")
+                try:  # it may have sent its answer between the poll and now
+                    rows = parent.recv() if parent.poll(0) else None
+                except EOFError:
+                    rows = None
+                finish(job, rows, f"engine crashed (exit {process.exitcode})")
                 running.remove(entry)
             elif time.monotonic() - started > timeout:
                 process.kill()
