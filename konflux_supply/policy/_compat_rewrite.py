@@ -193,6 +193,7 @@ class _Rewriter:
         self.program = program
         self.edits: list[_Edit] = []
         self.moves: list[tuple[Mapping[str, int], int]] = []
+        self.front: list[_Edit] = []  # insertions that go before the hoisted assignments
 
     def text(self, span: Mapping[str, int]) -> str:
         return self.module.source[span["start"] : span["end"]].decode("utf-8")
@@ -216,6 +217,7 @@ class _Rewriter:
             name = f"__with_{number}".encode()
             edits.append((start, end, 1, name))
             edits.append((at, at, 0, name + b" := " + value + b"; "))
+        edits += [(start, end, -1, text) for start, end, text in self.front]
         return _apply(self.module.source, edits)
 
     def rule(self, rule: Any) -> None:
@@ -285,6 +287,9 @@ class _Rewriter:
                 self.edits.append((fspan["start"], fspan["end"], target))
                 self.visit(call[1].get("params"), shadow)
                 return
+            if not GUARD_ITERATION:
+                self.visit(collection, shadow)
+                return
             span = _span_of(collection)
             start = _true_start(self.module.source, span["start"], _span_of(body["value"])["end"])
             prefix = ref_text(("data", SUPPORT_PACKAGE, COLLECTION)) + "("
@@ -343,8 +348,15 @@ class _Rewriter:
                     done = True
             if not done:
                 self.visit(stmt, inner)
+            moves = len(self.moves)
             for modifier in stmt.get("with_mods") or []:
                 self.hoist(modifier, stmt["span"]["start"], inner)
+            if len(self.moves) > moves and not _braced(self.module.source, stmt["span"]["start"]):
+                # ``r if s with t as v``: hoisting needs a body in braces
+                start = stmt["span"]["start"]
+                end = max(_span_of(m["as"])["end"] for m in stmt["with_mods"])
+                self.front.append((start, start, b"{ "))
+                self.edits.append((end, end, b" }"))
 
     def hoist(self, modifier: dict[str, Any], at: int, shadow: _Scope) -> None:
         """``s with t as v`` → ``__with_N := v; s with t as __with_N`` for a value (not a function).
@@ -370,7 +382,7 @@ class _Rewriter:
         found = _AS.match(self.module.source, target_end)
         if found is None:
             return
-        self.moves.append(({"start": found.end(), "end": value[1]["span"]["end"]}, at))
+        self.moves.append(({"start": found.end(), "end": _span_of(modifier["as"])["end"]}, at))
 
     def rename(self, name: str) -> str | None:
         """A local that shadows a rule or an import gets a private name (regorus mixes them)."""
@@ -484,6 +496,12 @@ def _apply(source: bytes, edits: Sequence[tuple[int, int, int, bytes]]) -> bytes
     return out
 
 
+def _braced(source: bytes, start: int) -> bool:
+    """Whether the statement at ``start`` sits in a braced body (not ``head if stmt``)."""
+    before = source[:start].rstrip()
+    return not (before.endswith(b" if") or before.endswith(b"\tif") or before.endswith(b"\nif"))
+
+
 def _true_start(source: bytes, start: int, after: int) -> int:
     """regorus' span of an object/set literal may begin inside it: find the ``in`` before it."""
     found = _IN.search(source, after, start + 1)
@@ -494,10 +512,14 @@ _IN = re.compile(rb"\s+in\s+")
 
 
 def _span_of(node: Any) -> dict[str, int]:
+    """A node's byte span; regorus' span of a string literal leaves out its quotes."""
     found = _kind(node)
     if found is None:
         raise ValueError("node without a span")
-    return found[1]["span"]  # type: ignore[no-any-return]
+    span: dict[str, int] = found[1]["span"]
+    if found[0] in ("String", "RawString"):
+        return {**span, "start": span["start"] - 1, "end": span["end"] + 1}
+    return span
 
 
 def _vars(node: Any) -> Iterator[str]:
@@ -564,6 +586,8 @@ GUARDS: dict[str, tuple[int, str]] = {
     "trim_space": (1, "is_string(a0)"),
 }
 
+#: Whether ``some x in E`` goes through :data:`COLLECTION` (OPA: no iteration over a scalar).
+GUARD_ITERATION = True
 #: The support function ``some x in E`` is rewritten to go through.
 COLLECTION = "collection"
 #: ``some x in walk(y)``: the elements of every pair ``walk`` yields.
