@@ -1,7 +1,7 @@
 """Standard Rego builtins with OPA's exact semantics where regorus 0.13 differs.
 
-Each function takes Rego values as Python values and returns the value, or ``None`` for
-*undefined*: OPA's default (non-strict) mode turns a builtin error into undefined, where regorus
+Each function takes Rego values as Python values and returns the value, ``NULL`` for a
+defined ``null``, or ``None`` for *undefined*: OPA's default (non-strict) mode turns a builtin error into undefined, where regorus
 aborts the whole query. ``compat`` wraps them so that a legitimate ``null`` survives.
 """
 
@@ -16,6 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 from konflux_supply.policy import _compat_schema, _compat_sprintf
+
+class _Null:
+    """A defined Rego ``null`` (``None`` means undefined)."""
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+
+#: Returned for a defined ``null``, where ``None`` would mean undefined.
+NULL: Any = _Null()
 
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):(\d{2}))$"
@@ -127,9 +137,10 @@ def json_unmarshal(value: Any) -> Any:
     if not isinstance(value, str):
         return None
     try:
-        return json.loads(value)
+        decoded = json.loads(value)
     except ValueError:
         return None
+    return NULL if decoded is None else decoded
 
 
 def _segments(path: Any) -> list[str] | None:

@@ -32,8 +32,12 @@ from typing import Any
 
 from konflux_supply.policy import _compat_builtins, _compat_rewrite
 
+#: What an override returns for a defined ``null`` (``None`` means undefined).
+NULL = _compat_builtins.NULL
+
 __all__ = [
     "EXTENSION_PREFIX",
+    "NULL",
     "SUPPORT_MODULE_PATH",
     "SUPPORT_PACKAGE",
     "extensions",
@@ -53,7 +57,10 @@ _Function = tuple[int, Callable[..., Any]]
 
 
 def overrides() -> dict[str, _Function]:
-    """``{builtin name: (nargs, fn)}``: OPA-exact versions; ``fn`` returns ``None`` for undefined."""
+    """``{builtin name: (nargs, fn)}``: OPA-exact versions.
+
+    ``fn`` returns ``None`` for *undefined* and :data:`NULL` for a defined ``null``.
+    """
     return dict(_compat_builtins.OVERRIDES)
 
 
@@ -63,6 +70,8 @@ def _boxed(function: Callable[..., Any]) -> Callable[..., Any]:
             value = function(*args)
         except (ValueError, TypeError, KeyError, IndexError, OverflowError):
             return []
+        if value is _compat_builtins.NULL:
+            return [None]
         return [] if value is None else [_plain(value)]
 
     return call
