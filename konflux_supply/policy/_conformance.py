@@ -313,3 +313,63 @@ def summary(results: Iterable[ConformanceResult]) -> dict[str, Any]:
         "pass_rate": round(counts["pass"] / total, 4) if total else 0.0,
         "results": rows,
     }
+
+
+#: The upstream commit (github.com/conforma/policy) the compatibility layer is measured on.
+PINNED_COMMIT = "7211d0329e93fda0a6d6d3d33c3909fc6a7681ca"
+#: Environment variable naming an upstream checkout (else ``.upstream/conforma-policy``).
+CHECKOUT_ENV = "KONFLUX_SUPPLY_CONFORMA_POLICY"
+
+
+def find_checkout(repo_root: Path, environ: Mapping[str, str]) -> Path | None:
+    """``$KONFLUX_SUPPLY_CONFORMA_POLICY``, else ``<repo>/.upstream/conforma-policy``, if present."""
+    configured = environ.get(CHECKOUT_ENV)
+    candidate = Path(configured) if configured else repo_root / ".upstream" / "conforma-policy"
+    return candidate if (candidate / "policy" / "lib").is_dir() else None
+
+
+def _text_report(results: Sequence[ConformanceResult], totals: Mapping[str, Any]) -> str:
+    lines = [
+        f"{r.status.upper()} {r.file}:{r.line} {r.package}.{r.name}: {r.reason}"
+        for r in results
+        if r.status != "pass"
+    ]
+    lines.append(
+        f"{totals['pass']}/{totals['total']} upstream test rules pass "
+        f"({totals['pass_rate']:.2%}); {totals['fail']} fail, {totals['error']} error"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m konflux_supply.policy._conformance CHECKOUT [--output json] [-k TEXT]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="conforma-conformance")
+    parser.add_argument("checkout", type=Path, help="upstream github.com/conforma/policy checkout")
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("-k", dest="filters", action="append", default=[], help="test file filter")
+    parser.add_argument("--untrusted", type=Path, help="write the untrusted packages (JSON) here")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not (args.checkout / "policy" / "lib").is_dir():
+        print(f"conforma-conformance: {args.checkout} is not a conforma/policy checkout", file=sys.stderr)
+        return 2
+    files = discover(args.checkout)
+    if args.filters:
+        files = [f for f in files if any(text in str(f) for text in args.filters)]
+    results = run(args.checkout, files=files, jobs=args.jobs)
+    totals = summary(results)
+    if args.untrusted is not None:
+        untrusted = sorted(compat.untrusted_packages(totals["results"]))
+        args.untrusted.write_text(json.dumps(untrusted, indent=1) + "\n")
+    if args.output == "json":
+        print(json.dumps(totals, indent=1))
+    else:
+        print(_text_report(results, totals))
+    return 0 if totals["fail"] == 0 and totals["error"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
