@@ -1,0 +1,1 @@
+"""Release policy. The OPA/Conforma compatibility layer is ``konflux_supply.policy.compat``."""
