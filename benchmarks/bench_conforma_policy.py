@@ -30,7 +30,14 @@ NAIVE_COLD = 1.0
 def _golden() -> Path | None:
     peers = os.environ.get("KONFLUX_SUPPLY_PEERS")
     root = Path(peers) if peers else REPO.parent / "shared" / "peers"
-    path = root / "conforma" / "policy" / "acceptance" / "samples" / "policy-input-golden-container.json"
+    path = (
+        root
+        / "conforma"
+        / "policy"
+        / "acceptance"
+        / "samples"
+        / "policy-input-golden-container.json"
+    )
     return path if path.is_file() else None
 
 
@@ -41,7 +48,9 @@ def run(quick: bool) -> list[Result]:
     golden = _golden()
     if checkout is None or golden is None:
         missing = "conforma/policy checkout" if checkout is None else "peer corpus (golden input)"
-        print(f"  skipped: no {missing} (scripts/conforma-conformance --from GITDIR)", file=sys.stderr)
+        print(
+            f"  skipped: no {missing} (scripts/conforma-conformance --from GITDIR)", file=sys.stderr
+        )
         return []
     input_json = golden.read_text()
     start = time.process_time()
@@ -52,7 +61,9 @@ def run(quick: bool) -> list[Result]:
     cold = time.process_time() - start
     findings = sum(len(v.get("deny", [])) + len(v.get("warn", [])) for v in first.values())
     warm = cpu_per_call(
-        lambda: policy.evaluate(input_json), min_seconds=0.2 if quick else 1.0, samples=3 if quick else 5
+        lambda: policy.evaluate(input_json),
+        min_seconds=0.2 if quick else 1.0,
+        samples=3 if quick else 5,
     )
     extra = {"packages": len(policy.packages), "findings": findings, "target_warm_ms": 100}
     return [

@@ -1,8 +1,8 @@
 """Standard Rego builtins with OPA's exact semantics where regorus 0.13 differs.
 
 Each function takes Rego values as Python values and returns the value, ``NULL`` for a
-defined ``null``, or ``None`` for *undefined*: OPA's default (non-strict) mode turns a builtin error into undefined, where regorus
-aborts the whole query. ``compat`` wraps them so that a legitimate ``null`` survives.
+defined ``null``, or ``None`` for *undefined*: OPA's default (non-strict) mode turns a
+builtin error into undefined, where regorus aborts the whole query.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from konflux_supply.policy import _compat_schema, _compat_sprintf
+
 
 class _Null:
     """A defined Rego ``null`` (``None`` means undefined)."""

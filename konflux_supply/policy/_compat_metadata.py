@@ -66,7 +66,7 @@ def block_above(lines: Sequence[str], line: int) -> dict[str, Any] | None:
         stripped = text.lstrip()[1:]
         body.append(stripped[1:] if stripped.startswith(" ") else stripped)
     try:
-        value = yaml.load("\n".join(body), Loader=_JsonishLoader)  # noqa: S506 - a SafeLoader
+        value = yaml.load("\n".join(body), Loader=_JsonishLoader)
     except yaml.YAMLError as error:
         raise AnnotationError(f"line {start + 1}: METADATA is not YAML: {error}") from None
     if value is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,17 +202,26 @@ class _Rewriter:
         for rule in self.module.ast.get("rules", []):
             span = _span_of(rule)
             if (span["start"], span["end"]) in self.module.duplicates:
-                blank = bytes(c if c == 10 else 32 for c in self.module.source[span["start"] : span["end"]])
+                blank = bytes(
+                    c if c == 10 else 32 for c in self.module.source[span["start"] : span["end"]]
+                )
                 self.edits.append((span["start"], span["end"], blank))
                 continue
             self.rule(rule)
         for start, end in self.module.import_spans:
             self.edits.append((start, end, b" " * (end - start)))
         edits = [(start, end, 1, text) for start, end, text in self.edits]
-        for number, (span, at) in enumerate(self.moves):
-            start, end = span["start"], span["end"]
-            inside = [e for e in edits if start <= e[0] and e[1] <= end and e[1] > e[0] or start < e[0] < end]
-            value = _apply(self.module.source[start:end], [(a - start, b - start, p, t) for a, b, p, t in inside])
+        for number, (moved, at) in enumerate(self.moves):
+            start, end = moved["start"], moved["end"]
+            inside = [
+                e
+                for e in edits
+                if (start <= e[0] and e[1] <= end and e[1] > e[0]) or start < e[0] < end
+            ]
+            value = _apply(
+                self.module.source[start:end],
+                [(a - start, b - start, p, t) for a, b, p, t in inside],
+            )
             edits = [e for e in edits if e not in inside]
             name = f"__with_{number}".encode()
             edits.append((start, end, 1, name))
@@ -232,9 +241,7 @@ class _Rewriter:
         line = int(body["span"]["line"])
         self.current_rule = (*self.module.package, *(_head_path(rule) or ("?",)))
         raw = _compat_metadata.block_above(self.module.lines, line)
-        self.current_annotations = (
-            None if raw is None else _compat_metadata.normalise(raw, "rule")
-        )
+        self.current_annotations = None if raw is None else _compat_metadata.normalise(raw, "rule")
         for entry in body.get("bodies") or [] if kind == "Spec" else []:
             query = entry.get("query") or {}
             for stmt in query.get("stmts") or []:
@@ -332,9 +339,7 @@ class _Rewriter:
                             self.edits.append((span["start"], span["end"], renamed.encode()))
         return inner
 
-    def query(
-        self, query: dict[str, Any], shadow: _Scope, inner: _Scope | None = None
-    ) -> None:
+    def query(self, query: dict[str, Any], shadow: _Scope, inner: _Scope | None = None) -> None:
         if inner is None:
             inner = self.scope(query, shadow)
         for stmt in query["stmts"]:
@@ -373,7 +378,9 @@ class _Rewriter:
         resolved = self.resolve(target, shadow) if target[0] not in ("input", "data") else target
         if resolved is None or resolved[0] not in ("input", "data"):
             return  # a builtin: the value may be a function
-        if resolved in self.program.arities or resolved[1:2] in {(r,) for r in self.program.routed_roots}:
+        if resolved in self.program.arities or resolved[1:2] in {
+            (r,) for r in self.program.routed_roots
+        }:
             return  # a function mocked by a function
         if value[0] == "Var" and str(value[1]["value"]) in self.module.imports:
             return
@@ -451,9 +458,10 @@ class _Rewriter:
         local = path is not None and (path[0] in shadow or path[0] in self.module.imports)
         local = local or (path is not None and path[0] in self.module.rule_names)
         if path is not None and not local and (name in self.program.overrides or name in GUARDS):
-            resolved: _Path | None = ("data", SUPPORT_PACKAGE, mangle(name))
+            support: _Path = ("data", SUPPORT_PACKAGE, mangle(name))
             fspan = _span_of(fcn)
-            self.edits.append((fspan["start"], fspan["end"], ref_text(resolved).encode()))
+            self.edits.append((fspan["start"], fspan["end"], ref_text(support).encode()))
+            resolved: _Path | None = support
         else:
             self.visit(fcn, shadow)
             resolved = self.resolve(path, shadow) if path else None
@@ -499,7 +507,7 @@ def _apply(source: bytes, edits: Sequence[tuple[int, int, int, bytes]]) -> bytes
 def _braced(source: bytes, start: int) -> bool:
     """Whether the statement at ``start`` sits in a braced body (not ``head if stmt``)."""
     before = source[:start].rstrip()
-    return not (before.endswith(b" if") or before.endswith(b"\tif") or before.endswith(b"\nif"))
+    return not (before.endswith((b" if", b"\tif", b"\nif")))
 
 
 def _true_start(source: bytes, start: int, after: int) -> int:
@@ -605,7 +613,8 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
         args = [f"a{i}" for i in range(nargs)]
         if name == "sprintf":
             passed = ["a0", "[_arg(x) | some x in a1]"]
-            lines.append(f"b__sprintf(a0, a1) := {private_prefix}b__sprintf({', '.join(passed)})[0] if is_array(a1)")
+            call = f"{private_prefix}b__sprintf({', '.join(passed)})[0]"
+            lines.append(f"b__sprintf(a0, a1) := {call} if is_array(a1)")
             continue
         passed = [f"_plain({a})" for a in args] if name in _JSON_ARGS else args
         if name in _JSON_TEXT_ARGS:
@@ -615,8 +624,8 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
             f"{private_prefix}{mangle(name)}({', '.join(passed)})[0]"
         )
     for name, (nargs, condition) in sorted(GUARDS.items()):
-        args = ", ".join(f"a{i}" for i in range(nargs))
-        lines.append(f"{mangle(name)}({args}) := {name}({args}) if {{\n\t{condition}\n}}")
+        listed = ", ".join(f"a{i}" for i in range(nargs))
+        lines.append(f"{mangle(name)}({listed}) := {name}({listed}) if {{\n\t{condition}\n}}")
     lines += [
         '_arg(x) := {"__konflux_set__": [y | some y in x]} if is_set(x)',
         "else := x",

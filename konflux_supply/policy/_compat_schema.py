@@ -19,13 +19,11 @@ import jsonschema.validators
 
 ROOT = "(Root)"
 
-_DATE_TIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _FORMAT = jsonschema.FormatChecker()
 
 
-@_FORMAT.checks("date-time")  # type: ignore[misc]
+@_FORMAT.checks("date-time")
 def _date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_DATE_TIME.match(value))
 
@@ -122,18 +120,19 @@ def _translate(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[s
     """(type, field, desc) triples in gojsonschema's words for one Python error."""
     kind = str(error.validator)
     field = _field(error.absolute_path)
-    value = error.validator_value
-    instance = error.instance
+    value: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     if kind == "required":
         for name in value:
             if isinstance(instance, dict) and name not in instance:
                 yield "required", field, f"{name} is required"
         return
     if kind == "additionalProperties":
-        allowed = set(error.schema.get("properties", {}))
-        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        known = set(schema.get("properties", {}))
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
         for name in instance:
-            if name not in allowed and not any(p.search(name) for p in patterns):
+            if name not in known and not any(p.search(name) for p in patterns):
                 yield (
                     "additional_property_not_allowed",
                     field,
@@ -206,9 +205,13 @@ def match_schema(document: Any, schema: Any) -> list[Any] | None:
         validator = _validator(schema)
         validator.check_schema(schema)
         errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
-    except (ValueError, jsonschema.exceptions.SchemaError, jsonschema.exceptions.RefResolutionError):
+    except (
+        ValueError,
+        jsonschema.exceptions.SchemaError,
+        jsonschema.exceptions.RefResolutionError,
+    ):
         return None
-    except Exception:  # noqa: BLE001 - an unresolvable $ref and the like: OPA errors → undefined
+    except Exception:
         return None
     out = []
     for error in errors:
@@ -227,7 +230,7 @@ def verify_schema(schema: Any) -> list[Any] | None:
         return [False, "jsonschema: wrong type, expected string or object"]
     try:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-        cls.check_schema(schema)
+        cls.check_schema(schema)  # type: ignore[arg-type]  # booleans are schemas too
     except jsonschema.exceptions.SchemaError as error:
         return [False, error.message]
     return [True, None]

@@ -33,7 +33,7 @@ def _rank(value: Any) -> int:
 
 
 def sort_key(value: Any) -> Any:
-    """Rego's total order of values (null < booleans < numbers < strings < arrays < objects < sets)."""
+    """Rego's order of values: null < booleans < numbers < strings < arrays < objects < sets."""
     rank = _rank(value)
     if rank == 4:
         return (rank, [sort_key(v) for v in value])

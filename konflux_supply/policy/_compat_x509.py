@@ -34,7 +34,7 @@ def _time(moment: Any) -> str:
 
 
 def _name(name: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {field: None for field in _NAME_FIELDS.values()}
+    out: dict[str, Any] = dict.fromkeys(_NAME_FIELDS.values())
     out.update({"SerialNumber": "", "CommonName": "", "Names": [], "ExtraNames": None})
     for attribute in name:
         dotted = attribute.oid.dotted_string
@@ -126,8 +126,12 @@ def _usage_fields(cert: Any) -> dict[str, Any]:
         if isinstance(value, x509.KeyUsage):
             out["KeyUsage"] = _key_usage(value)
         elif isinstance(value, x509.ExtendedKeyUsage):
-            known = [_EXT_KEY_USAGE[o.dotted_string] for o in value if o.dotted_string in _EXT_KEY_USAGE]
-            unknown = [_oid(o.dotted_string) for o in value if o.dotted_string not in _EXT_KEY_USAGE]
+            known = [
+                _EXT_KEY_USAGE[o.dotted_string] for o in value if o.dotted_string in _EXT_KEY_USAGE
+            ]
+            unknown = [
+                _oid(o.dotted_string) for o in value if o.dotted_string not in _EXT_KEY_USAGE
+            ]
             out["ExtKeyUsage"] = known or None
             out["UnknownExtKeyUsage"] = unknown or None
         elif isinstance(value, x509.BasicConstraints):

@@ -1,4 +1,4 @@
-"""Conforma's release policy (``policy/lib`` + ``policy/release``) on regorus through the compat layer.
+"""Conforma's release policy (``policy/lib`` + ``policy/release``) on regorus, through compat.
 
 Used by the conformance checks (acceptance scenarios, known-bad inputs) and the benchmark, and
 a model of what the engine does in ``validate``: the modules are prepared and compiled once;
@@ -37,7 +37,7 @@ def example_data(root: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in sorted((root / "example" / "data").iterdir()):
         if path.suffix in (".yml", ".yaml"):
-            value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)  # noqa: S506
+            value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)
         elif path.suffix == ".json":
             value = json.loads(path.read_text())
         else:

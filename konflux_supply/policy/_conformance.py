@@ -97,7 +97,7 @@ def discover(root: Path, trees: Sequence[str] = ("policy/lib", "policy/release")
 def load_rule_data(root: Path) -> dict[str, Any]:
     """``example/data/rule_data.yml`` as OPA loads it (YAML through JSON: dates stay strings)."""
     path = root / "example" / "data" / "rule_data.yml"
-    value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)  # noqa: S506
+    value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)
     return dict(value or {})
 
 
@@ -177,9 +177,10 @@ def _one_line(error: BaseException) -> str:
 
 def _run_job(job: _Job) -> list[dict[str, Any]]:
     out = []
+    reason: str | None
     try:
         engine = _engine(job)
-    except BaseException as error:  # noqa: BLE001 - a panic is a BaseException
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         reason = "compile: " + _one_line(error)
@@ -188,7 +189,8 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
             for name, line in job.tests
         ]
     for name, line in job.tests:
-        status, reason = "pass", None
+        status = "pass"
+        reason = None
         try:
             answer = json.loads(engine.eval_query_as_json(f"x := data.{job.package}.{name}"))
             results = answer.get("result") or []
@@ -199,7 +201,7 @@ def _run_job(job: _Job) -> list[dict[str, Any]]:
             if status == "fail":
                 printed = " | ".join(p.strip() for p in engine.take_prints() if p.strip())
                 reason = f"{reason}: {printed[:6000]}" if printed else reason
-        except BaseException as error:  # noqa: BLE001 - a panic is a BaseException
+        except BaseException as error:
             if isinstance(error, KeyboardInterrupt):
                 raise
             status, reason = "error", _one_line(error)
@@ -221,7 +223,10 @@ def _jobs(root: Path, files: Sequence[Path]) -> Iterator[_Job]:
         path
         for path in policy_files
         if not path.name.endswith("_test.rego")
-        and (relative[path].startswith("policy/lib/") or relative[path].startswith("policy/release/lib/"))
+        and (
+            relative[path].startswith("policy/lib/")
+            or relative[path].startswith("policy/release/lib/")
+        )
     ]
     prepared = dict(
         compat.prepare([(relative[p], texts[p]) for p in policy_files], routed=EC_BUILTINS)
@@ -232,7 +237,9 @@ def _jobs(root: Path, files: Sequence[Path]) -> Iterator[_Job]:
     data_json = json.dumps(load_rule_data(root))
     for test_file in files:
         chosen = set(libraries)
-        chosen.update(p for p in test_file.parent.glob("*.rego") if not p.name.endswith("_test.rego"))
+        chosen.update(
+            p for p in test_file.parent.glob("*.rego") if not p.name.endswith("_test.rego")
+        )
         chosen.add(test_file)
         pending = [test_file]
         while pending:
@@ -242,7 +249,9 @@ def _jobs(root: Path, files: Sequence[Path]) -> Iterator[_Job]:
                     if packages[path] == used and path not in chosen:
                         chosen.add(path)
                         pending.append(path)
-        modules = tuple((relative[p], prepared[relative[p]]) for p in sorted(chosen)) + tuple(support)
+        modules = tuple((relative[p], prepared[relative[p]]) for p in sorted(chosen)) + tuple(
+            support
+        )
         yield _Job(
             relative[test_file], packages[test_file], _tests(texts[test_file]), modules, data_json
         )
@@ -322,7 +331,7 @@ CHECKOUT_ENV = "KONFLUX_SUPPLY_CONFORMA_POLICY"
 
 
 def find_checkout(repo_root: Path, environ: Mapping[str, str]) -> Path | None:
-    """``$KONFLUX_SUPPLY_CONFORMA_POLICY``, else ``<repo>/.upstream/conforma-policy``, if present."""
+    """``$KONFLUX_SUPPLY_CONFORMA_POLICY``, else ``<repo>/.upstream/conforma-policy`` (if there)."""
     configured = environ.get(CHECKOUT_ENV)
     candidate = Path(configured) if configured else repo_root / ".upstream" / "conforma-policy"
     return candidate if (candidate / "policy" / "lib").is_dir() else None
@@ -354,7 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if not (args.checkout / "policy" / "lib").is_dir():
-        print(f"conforma-conformance: {args.checkout} is not a conforma/policy checkout", file=sys.stderr)
+        print(
+            f"conforma-conformance: {args.checkout} is not a conforma/policy checkout",
+            file=sys.stderr,
+        )
         return 2
     files = discover(args.checkout)
     if args.filters:

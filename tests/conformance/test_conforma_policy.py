@@ -88,7 +88,8 @@ def _scenarios(feature: str) -> Iterator[tuple[str, str, dict[str, Any], list[st
         title = block.splitlines()[0].strip()
         sample = re.search(r'a sample policy input "([^"]+)"', block)
         config = re.search(r'"""(.*?)"""', block, re.DOTALL)
-        assert sample and config, f"unexpected scenario shape: {title}"
+        assert sample, f"unexpected scenario shape: {title}"
+        assert config, f"unexpected scenario shape: {title}"
         steps = [
             line.strip().split(" ", 1)[1]
             for line in block.splitlines()
@@ -140,9 +141,13 @@ def _check(step: str, kept: list[tuple[str, str, dict[str, Any], str | None]]) -
         return violations
     if step == "there should be no warnings in the result":
         return warnings
-    if match := re.fullmatch(r'there should be no violations with "([^"]+)" collection in the result', step):
+    if match := re.fullmatch(
+        r'there should be no violations with "([^"]+)" collection in the result', step
+    ):
         return [v for v in violations if match.group(1) in v[2].get("collections", [])]
-    if match := re.fullmatch(r'there should be no (violations|warnings) with "([^"]+)" package in the result', step):
+    if match := re.fullmatch(
+        r'there should be no (violations|warnings) with "([^"]+)" package in the result', step
+    ):
         pool = violations if match.group(1) == "violations" else warnings
         return [v for v in pool if v[2].get("package") == match.group(2)]
     if match := re.fullmatch(
@@ -202,7 +207,9 @@ def _untrusted_task(doc: dict[str, Any]) -> None:
 
 
 def _no_git_materials(doc: dict[str, Any]) -> None:
-    _predicate(doc)["materials"] = [{"uri": "https://acme.test/src.tar", "digest": {"sha1": "0" * 40}}]
+    _predicate(doc)["materials"] = [
+        {"uri": "https://acme.test/src.tar", "digest": {"sha1": "0" * 40}}
+    ]
 
 
 def _failed_tests(doc: dict[str, Any]) -> None:
@@ -210,7 +217,13 @@ def _failed_tests(doc: dict[str, Any]) -> None:
         for result in task.get("results", []):
             if result["name"] == "TEST_OUTPUT":
                 result["value"] = json.dumps(
-                    {"result": "FAILURE", "timestamp": "1", "successes": 0, "failures": 1, "warnings": 0}
+                    {
+                        "result": "FAILURE",
+                        "timestamp": "1",
+                        "successes": 0,
+                        "failures": 1,
+                        "warnings": 0,
+                    }
                 )
 
 
@@ -241,7 +254,9 @@ def test_known_bad_input_is_never_empty(
     bad = copy.deepcopy(golden)
     KNOWN_BAD[package](bad)
     after = release.evaluate(json.dumps(bad)).get(package, {})
-    new = [r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])]
+    new = [
+        r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])
+    ]
     assert new, f"{package}: no new violation on an input built to violate it"
 
 
@@ -251,7 +266,13 @@ KNOWN_BAD_RULE_DATA: dict[str, dict[str, Any]] = {
     "schedule": {
         "pipeline_intention": "release",
         "disallowed_weekdays": [
-            "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
         ],
     },
     "attestation_type": {"known_attestation_types": ["https://acme.test/Statement"]},
@@ -275,5 +296,7 @@ def test_known_bad_rule_data_is_never_empty(
     golden = json.dumps(_golden())
     before = release.evaluate(golden).get(package, {})
     after = strict_release.evaluate(golden).get(package, {})
-    new = [r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])]
+    new = [
+        r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])
+    ]
     assert new, f"{package}: no new violation with rule data built to violate it"

@@ -53,7 +53,8 @@ def test_match_schema_errors_in_gojsonschema_shape() -> None:
 
 
 def test_match_schema_decodes_string_documents_and_schemas() -> None:
-    assert _rego(f"json.match_schema({json.dumps(json.dumps([{'ref': 'a'}]))}, {json.dumps(json.dumps(SCHEMA))})") == [True, []]
+    document, schema = json.dumps(json.dumps([{"ref": "a"}])), json.dumps(json.dumps(SCHEMA))
+    assert _rego(f"json.match_schema({document}, {schema})") == [True, []]
     answer = _rego(f'json.match_schema("[]", {json.dumps(SCHEMA)})')
     assert answer[1][0]["error"] == "(Root): Array must have at least 1 items"
 
@@ -69,8 +70,13 @@ def test_match_schema_resolves_embedded_ids_and_picks_gojsonschema_alternative()
     }
     match = _compat_builtins.OVERRIDES["json.match_schema"][1]
     assert match({"licence": "MIT"}, schema) == [True, []]
-    assert match({"licence": "GPL"}, schema)[1][0]["desc"] == 'licence must be one of the following: "MIT"'
-    either = {"anyOf": [{"type": "object", "properties": {"v": {"type": "string"}}}, {"type": "string"}]}
+    assert (
+        match({"licence": "GPL"}, schema)[1][0]["desc"]
+        == 'licence must be one of the following: "MIT"'
+    )
+    either = {
+        "anyOf": [{"type": "object", "properties": {"v": {"type": "string"}}}, {"type": "string"}]
+    }
     # a type mismatch at the alternative's root scores lowest: the object branch is reported
     errors = match({"v": 1}, either)[1]
     assert [e["desc"] for e in errors] == [
@@ -129,7 +135,10 @@ def test_sprintf_go_verbs(template: str, args: list[Any], expected: str) -> None
 
 
 def test_sprintf_prints_sets_as_rego_does() -> None:
-    assert _rego('sprintf("%v|%v|%s", [{"b", "a"}, set(), {{"k": 1}}])') == '{"a", "b"}|set()|{{"k": 1}}'
+    assert (
+        _rego('sprintf("%v|%v|%s", [{"b", "a"}, set(), {{"k": 1}}])')
+        == '{"a", "b"}|set()|{{"k": 1}}'
+    )
 
 
 def _certificate() -> str:
@@ -173,11 +182,13 @@ def test_x509_parse_certificates_in_go_shape() -> None:
     parsed = _compat_builtins.parse_certificates(pem)
     assert parsed is not None
     cert = parsed[0]
-    assert cert["KeyUsage"] == 1 and cert["ExtKeyUsage"] == [3]
+    assert cert["KeyUsage"] == 1
+    assert cert["ExtKeyUsage"] == [3]
     assert cert["SerialNumber"] == 42
     assert cert["Subject"]["Organization"] == ["acme"]
     assert cert["NotBefore"] == "2025-01-02T03:04:05Z"
-    assert cert["URIs"][0]["Host"] == "acme.test" and cert["URIs"][0]["Path"] == "/wf"
+    assert cert["URIs"][0]["Host"] == "acme.test"
+    assert cert["URIs"][0]["Path"] == "/wf"
     fulcio = [e for e in cert["Extensions"] if e["Id"] == [1, 3, 6, 1, 4, 1, 57264, 1, 4]]
     assert base64.b64decode(fulcio[0]["Value"]) == b"\x0c\x05build"
     # through Rego, as a policy reads it
@@ -196,9 +207,7 @@ def test_time_and_number_errors_are_undefined() -> None:
 
 
 @given(
-    st.datetimes(
-        min_value=datetime.datetime(1, 1, 1), max_value=datetime.datetime(9999, 12, 31)
-    )
+    st.datetimes(min_value=datetime.datetime(1, 1, 1), max_value=datetime.datetime(9999, 12, 31))
 )
 def test_parse_rfc3339_ns_agrees_with_the_calendar(moment: datetime.datetime) -> None:
     text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S") + f".{moment.microsecond:06d}Z"
@@ -225,7 +234,8 @@ def test_overrides_and_extensions_cover_the_same_builtins() -> None:
     assert all(name.startswith(compat.EXTENSION_PREFIX) for name in private)
     assert len(private) == len(names)
     boxed = compat.extensions()[compat.EXTENSION_PREFIX + "b__json__unmarshal"][1]
-    assert boxed("null") == [None] and boxed("{") == []
+    assert boxed("null") == [None]
+    assert boxed("{") == []
 
 
 def test_untrusted_packages_from_conformance_results() -> None:
