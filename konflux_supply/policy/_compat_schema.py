@@ -8,6 +8,7 @@ follows gojsonschema's default locale, not Python ``jsonschema``'s.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -197,13 +198,21 @@ def _translate(error: jsonschema.exceptions.ValidationError) -> Iterator[tuple[s
     yield kind, field, error.message
 
 
+@functools.lru_cache(maxsize=128)
+def _checked_validator(text: str) -> Any:
+    """A validator for a schema given as JSON text, checked once (policies reuse few schemas)."""
+    schema = json.loads(text)
+    validator = _validator(schema)
+    validator.check_schema(schema)
+    return validator
+
+
 def match_schema(document: Any, schema: Any) -> list[Any] | None:
     """``[ok, errors]`` as OPA's ``json.match_schema``; ``None`` (undefined) for a bad schema."""
     try:
         document = _decode(document)
-        schema = _decode(schema)
-        validator = _validator(schema)
-        validator.check_schema(schema)
+        text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+        validator = _checked_validator(text)
         errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     except (
         ValueError,
@@ -222,6 +231,18 @@ def match_schema(document: Any, schema: Any) -> list[Any] | None:
 
 def verify_schema(schema: Any) -> list[Any] | None:
     """``[ok, error-or-null]`` as OPA's ``json.verify_schema``."""
+    if isinstance(schema, str):
+        return list(_verify_text(schema))
+    return _verify(schema)
+
+
+@functools.lru_cache(maxsize=128)
+def _verify_text(text: str) -> tuple[bool, str | None]:
+    ok, error = _verify(text)
+    return ok, error
+
+
+def _verify(schema: Any) -> list[Any]:
     try:
         schema = _decode(schema)
     except ValueError as error:
