@@ -231,6 +231,30 @@ def _wrong_source(doc: dict[str, Any]) -> None:
     doc["image"]["source"] = {"git": {"url": "https://acme.test/other.git", "revision": "0" * 40}}
 
 
+def _set_param(doc: dict[str, Any], name: str, value: str) -> None:
+    for task in _predicate(doc)["buildConfig"]["tasks"]:
+        parameters = task.get("invocation", {}).get("parameters", {})
+        if name in parameters:
+            parameters[name] = value
+
+
+def _remote_dockerfile(doc: dict[str, Any]) -> None:
+    _set_param(doc, "DOCKERFILE", "https://acme.test/Containerfile")
+
+
+def _not_hermetic(doc: dict[str, Any]) -> None:
+    _set_param(doc, "HERMETIC", "false")
+
+
+def _no_registry_proxy(doc: dict[str, Any]) -> None:
+    _set_param(doc, "enable-package-registry-proxy", "false")
+
+
+def _expired_volatile_config(doc: dict[str, Any]) -> None:
+    rule = {"value": "tasks.required_tasks_found", "effectiveUntil": "2001-02-03T00:00:00Z"}
+    doc["policy_spec"] = {"sources": [{"volatileConfig": {"exclude": [rule]}}]}
+
+
 #: package → (what makes the input bad, mutation of the golden input). Each was written for this
 #: check: the package must report at least one violation (or warning, for warn-only packages)
 #: that it does not report on the golden input.
@@ -242,6 +266,10 @@ KNOWN_BAD: dict[str, Callable[[dict[str, Any]], None]] = {
     "slsa_source_version_controlled": _no_git_materials,
     "test": _failed_tests,
     "slsa_source_correlated": _wrong_source,
+    "buildah_build_task": _remote_dockerfile,
+    "hermetic_task": _not_hermetic,
+    "prefetch_dependencies": _no_registry_proxy,
+    "volatile_config": _expired_volatile_config,
 }
 
 
@@ -300,3 +328,84 @@ def test_known_bad_rule_data_is_never_empty(
         r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])
     ]
     assert new, f"{package}: no new violation with rule data built to violate it"
+
+
+_CONFIG_DIGEST = "sha256:" + "c" * 64
+
+
+_REPORT_DIGEST = "sha256:" + "d" * 64
+
+
+def _registry_manifest(_ref: Any) -> Any:
+    report = {"mediaType": "application/vnd.redhat.clair-report+json", "digest": _REPORT_DIGEST}
+    return {"schemaVersion": 2, "config": {"digest": _CONFIG_DIGEST}, "layers": [report]}
+
+
+def _registry_blob(ref: Any) -> Any:
+    if isinstance(ref, str) and ref.endswith(_CONFIG_DIGEST):
+        # an image config without the required labels
+        return json.dumps({"config": {"Labels": {"vendor": "Acme"}}})
+    if isinstance(ref, str) and ref.endswith(_REPORT_DIGEST):
+        # a scan report with a critical, fixable vulnerability
+        vulnerability = {
+            "name": "CVE-2001-0001",
+            "normalized_severity": "Critical",
+            "fixed_in_version": "1.2.3",
+        }
+        return json.dumps({"vulnerabilities": {"1": vulnerability}})
+    return None
+
+
+@pytest.fixture(scope="module")
+def registry_release(checkout: Path) -> _conforma_release.ReleasePolicy:
+    """The release policy where ``ec.oci`` answers from a fake registry written for this check."""
+    table = _conformance.offline_builtins()
+    table["ec.oci.image_manifest"] = (1, _registry_manifest)
+    table["ec.oci.blob"] = (1, _registry_blob)
+    return _conforma_release.ReleasePolicy.from_checkout(checkout, builtins=table)
+
+
+#: Packages violated by what the fake registry serves (image config, scan report).
+def _per_platform_image(doc: dict[str, Any]) -> None:
+    # the golden build's scan reports are keyed by its per-platform image digests
+    repository = doc["image"]["ref"].split("@", 1)[0]
+    doc["image"]["ref"] = (
+        repository
+        + "@sha256:"
+        + ("1e84b14580bc66c5c78b0f292bf987b2c314fc5ae3a580cf41b66f94651cf92b")
+    )
+
+
+KNOWN_BAD_REGISTRY: dict[str, Callable[[dict[str, Any]], None] | None] = {
+    "cve": _per_platform_image,
+    "labels": None,
+}
+
+
+@pytest.mark.parametrize("package", sorted(KNOWN_BAD_REGISTRY))
+def test_known_bad_registry_content_is_never_empty(
+    release: _conforma_release.ReleasePolicy,
+    registry_release: _conforma_release.ReleasePolicy,
+    package: str,
+) -> None:
+    document = _golden()
+    mutation = KNOWN_BAD_REGISTRY[package]
+    if mutation is not None:
+        mutation(document)
+    before = release.evaluate(json.dumps(document)).get(package, {})
+    after = registry_release.evaluate(json.dumps(document)).get(package, {})
+    new = [
+        r for kind in ("deny", "warn") for r in after.get(kind, []) if r not in before.get(kind, [])
+    ]
+    assert new, f"{package}: no new violation from registry content built to violate it"
+
+
+def test_known_bad_quay_expiration_label_is_never_empty(
+    strict_release: _conforma_release.ReleasePolicy,
+) -> None:
+    # the rule applies to release pipelines (rule data pipeline_intention, set in strict_release)
+    golden = _golden()
+    before = strict_release.evaluate(json.dumps(golden)).get("quay_expiration", {})
+    golden["image"]["config"]["Labels"]["quay.expires-after"] = "2w"
+    after = strict_release.evaluate(json.dumps(golden)).get("quay_expiration", {})
+    assert [r for r in after.get("deny", []) if r not in before.get("deny", [])]
