@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from konflux_supply.policy import compat
+from konflux_supply.policy import _compat_metadata, compat
 from tests.unit.policy._helpers import engine, prepared, value
 
 LIB = """package acme.lib
@@ -285,3 +288,33 @@ def test_a_module_that_does_not_parse_is_returned_unchanged() -> None:
     out = dict(compat.prepare([("broken.rego", broken)]))
     assert out["broken.rego"] == broken
     assert compat.SUPPORT_MODULE_PATH in out
+
+
+_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+_SCALARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -:.", min_size=1, max_size=20)
+
+
+@given(st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4))
+def test_metadata_block_round_trips_custom_values(custom: dict[str, Any]) -> None:
+    body = yaml.safe_dump({"title": "T", "custom": custom}, default_flow_style=False)
+    lines = ["package acme.gen", "", "# METADATA", *[f"# {line}" for line in body.splitlines()]]
+    lines.append("allow := true")
+    found = _compat_metadata.block_above(lines, len(lines))
+    assert found is not None
+    assert found["custom"] == custom  # strings stay strings (no dates, numbers or booleans)
+
+
+@given(st.text(max_size=200))
+def test_prepare_never_raises_on_arbitrary_text(text: str) -> None:
+    out = compat.prepare([("fuzz.rego", text)])
+    assert out[-1][0] == compat.SUPPORT_MODULE_PATH
+    assert out[0][0] == "fuzz.rego"
+
+
+@given(st.lists(st.text(alphabet="# METADATAtile:x\n-", max_size=30), max_size=8))
+def test_block_above_only_raises_annotation_errors(lines: list[str]) -> None:
+    lines = [line.replace("\n", "") for line in lines] + ["allow := true"]
+    try:
+        _compat_metadata.block_above(lines, len(lines))
+    except _compat_metadata.AnnotationError:
+        pass
