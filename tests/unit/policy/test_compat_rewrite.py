@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -314,7 +315,5 @@ def test_prepare_never_raises_on_arbitrary_text(text: str) -> None:
 @given(st.lists(st.text(alphabet="# METADATAtile:x\n-", max_size=30), max_size=8))
 def test_block_above_only_raises_annotation_errors(lines: list[str]) -> None:
     lines = [line.replace("\n", "") for line in lines] + ["allow := true"]
-    try:
+    with contextlib.suppress(_compat_metadata.AnnotationError):
         _compat_metadata.block_above(lines, len(lines))
-    except _compat_metadata.AnnotationError:
-        pass
