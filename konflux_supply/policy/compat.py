@@ -7,8 +7,11 @@ module makes it, without changing what the policies mean:
   ``rego.metadata.chain()`` / ``rule()`` inlined from ``# METADATA`` in OPA's shape, import
   aliases resolved to ``data.…`` references, ``ec.*`` calls routed through ``data.ec.*`` Rego
   functions (so ``with ec.oci.blob as mock`` works), calls of the builtins in
-  :func:`overrides` routed to the support package, output-argument calls ``f(x, out)``
-  turned into ``out = f(x)``; the support module is appended to the result.
+  :func:`overrides` and of type-guarded builtins routed to the support package,
+  output-argument calls ``f(x, out)`` turned into ``out = f(x)``, locals that shadow imports
+  or rules renamed, ``with`` values hoisted out of the ``with`` scope, ``some x in E`` guarded
+  against non-collections; the support module is appended to the result. The full list, and
+  why each is needed: docs/conforma-compatibility.md.
 - :func:`extensions` are the Python functions behind the support package, registered under
   private names (nothing shadows a standard builtin); :func:`overrides` are the same
   functions under the builtin names they replace, for tests and documentation.
@@ -20,14 +23,14 @@ Usage by an engine::
 
     for name, (nargs, fn) in compat.extensions().items():
         engine.add_extension(name, nargs, fn)
-    for path, text in compat.prepare(modules):
+    for path, text in compat.prepare(modules, routed={"ec.oci.blob": 1, ...}):
         engine.add_policy(path, text)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from konflux_supply.policy import _compat_builtins, _compat_rewrite
@@ -170,11 +173,3 @@ def untrusted_packages(results: Iterable[Mapping[str, Any]]) -> set[str]:
         package = str(result.get("package", ""))
         untrusted.add(package.removesuffix("_test"))
     return untrusted
-
-
-def untrusted_rules_filter(
-    untrusted: Collection[str],
-) -> Callable[[str], bool]:
-    """A predicate: ``True`` when rules of ``package`` may not be trusted on this engine."""
-    frozen = frozenset(untrusted)
-    return lambda package: package in frozen
