@@ -20,171 +20,31 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from konflux_supply.policy import _compat_metadata
+from konflux_supply.policy._compat_ast import (
+    ParsedModule,
+    Program,
+    head_of,
+    head_path,
+    kind_of,
+    ref_path,
+    ref_text,
+    root_var,
+    span_of,
+)
+from konflux_supply.policy._compat_support import (
+    COLLECTION,
+    GUARDS,
+    SUPPORT_PACKAGE,
+    WALK_ELEMENTS,
+    mangle,
+)
 
-SUPPORT_PACKAGE = "konflux_compat"
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _Edit = tuple[int, int, bytes]
 _Path = tuple[str, ...]
 _Scope = Mapping[str, "str | None"]
-
-
-def ref_text(path: Sequence[str]) -> str:
-    """``data.a["b-c"]``: dotted where a segment is an identifier, brackets otherwise."""
-    out = path[0]
-    for segment in path[1:]:
-        out += f".{segment}" if _IDENTIFIER.match(segment) else f"[{json.dumps(segment)}]"
-    return out
-
-
-def _kind(node: Any) -> tuple[str, dict[str, Any]] | None:
-    if isinstance(node, dict) and len(node) == 1:
-        ((kind, body),) = node.items()
-        if isinstance(body, dict):
-            return kind, body
-    return None
-
-
-def ref_path(node: Any) -> _Path | None:
-    """``a.b["c"]`` as ``("a", "b", "c")``; ``None`` for anything dynamic."""
-    found = _kind(node)
-    if found is None:
-        return None
-    kind, body = found
-    if kind == "Var":
-        return (str(body["value"]),)
-    if kind == "RefDot":
-        head = ref_path(body["refr"])
-        return None if head is None else (*head, str(body["field"][1]))
-    if kind == "RefBrack":
-        head = ref_path(body["refr"])
-        index = _kind(body.get("index"))
-        if head is None or index is None or index[0] != "String":
-            return None
-        return (*head, str(index[1]["value"]))
-    return None
-
-
-def _root_var(node: Any) -> dict[str, Any] | None:
-    while True:
-        found = _kind(node)
-        if found is None:
-            return None
-        kind, body = found
-        if kind == "Var":
-            return body
-        if kind not in ("RefDot", "RefBrack"):
-            return None
-        node = body["refr"]
-
-
-@dataclass
-class ParsedModule:
-    """One module as the rewrites see it."""
-
-    path: str
-    source: bytes
-    ast: dict[str, Any]
-    package: _Path
-    imports: dict[str, _Path]
-    import_spans: list[tuple[int, int]]
-    lines: list[str]
-    rule_names: set[str] = field(default_factory=set)
-    duplicates: set[tuple[int, int]] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class Program:
-    """What the rewrites know about all modules loaded together."""
-
-    arities: Mapping[_Path, int]
-    package_annotations: Mapping[_Path, dict[str, Any]]
-    routed_roots: frozenset[str]
-    overrides: Mapping[str, int]
-
-
-def summarise(path: str, text: str, ast: dict[str, Any]) -> ParsedModule:
-    source = text.encode("utf-8")
-    package = ref_path(ast["package"]["refr"]) or ()
-    imports: dict[str, _Path] = {}
-    spans = []
-    for entry in ast.get("imports", []):
-        target = ref_path(entry["refr"])
-        if not target or target[0] != "data":
-            continue
-        alias = entry.get("as")
-        name = source[alias["start"] : alias["end"]].decode() if alias else target[-1]
-        imports[name] = target
-        spans.append((entry["span"]["start"], entry["span"]["end"]))
-    module = ParsedModule(path, source, ast, package, imports, spans, text.splitlines())
-    for rule in ast.get("rules", []):
-        head_path = _head_path(rule)
-        if head_path:
-            module.rule_names.add(head_path[0])
-    return module
-
-
-def _head(rule: Any) -> tuple[str, dict[str, Any]] | None:
-    found = _kind(rule)
-    if found is None:
-        return None
-    kind, body = found
-    if kind == "Spec":
-        return _kind(body.get("head"))
-    return kind, body
-
-
-def _head_path(rule: Any) -> _Path | None:
-    head = _head(rule)
-    if head is None:
-        return None
-    return ref_path(head[1].get("refr"))
-
-
-def arities(modules: Sequence[ParsedModule]) -> dict[_Path, int]:
-    """``{("data", pkg..., name): number of arguments}`` of every user function."""
-    found: dict[_Path, int] = {}
-    for module in modules:
-        for rule in module.ast.get("rules", []):
-            head = _head(rule)
-            if head is None or head[0] != "Func":
-                continue
-            name = ref_path(head[1].get("refr"))
-            if name:
-                found[("data", *module.package, *name)] = len(head[1].get("args", []))
-    return found
-
-
-def mark_duplicate_functions(modules: Sequence[ParsedModule]) -> None:
-    """Identical function definitions of one package in several files: keep the first.
-
-    OPA accepts them (same inputs, same output); regorus 0.13 fails every call of such a
-    function with "binding plan not found for parameter …".
-    """
-    seen: set[tuple[_Path, bytes]] = set()
-    for module in modules:
-        for rule in module.ast.get("rules", []):
-            head = _head(rule)
-            if head is None or head[0] != "Func":
-                continue
-            span = _span_of(rule)
-            key = (module.package, b" ".join(module.source[span["start"] : span["end"]].split()))
-            if key in seen:
-                module.duplicates.add((span["start"], span["end"]))
-            seen.add(key)
-
-
-def package_annotations(modules: Sequence[ParsedModule]) -> dict[_Path, dict[str, Any]]:
-    found: dict[_Path, dict[str, Any]] = {}
-    for module in modules:
-        line = module.ast["package"]["span"]["line"]
-        raw = _compat_metadata.block_above(module.lines, line)
-        if raw is not None:
-            found[module.package] = _compat_metadata.normalise(raw, "package")
-    return found
 
 
 class _Rewriter:
@@ -200,7 +60,7 @@ class _Rewriter:
 
     def run(self) -> bytes:
         for rule in self.module.ast.get("rules", []):
-            span = _span_of(rule)
+            span = span_of(rule)
             if (span["start"], span["end"]) in self.module.duplicates:
                 blank = bytes(
                     c if c == 10 else 32 for c in self.module.source[span["start"] : span["end"]]
@@ -230,16 +90,16 @@ class _Rewriter:
         return _apply(self.module.source, edits)
 
     def rule(self, rule: Any) -> None:
-        found = _kind(rule)
+        found = kind_of(rule)
         if found is None:
             return
         kind, body = found
-        head = _head(rule)
+        head = head_of(rule)
         shadow: _Scope = {}
         if head is not None and head[0] == "Func":
             shadow = dict.fromkeys(_bound_vars(head[1].get("args", []), self))
         line = int(body["span"]["line"])
-        self.current_rule = (*self.module.package, *(_head_path(rule) or ("?",)))
+        self.current_rule = (*self.module.package, *(head_path(rule) or ("?",)))
         raw = _compat_metadata.block_above(self.module.lines, line)
         self.current_annotations = None if raw is None else _compat_metadata.normalise(raw, "rule")
         for entry in body.get("bodies") or [] if kind == "Spec" else []:
@@ -270,7 +130,7 @@ class _Rewriter:
         if "stmts" in node:
             self.query(node, shadow)
             return
-        found = _kind(node)
+        found = kind_of(node)
         if found is None:
             for value in node.values():
                 self.visit(value, shadow)
@@ -286,19 +146,16 @@ class _Rewriter:
             self.visit(body.get("key"), shadow)
             self.visit(body.get("value"), shadow)
             collection = body.get("collection")
-            call = _kind(collection)
+            call = kind_of(collection)
             if call is not None and call[0] == "Call" and ref_path(call[1]["fcn"]) == ("walk",):
                 # OPA iterates each [path, value] pair walk(x) yields; regorus yields nothing
-                fspan = _span_of(call[1]["fcn"])
+                fspan = span_of(call[1]["fcn"])
                 target = ref_text(("data", SUPPORT_PACKAGE, WALK_ELEMENTS)).encode()
                 self.edits.append((fspan["start"], fspan["end"], target))
                 self.visit(call[1].get("params"), shadow)
                 return
-            if not GUARD_ITERATION:
-                self.visit(collection, shadow)
-                return
-            span = _span_of(collection)
-            start = _true_start(self.module.source, span["start"], _span_of(body["value"])["end"])
+            span = span_of(collection)
+            start = _true_start(self.module.source, span["start"], span_of(body["value"])["end"])
             prefix = ref_text(("data", SUPPORT_PACKAGE, COLLECTION)) + "("
             self.edits.append((start, start, prefix.encode()))
             self.edits.append((span["end"], span["end"], b")"))
@@ -327,7 +184,7 @@ class _Rewriter:
     def scope(self, query: dict[str, Any], shadow: _Scope) -> dict[str, str | None]:
         inner = dict(shadow)
         for stmt in query["stmts"]:
-            literal = _kind(stmt.get("literal"))
+            literal = kind_of(stmt.get("literal"))
             for name in _declared(stmt.get("literal"), self):
                 if name not in inner or inner[name] is None:
                     inner[name] = self.rename(name)
@@ -343,10 +200,10 @@ class _Rewriter:
         if inner is None:
             inner = self.scope(query, shadow)
         for stmt in query["stmts"]:
-            literal = _kind(stmt.get("literal"))
+            literal = kind_of(stmt.get("literal"))
             done = False
             if literal is not None and literal[0] == "Expr":
-                expr = _kind(literal[1].get("expr"))
+                expr = kind_of(literal[1].get("expr"))
                 if expr is not None and expr[0] == "Call":
                     self.call(expr[1], inner, statement=True)
                     self.visit(stmt.get("with_mods"), inner)
@@ -359,7 +216,7 @@ class _Rewriter:
             if len(self.moves) > moves and not _braced(self.module.source, stmt["span"]["start"]):
                 # ``r if s with t as v``: hoisting needs a body in braces
                 start = stmt["span"]["start"]
-                end = max(_span_of(m["as"])["end"] for m in stmt["with_mods"])
+                end = max(span_of(m["as"])["end"] for m in stmt["with_mods"])
                 self.front.append((start, start, b"{ "))
                 self.edits.append((end, end, b" }"))
 
@@ -369,7 +226,7 @@ class _Rewriter:
         regorus evaluates a rule that the ``with`` value itself depends on as undefined inside
         the ``with`` scope; OPA evaluates the value first, outside the scope, as the hoist does.
         """
-        value = _kind(modifier.get("as"))
+        value = kind_of(modifier.get("as"))
         target = ref_path(modifier.get("refr"))
         if value is None or target is None or value[0] in _SCALARS:
             return
@@ -385,11 +242,11 @@ class _Rewriter:
         if value[0] == "Var" and str(value[1]["value"]) in self.module.imports:
             return
         # regorus' span of an object value can start inside it: take the text after ``as``
-        target_end = _span_of(modifier["refr"])["end"]
+        target_end = span_of(modifier["refr"])["end"]
         found = _AS.match(self.module.source, target_end)
         if found is None:
             return
-        self.moves.append(({"start": found.end(), "end": _span_of(modifier["as"])["end"]}, at))
+        self.moves.append(({"start": found.end(), "end": span_of(modifier["as"])["end"]}, at))
 
     def rename(self, name: str) -> str | None:
         """A local that shadows a rule or an import gets a private name (regorus mixes them)."""
@@ -418,7 +275,7 @@ class _Rewriter:
         return None
 
     def ref(self, node: Any, shadow: _Scope) -> None:
-        var = _root_var(node)
+        var = root_var(node)
         if var is not None:
             name = str(var["value"])
             if shadow.get(name):
@@ -435,7 +292,7 @@ class _Rewriter:
                     self.edits.append((span["start"], span["end"], ref_text(target).encode()))
         # dynamic parts of the reference (brackets) may hold references too
         while True:
-            found = _kind(node)
+            found = kind_of(node)
             if found is None:
                 return
             if found[0] not in ("RefDot", "RefBrack"):
@@ -459,7 +316,7 @@ class _Rewriter:
         local = local or (path is not None and path[0] in self.module.rule_names)
         if path is not None and not local and (name in self.program.overrides or name in GUARDS):
             support: _Path = ("data", SUPPORT_PACKAGE, mangle(name))
-            fspan = _span_of(fcn)
+            fspan = span_of(fcn)
             self.edits.append((fspan["start"], fspan["end"], ref_text(support).encode()))
             resolved: _Path | None = support
         else:
@@ -468,10 +325,10 @@ class _Rewriter:
         arity = self.program.arities.get(resolved) if resolved else None
         if statement and arity is not None and len(params) == arity + 1:
             out = params[-1]
-            out_span = _span_of(out)
-            cut = _span_of(params[-2])["end"] if arity else _span_of(fcn)["end"] + 1
+            out_span = span_of(out)
+            cut = span_of(params[-2])["end"] if arity else span_of(fcn)["end"] + 1
             out_text = self.text(out_span)
-            out_var = _kind(out)
+            out_var = kind_of(out)
             if out_var is not None and out_var[0] == "Var" and shadow.get(out_text):
                 out_text = str(shadow[out_text])
             self.edits.append((span["start"], span["start"], f"{out_text} = ".encode()))
@@ -519,19 +376,8 @@ def _true_start(source: bytes, start: int, after: int) -> int:
 _IN = re.compile(rb"\s+in\s+")
 
 
-def _span_of(node: Any) -> dict[str, int]:
-    """A node's byte span; regorus' span of a string literal leaves out its quotes."""
-    found = _kind(node)
-    if found is None:
-        raise ValueError("node without a span")
-    span: dict[str, int] = found[1]["span"]
-    if found[0] in ("String", "RawString"):
-        return {**span, "start": span["start"] - 1, "end": span["end"] + 1}
-    return span
-
-
 def _vars(node: Any) -> Iterator[str]:
-    found = _kind(node)
+    found = kind_of(node)
     if found is None:
         return
     kind, body = found
@@ -553,7 +399,7 @@ def _bound_vars(args: Sequence[Any], rewriter: _Rewriter) -> Iterator[str]:
 
 
 def _declared(literal: Any, rewriter: _Rewriter) -> Iterator[str]:
-    found = _kind(literal)
+    found = kind_of(literal)
     if found is None:
         return
     kind, body = found
@@ -565,7 +411,7 @@ def _declared(literal: Any, rewriter: _Rewriter) -> Iterator[str]:
             if isinstance(span, dict) and "start" in span:
                 yield rewriter.text(span)
     elif kind == "Expr":
-        expr = _kind(body.get("expr"))
+        expr = kind_of(body.get("expr"))
         if expr is not None and expr[0] == "AssignExpr" and expr[1].get("op") == "ColEq":
             yield from _vars(expr[1].get("lhs"))
 
@@ -573,81 +419,3 @@ def _declared(literal: Any, rewriter: _Rewriter) -> Iterator[str]:
 def rewrite(module: ParsedModule, program: Program) -> str:
     """The module's text with every rewrite applied (same number of lines)."""
     return _Rewriter(module, program).run().decode("utf-8")
-
-
-def mangle(name: str) -> str:
-    """``json.match_schema`` → ``b__json__match_schema`` (a rule name in the support package)."""
-    return "b__" + name.replace(".", "__")
-
-
-#: Standard builtins that regorus aborts on for operands of the wrong type, where OPA (not
-#: strict) answers undefined: ``name → (nargs, Rego condition on a0, a1, ...)``.
-GUARDS: dict[str, tuple[int, str]] = {
-    "array.concat": (2, "is_array(a0)\n\tis_array(a1)"),
-    "concat": (2, "is_string(a0)\n\t_strings(a1)"),
-    "object.get": (3, "is_object(a0)"),
-    "object.keys": (1, "is_object(a0)"),
-    "object.remove": (2, "is_object(a0)"),
-    "object.union": (2, "is_object(a0)\n\tis_object(a1)"),
-    "regex.match": (2, "is_string(a0)\n\tis_string(a1)"),
-    "regex.split": (2, "is_string(a0)\n\tis_string(a1)"),
-    "trim_space": (1, "is_string(a0)"),
-}
-
-#: Whether ``some x in E`` goes through :data:`COLLECTION` (OPA: no iteration over a scalar).
-GUARD_ITERATION = True
-#: The support function ``some x in E`` is rewritten to go through.
-COLLECTION = "collection"
-#: ``some x in walk(y)``: the elements of every pair ``walk`` yields.
-WALK_ELEMENTS = "walk_elements"
-
-_JSON_ARGS = {"json.remove"}
-_JSON_TEXT_ARGS = {"json.match_schema", "json.verify_schema"}
-
-
-def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
-    """The support package: Python-backed builtins (``[value]`` / ``[]``) and type guards."""
-    lines = [f"package {SUPPORT_PACKAGE}", "", "import rego.v1", ""]
-    for name, nargs in sorted(overrides.items()):
-        args = [f"a{i}" for i in range(nargs)]
-        if name == "sprintf":
-            passed = ["a0", "[_arg(x) | some x in a1]"]
-            call = f"{private_prefix}b__sprintf({', '.join(passed)})[0]"
-            lines.append(f"b__sprintf(a0, a1) := {call} if is_array(a1)")
-            continue
-        passed = [f"_plain({a})" for a in args] if name in _JSON_ARGS else args
-        if name in _JSON_TEXT_ARGS:
-            passed = [f"_text({a})" for a in args]
-        lines.append(
-            f"{mangle(name)}({', '.join(args)}) := "
-            f"{private_prefix}{mangle(name)}({', '.join(passed)})[0]"
-        )
-    for name, (nargs, condition) in sorted(GUARDS.items()):
-        listed = ", ".join(f"a{i}" for i in range(nargs))
-        lines.append(f"{mangle(name)}({listed}) := {name}({listed}) if {{\n\t{condition}\n}}")
-    lines += [
-        '_arg(x) := {"__konflux_set__": [y | some y in x]} if is_set(x)',
-        "else := x",
-        "",
-        "_text(x) := x if is_string(x)",
-        "else := json.marshal(x)",
-        "",
-        "_plain(x) := [y | some y in x] if is_set(x)",
-        "else := x",
-        "",
-        "_strings(x) if {",
-        "\tnot is_string(x)",
-        "\tnot is_number(x)",
-        "\tnot is_boolean(x)",
-        "\tnot is_null(x)",
-        "\tnot is_object(x)",
-        "\tevery y in x { is_string(y) }",
-        "}",
-        "",
-        f"{WALK_ELEMENTS}(x) := [e | walk(x, pair); some e in pair]",
-        "",
-        f"{COLLECTION}(x) := x if is_array(x)",
-        "else := x if is_object(x)",
-        "else := x if is_set(x)",
-    ]
-    return "\n".join(lines) + "\n"

@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from konflux_supply.policy import _compat_builtins, _compat_rewrite
+from konflux_supply.policy import _compat_ast, _compat_builtins, _compat_rewrite, _compat_support
 
 #: What an override returns for a defined ``null`` (``None`` means undefined).
 NULL = _compat_builtins.NULL
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: Package of the Rego functions that front the overridden builtins.
-SUPPORT_PACKAGE = _compat_rewrite.SUPPORT_PACKAGE
+SUPPORT_PACKAGE = _compat_support.SUPPORT_PACKAGE
 #: Path (used in error messages) of the support module :func:`prepare` appends.
 SUPPORT_MODULE_PATH = "<konflux-supply compat>"
 #: Prefix of the private extension names behind the support package.
@@ -96,7 +96,7 @@ def extensions() -> dict[str, _Function]:
     """``{private extension name: (nargs, fn)}`` to register on every engine that runs
     :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined)."""
     return {
-        EXTENSION_PREFIX + _compat_rewrite.mangle(name): (nargs, _boxed(function))
+        EXTENSION_PREFIX + _compat_support.mangle(name): (nargs, _boxed(function))
         for name, (nargs, function) in _compat_builtins.OVERRIDES.items()
     }
 
@@ -104,7 +104,7 @@ def extensions() -> dict[str, _Function]:
 def support_module() -> tuple[str, str]:
     """The Rego module fronting :func:`extensions` (``data.konflux_compat.*``)."""
     signatures = {name: nargs for name, (nargs, _fn) in _compat_builtins.OVERRIDES.items()}
-    return SUPPORT_MODULE_PATH, _compat_rewrite.support_module(signatures, EXTENSION_PREFIX)
+    return SUPPORT_MODULE_PATH, _compat_support.support_module(signatures, EXTENSION_PREFIX)
 
 
 def prepare(
@@ -121,7 +121,7 @@ def prepare(
     """
     import regorus
 
-    parsed: list[_compat_rewrite.ParsedModule | None] = []
+    parsed: list[_compat_ast.ParsedModule | None] = []
     for path, text in modules:
         engine = regorus.Engine()
         engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 << 20, max_lines=10**6)
@@ -131,22 +131,22 @@ def prepare(
             parsed.append(None)
             continue
         ast = json.loads(engine.get_ast_as_json())[0]["ast"]
-        parsed.append(_compat_rewrite.summarise(path, text, ast))
+        parsed.append(_compat_ast.summarise(path, text, ast))
     good = [module for module in parsed if module is not None]
-    _compat_rewrite.mark_duplicate_functions(good)
-    arities = _compat_rewrite.arities(good)
+    _compat_ast.mark_duplicate_functions(good)
+    arities = _compat_ast.arities(good)
     signatures = {name: nargs for name, (nargs, _fn) in _compat_builtins.OVERRIDES.items()}
     for name, nargs in signatures.items():
-        arities[("data", SUPPORT_PACKAGE, _compat_rewrite.mangle(name))] = nargs
-    for name, (nargs, _condition) in _compat_rewrite.GUARDS.items():
-        arities[("data", SUPPORT_PACKAGE, _compat_rewrite.mangle(name))] = nargs
+        arities[("data", SUPPORT_PACKAGE, _compat_support.mangle(name))] = nargs
+    for name, (nargs, _condition) in _compat_support.GUARDS.items():
+        arities[("data", SUPPORT_PACKAGE, _compat_support.mangle(name))] = nargs
     roots = {"ec"}
     for name, nargs in (routed or {}).items():
         roots.add(name.split(".", 1)[0])
         arities[("data", *name.split("."))] = nargs
-    program = _compat_rewrite.Program(
+    program = _compat_ast.Program(
         arities=arities,
-        package_annotations=_compat_rewrite.package_annotations(good),
+        package_annotations=_compat_ast.package_annotations(good),
         routed_roots=frozenset(roots),
         overrides=signatures,
     )
