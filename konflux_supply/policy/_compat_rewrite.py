@@ -211,7 +211,9 @@ class _Rewriter:
             if not done:
                 self.visit(stmt, inner)
             moves = len(self.moves)
-            for modifier in stmt.get("with_mods") or []:
+            negated = literal is not None and literal[0] == "NotExpr"
+            for modifier in [] if negated else stmt.get("with_mods") or []:
+                # not under ``not``: an undefined value makes ``not s with t as v`` true
                 self.hoist(modifier, stmt["span"]["start"], inner)
             if len(self.moves) > moves and not _braced(self.module.source, stmt["span"]["start"]):
                 # ``r if s with t as v``: hoisting needs a body in braces

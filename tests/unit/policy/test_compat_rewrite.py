@@ -317,3 +317,20 @@ def test_block_above_only_raises_annotation_errors(lines: list[str]) -> None:
     lines = [line.replace("\n", "") for line in lines] + ["allow := true"]
     with contextlib.suppress(_compat_metadata.AnnotationError):
         _compat_metadata.block_above(lines, len(lines))
+
+
+def test_with_values_under_not_are_left_in_place() -> None:
+    # hoisted, an undefined value would fail the body where OPA evaluates the negation
+    source = """package acme.neg
+
+import rego.v1
+
+unset := {"flag": false}
+
+holds if {
+	not input.flag with input as unset
+}
+"""
+    text = prepared(source)
+    assert "__with_" not in text
+    assert value(engine({"neg.rego": source}), "data.acme.neg.holds") is True
