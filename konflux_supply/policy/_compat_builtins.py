@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -221,8 +223,42 @@ def parse_certificates(value: Any) -> list[Any] | None:
     return [_compat_x509.go_certificate(cert) for cert in certificates]
 
 
+def _digest(algorithm: str) -> Callable[[Any], str | None]:
+    def digest(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        return hashlib.new(algorithm, value.encode()).hexdigest()
+
+    return digest
+
+
+def _hmac(algorithm: str) -> Callable[[Any, Any], str | None]:
+    def mac(value: Any, key: Any) -> str | None:
+        if not isinstance(value, str) or not isinstance(key, str):
+            return None
+        return hmac.new(key.encode(), value.encode(), algorithm).hexdigest()
+
+    return mac
+
+
+def hmac_equal(left: Any, right: Any) -> bool | None:
+    """``crypto.hmac.equal``: constant-time comparison of two MACs (strings)."""
+    if not isinstance(left, str) or not isinstance(right, str):
+        return None
+    return hmac.compare_digest(left.encode(), right.encode())
+
+
 #: ``name → (number of arguments, function)``; functions return ``None`` for undefined.
 OVERRIDES: dict[str, tuple[int, Callable[..., Any]]] = {
+    # missing from regorus 0.13
+    "crypto.md5": (1, _digest("md5")),
+    "crypto.sha1": (1, _digest("sha1")),
+    "crypto.sha256": (1, _digest("sha256")),
+    "crypto.hmac.md5": (2, _hmac("md5")),
+    "crypto.hmac.sha1": (2, _hmac("sha1")),
+    "crypto.hmac.sha256": (2, _hmac("sha256")),
+    "crypto.hmac.sha512": (2, _hmac("sha512")),
+    "crypto.hmac.equal": (2, hmac_equal),
     "crypto.x509.parse_certificates": (1, parse_certificates),
     "json.is_valid": (1, json_is_valid),
     "json.match_schema": (2, _compat_schema.match_schema),

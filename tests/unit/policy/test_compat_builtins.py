@@ -246,3 +246,16 @@ def test_untrusted_packages_from_conformance_results() -> None:
         {"package": "birds_test", "status": "pass"},
     ]
     assert compat.untrusted_packages(results) == {"acme.cats", "dogs"}
+
+
+def test_crypto_digests_missing_from_regorus() -> None:
+    assert _rego('crypto.sha256("abc")') == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+    assert _rego('crypto.md5("abc")') == "900150983cd24fb0d6963f7d28e17f72"
+    assert _rego('crypto.hmac.sha256("abc", "key")') == (
+        "9c196e32dc0175f86f4b1cb89289d6619de6bee699e4c378e68309ed97a1a6ab"
+    )
+    assert _rego('crypto.hmac.equal("a", "a")') is True
+    with pytest.raises(KeyError):
+        _rego("crypto.sha1(1)")
