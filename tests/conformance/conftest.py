@@ -7,7 +7,6 @@ redefined) so a conformance test gets the same real services an integration test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +40,6 @@ def world(
     registry: RegistryService,  # noqa: F811 - the re-exported session fixture
     tls_git_server: GitServer,  # noqa: F811
     tmp_path: Path,
-) -> Iterator[Acceptance]:
+) -> Acceptance:
     """A fresh scenario world: its own registry namespace and git repository prefix."""
     return Acceptance(registry.host, tls_git_server, tmp_path)
