@@ -54,6 +54,7 @@ def _register() -> None:
         _keys,
         _oci,
         _provenance,
+        _report,
         _sbom,
     )
 
@@ -64,6 +65,7 @@ def _register() -> None:
         _oci,
         _sbom,
         _download,
+        _report,
     )
     for module in modules:
         module.register(cli)
