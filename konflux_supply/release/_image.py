@@ -17,39 +17,18 @@ from typing import Any
 from konflux_supply import oci, verify
 from konflux_supply.errors import InputError, KonfluxSupplyError, RegistryError, VerificationError
 from konflux_supply.models.oci import RawManifest
+from konflux_supply.policy.builtin_checks import builtin_failure_message, builtin_result
+from konflux_supply.policy.report import (
+    BUILTIN_ATTESTATION_SIGNATURE_CHECK,
+    BUILTIN_ATTESTATION_SYNTAX_CHECK,
+    BUILTIN_IMAGE_ACCESSIBLE,
+    BUILTIN_IMAGE_SIGNATURE_CHECK,
+)
 from konflux_supply.release._input import ImageFacts
 from konflux_supply.release._syntax import statement_problems
 
 __all__ = ["ImageCheck", "ImageCheckError", "check_image"]
 
-_ACCESSIBLE = {
-    "code": "builtin.image.accessible",
-    "title": "Image URL is accessible",
-    "description": "The image URL is available and accessible.",
-}
-_IMAGE_SIGNATURE = {
-    "code": "builtin.image.signature_check",
-    "title": "Image signature check passed",
-    "description": "The image signature matches available signing materials.",
-}
-_ATTESTATION_SIGNATURE = {
-    "code": "builtin.attestation.signature_check",
-    "title": "Attestation signature check passed",
-    "description": "The attestation signature matches available signing materials.",
-}
-_SYNTAX = {
-    "code": "builtin.attestation.syntax_check",
-    "title": "Attestation syntax check passed",
-    "description": "The attestation has correct syntax.",
-}
-_MISSING_SIGNATURE = (
-    "No image signatures found matching the given public key. Verify the correct public key "
-    "was provided, and a signature was created. Error: {}"
-)
-_MISSING_ATTESTATION = (
-    "No image attestations found matching the given public key. Verify the correct public key "
-    "was provided, and one or more attestations were created. Error: {}"
-)
 _BASE_NAME = "org.opencontainers.image.base.name"
 _BASE_DIGEST = "org.opencontainers.image.base.digest"
 
@@ -75,8 +54,13 @@ class ImageCheck:
     build_finished: str | None = None
 
 
-def _result(message: str, metadata: Mapping[str, str]) -> dict[str, Any]:
-    return {"msg": message, "metadata": dict(metadata)}
+def _failure(code: str, error: object, options: ImageCheckOptions, *, no_match: bool = False) -> dict[str, Any]:
+    message = builtin_failure_message(code, str(error), no_match=no_match and not options.keyless)
+    return builtin_result(code, message, detailed=options.detailed)
+
+
+def _pass(code: str, options: ImageCheckOptions) -> dict[str, Any]:
+    return builtin_result(code, detailed=options.detailed)
 
 
 @dataclass(frozen=True)
@@ -88,6 +72,8 @@ class ImageCheckOptions:
     skip_image_signature: bool = False
     skip_attestation_signature: bool = False
     keyless: bool = False
+    #: ``--info``: keep titles and descriptions in the results.
+    detailed: bool = False
 
 
 def check_image(
@@ -102,13 +88,13 @@ def check_image(
         registry, ref = pool.open(image)
     except InputError as error:
         check = ImageCheck(ref=image, evaluate=False)
-        check.violations.append(_result(f"Image URL is not accessible: {error}", _ACCESSIBLE))
+        check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error, options))
         return check
     try:
         pinned, manifest = oci.resolve(registry, ref)
     except InputError as error:  # the image does not exist: a definite answer
         check = ImageCheck(ref=image, evaluate=False)
-        check.violations.append(_result(f"Image URL is not accessible: {error}", _ACCESSIBLE))
+        check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error, options))
         return check
     except RegistryError as error:
         raise ImageCheckError(f"{image}: the registry could not answer: {error}") from error
@@ -126,10 +112,11 @@ def check_image(
                 f"{pinned_text}: image signatures could not be read: {error}"
             ) from error
         except (VerificationError, InputError) as error:
-            message = str(error) if options.keyless else _MISSING_SIGNATURE.format(error)
-            check.violations.append(_result(message, _IMAGE_SIGNATURE))
+            check.violations.append(
+                _failure(BUILTIN_IMAGE_SIGNATURE_CHECK, error, options, no_match=True)
+            )
         else:
-            check.successes.append(_result("Pass", _IMAGE_SIGNATURE))
+            check.successes.append(_pass(BUILTIN_IMAGE_SIGNATURE_CHECK, options))
             check.signatures = [_signature_entry(s.layer) for s in signed.signatures]
 
     try:
@@ -142,13 +129,14 @@ def check_image(
         ) from error
     except (VerificationError, InputError) as error:
         if not options.skip_attestation_signature:
-            message = str(error) if options.keyless else _MISSING_ATTESTATION.format(error)
-            check.violations.append(_result(message, _ATTESTATION_SIGNATURE))
+            check.violations.append(
+                _failure(BUILTIN_ATTESTATION_SIGNATURE_CHECK, error, options, no_match=True)
+            )
             check.evaluate = False
             return check
         attested = None
     else:
-        check.successes.append(_result("Pass", _ATTESTATION_SIGNATURE))
+        check.successes.append(_pass(BUILTIN_ATTESTATION_SIGNATURE_CHECK, options))
 
     statements: list[tuple[Any, list[dict[str, str]]]] = []
     for attestation in attested.attestations if attested is not None else ():
@@ -173,18 +161,18 @@ def check_image(
     problems = [p for statement, _ in statements for p in statement_problems(statement)]
     if not statements:
         check.violations.append(
-            _result("Attestation syntax check failed: no attestation data", _SYNTAX)
+            _failure(BUILTIN_ATTESTATION_SYNTAX_CHECK, "no attestation data", options)
         )
     elif problems:
         check.violations.append(
-            _result(
-                "Attestation syntax check failed: attestation syntax validation failed: "
-                + "; ".join(problems),
-                _SYNTAX,
+            _failure(
+                BUILTIN_ATTESTATION_SYNTAX_CHECK,
+                "attestation syntax validation failed: " + "; ".join(problems),
+                options,
             )
         )
     else:
-        check.successes.append(_result("Pass", _SYNTAX))
+        check.successes.append(_pass(BUILTIN_ATTESTATION_SYNTAX_CHECK, options))
     if not statements:
         check.violations.append(
             {"msg": "No attestations contain a subject that match the given image."}
