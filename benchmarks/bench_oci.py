@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from benchmarks._harness import Result
 from benchmarks.bench_signing import statement
-from konflux_supply import oci, signing, verify
-from konflux_supply.oci.cosign import Kind, triangulate
+from konflux_supply import oci, publish, signing, verify
+from konflux_supply.oci.cosign import Kind, build_signature_image, triangulate
 
 
 def _start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -68,14 +68,15 @@ def _populate(
     images = []
     for n in range(count):
         layer = oci.Layer("application/vnd.oci.image.layer.v1.tar", f"image {n}".encode())
-        manifest, config = oci.build_signature_image([layer.descriptor()])
+        manifest, config = build_signature_image([layer.descriptor()])
         ref = oci.parse_reference(f"{host}/bench/app{n % 10}:v{n}")
         registry.put_blob(ref.repository, layer.data)
         registry.put_blob(ref.repository, config)
         registry.put_manifest(ref.repository, ref.tag or "", manifest)
         pinned = ref.with_digest(manifest.digest)
-        oci.sign_image(registry, pinned, signer, policy=policy)
-        oci.attest_image(registry, pinned, signer, predicate, "slsaprovenance1", policy=policy)
+        write = publish.PublishOptions(policy=policy)
+        publish.sign_image(registry, pinned, signer, options=write)
+        publish.attest_image(registry, pinned, signer, predicate, "slsaprovenance1", options=write)
         images.append(pinned)
     return images, signer
 
@@ -115,7 +116,11 @@ def run(quick: bool) -> list[Result]:
                 for image in images:
                     verify.verify_signatures(registry, image, [verifier])
                     verify.verify_attestations(
-                        registry, image, [verifier], predicate_type="slsaprovenance1"
+                        registry,
+                        image,
+                        verify.AllOf(
+                            verify.Keys([verifier]), verify.PredicateType("slsaprovenance1")
+                        ),
                     )
 
             bare()

@@ -53,6 +53,8 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
+        _policy_push,
         _provenance,
         _report,
         _sbom,
@@ -66,6 +68,8 @@ def _register() -> None:
         _sbom,
         _download,
         _report,
+        _policy,
+        _policy_push,
     )
     for module in modules:
         module.register(cli)

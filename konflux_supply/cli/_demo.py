@@ -167,10 +167,9 @@ def demo(workdir: Path) -> None:
 
 
 def _run(workdir: Path) -> None:
-    from konflux_supply import oci, provenance, sbom, signing, verify
+    from konflux_supply import oci, provenance, publish, sbom, signing, verify
     from konflux_supply.errors import InputError
     from konflux_supply.models.oci import parse_manifest
-    from konflux_supply.signing import dsse
 
     if (workdir / MARKER).is_file():
         shutil.rmtree(workdir)  # an earlier demo's output: start afresh
@@ -215,16 +214,9 @@ def _run(workdir: Path) -> None:
         _say(f"3. provenance ({statement.predicate_type}) for subjects: {subjects}")
 
         # 4. Sign, attest, SBOM.
-        policy = oci.AppendPolicy()
-        signed = oci.sign_image(registry, image, signer, policy=policy, identity=IMAGE_NAME)
-        envelope = dsse.sign(statement.to_json(), signer)
-        oci.append_layer(
-            registry,
-            image,
-            oci.Kind.ATTESTATION,
-            oci.attestation_layer(envelope, statement.predicate_type),
-            policy=policy,
-        )
+        options = publish.PublishOptions()
+        signed = publish.sign_image(registry, image, signer, options=options, identity=IMAGE_NAME)
+        publish.attest_statement(registry, image, statement.to_json(), signer, options=options)
         bom = sbom.generate(
             str(image),
             repository=IMAGE_NAME,
@@ -238,20 +230,19 @@ def _run(workdir: Path) -> None:
         )
         sbom_bytes = bom.to_bytes()
         (workdir / "sbom.cdx.json").write_bytes(sbom_bytes)
-        oci.attach_sbom(registry, image, sbom_bytes, bom.media_type, policy=policy)
-        oci.attest_image(registry, image, signer, sbom_bytes, "cyclonedx", policy=policy)
+        publish.attach_sbom(registry, image, bom, options=options)
+        publish.attest_sbom(registry, image, bom, signer, options=options)
         _say(f"4. signed:   {signed.location}")
         _say(f"   attested: {oci.triangulate(image, oci.Kind.ATTESTATION)} (provenance + SBOM)")
         _say(f"   SBOM:     {oci.triangulate(image, oci.Kind.SBOM)}")
 
         # 5. Verify with cosign.pub; a key that did not sign must be refused.
-        verified = verify.verify_signatures(registry, image, [verifier])
-        slsa = verify.verify_attestations(
-            registry, image, [verifier], predicate_type=statement.predicate_type
-        )
-        cyclonedx = verify.verify_attestations(
-            registry, image, [verifier], predicate_type="cyclonedx"
-        )
+        keys = verify.Keys([verifier])
+        verified = verify.verify_signatures(registry, image, keys)
+        provenance_type = verify.PredicateType(statement.predicate_type)
+        slsa = verify.verify_attestations(registry, image, verify.AllOf(keys, provenance_type))
+        sbom_type = verify.PredicateType("cyclonedx")
+        cyclonedx = verify.verify_attestations(registry, image, verify.AllOf(keys, sbom_type))
         stranger = signing.verifier_from_pem(signing.generate_key_pair(b"").public_pem)
         try:
             verify.verify_signatures(registry, image, [stranger])
@@ -276,7 +267,7 @@ def _run(workdir: Path) -> None:
         "sbomTag": str(oci.triangulate(image, oci.Kind.SBOM)),
         "verified": {
             "signatures": len(verified.signatures),
-            "attestations": [statement.predicate_type, "https://cyclonedx.org/bom"],
+            "attestations": [statement.predicate_type, sbom_type.uri],
         },
         "next": [
             f"konflux-supply verify --key {pub_path} {image}",

@@ -66,7 +66,6 @@ def download_sbom(
         attached = sbom.read_attached(
             registry,
             ref,
-            limits=registry_options.limits,
             repository=repository_override(),
             platform=platform,
             referrers=registry_referrers_mode == "oci-1-1",

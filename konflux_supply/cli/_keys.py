@@ -14,13 +14,14 @@ import base64
 import binascii
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from konflux_supply.cli._common import read_bytes, write_all_atomically, write_atomically
+from konflux_supply.cli._common import read_bytes, registrar, write_all_atomically, write_atomically
 from konflux_supply.cli._sbom import check_sbom_predicate
+from konflux_supply.cli._trust import transparency_log
 from konflux_supply.errors import BackendUnavailable, InputError
 
 if TYPE_CHECKING:
@@ -414,15 +415,8 @@ def verify_bundle(
     if key and keyless:
         raise InputError("--key cannot be combined with --certificate-identity/-oidc-issuer")
     if key:
-        root: Any = signing.bundle.UNSAFE_IGNORE_TLOG
-        if trusted_root:
-            root = signing.bundle.TrustedRoot.from_file(trusted_root)
-        elif not insecure_ignore_tlog:
-            raise InputError(
-                "--trusted-root is required to check the transparency log",
-                field="--trusted-root",
-                hint="or pass --insecure-ignore-tlog for never-logged signatures",
-            )
+        root = transparency_log(trusted_root, insecure_ignore_tlog, needed=True)
+        assert root is not None
         verifier = signing.load_verifier(
             key, secrets=secrets_from_environment(), config=backend_config()
         )
@@ -457,7 +451,8 @@ def verify_bundle(
     click.echo("Verified OK", err=True)
 
 
-COMMANDS: Sequence[click.Command] = (
+#: Adds the key and blob commands to the CLI group.
+register = registrar(
     generate_key_pair,
     import_key_pair,
     public_key,
@@ -467,9 +462,3 @@ COMMANDS: Sequence[click.Command] = (
     verify_blob_attestation,
     verify_bundle,
 )
-
-
-def register(group: click.Group) -> None:
-    """Add the key and blob commands to the CLI group."""
-    for command in COMMANDS:
-        group.add_command(command)

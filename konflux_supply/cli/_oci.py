@@ -10,24 +10,32 @@ verified payloads on stdout. A registry that cannot answer exits 3 with the caus
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from konflux_supply.cli._common import read_bytes
+from konflux_supply.cli._common import read_bytes, registrar
 from konflux_supply.cli._keys import _GoFlags, backend_config, secrets_from_environment
 from konflux_supply.cli._registry import registry_options, repository_override, writer_options
 from konflux_supply.cli._sbom import attachable_sbom, check_sbom_predicate
+from konflux_supply.cli._trust import transparency_log
 from konflux_supply.errors import InputError
 
 if TYPE_CHECKING:
     from konflux_supply.oci import AppendPolicy, RegistryOptions
+    from konflux_supply.publish import PublishOptions
+    from konflux_supply.verify import Keys, VerifyOptions
 
 __all__ = ["register"]
 
 _REFERRERS_MODE = click.Choice(["legacy", "oci-1-1"])
+#: cosign's ``--type`` (a predicate type name or URI), for ``attest`` and ``verify-attestation``.
+_TYPE = click.option(
+    "--type", "predicate_type", default="custom", show_default=True, metavar="TYPE"
+)
 
 
 def _annotations(values: Sequence[str]) -> dict[str, str] | None:
@@ -46,14 +54,17 @@ def _docker_media_types() -> bool:
     return os.environ.get("COSIGN_DOCKER_MEDIA_TYPES", "").lower() in ("1", "true", "t")
 
 
-def _placement(registry_referrers_mode: str) -> dict[str, Any]:
+def _publish_options(registry_referrers_mode: str, append_policy: AppendPolicy) -> PublishOptions:
     """Where and how a write goes, as cosign decides it: ``COSIGN_REPOSITORY``, a referrer or
     the triangulated tag, ``COSIGN_DOCKER_MEDIA_TYPES``."""
-    return {
-        "repository": repository_override(),
-        "referrers": registry_referrers_mode == "oci-1-1",
-        "docker_media_types": _docker_media_types(),
-    }
+    from konflux_supply.publish import PublishOptions
+
+    return PublishOptions(
+        policy=append_policy,
+        repository=repository_override(),
+        referrers=registry_referrers_mode == "oci-1-1",
+        docker_media_types=_docker_media_types(),
+    )
 
 
 def _no_tlog(tlog_upload: bool) -> None:
@@ -71,27 +82,55 @@ def _signer(key: str) -> Any:
     return signing.load_signer(key, secrets=secrets_from_environment(), config=backend_config())
 
 
-def _verifier(key: str) -> Any:
-    from konflux_supply import signing
+def _key_policy(key: str, trusted_root: str | None, ignore_tlog: bool, *, bundles: bool) -> Keys:
+    """``verify.Keys`` for ``--key``, with the log choice (required when ``bundles`` are read)."""
+    from konflux_supply import signing, verify
 
-    return signing.load_verifier(key, secrets=secrets_from_environment(), config=backend_config())
+    log = transparency_log(trusted_root, ignore_tlog, needed=bundles)
+    verifier = signing.load_verifier(
+        key, secrets=secrets_from_environment(), config=backend_config()
+    )
+    return verify.Keys([verifier], transparency_log=log)
 
 
-def _writer_args(f: Any) -> Any:
-    f = click.option(
+def _placement_args(f: Any) -> Any:
+    """``--registry-referrers-mode``, ``--settle`` and the registry flags; the command gets
+    ``registry_options`` and ``publish_options``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any, registry_referrers_mode: str, append_policy: AppendPolicy, **kwargs: Any
+    ) -> Any:
+        kwargs["publish_options"] = _publish_options(registry_referrers_mode, append_policy)
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--registry-referrers-mode",
         type=_REFERRERS_MODE,
         default="legacy",
         show_default=True,
         help="legacy: cosign's sha256-<hex>.<kind> tags; oci-1-1: an OCI 1.1 referrer.",
-    )(f)
-    f = click.option(
+    )(wrapper)
+    return writer_options(registry_options(wrapper))
+
+
+def _writer_args(f: Any) -> Any:
+    """:func:`_placement_args` plus cosign's ``--tlog-upload`` (only false) and ``--yes``."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, tlog_upload: bool, yes: bool, **kwargs: Any) -> Any:
+        _no_tlog(tlog_upload)
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--tlog-upload/--no-tlog-upload",
         default=False,
         help="Accepted for cosign compatibility; only =false is supported.",
-    )(f)
-    f = click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")(f)
-    return writer_options(registry_options(f))
+    )(wrapper)
+    wrapper = click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")(
+        wrapper
+    )
+    return _placement_args(wrapper)
 
 
 @click.command("sign", cls=_GoFlags)
@@ -108,28 +147,23 @@ def sign(
     key: str,
     annotations: Sequence[str],
     sign_container_identity: str | None,
-    registry_referrers_mode: str,
-    tlog_upload: bool,
-    yes: bool,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Sign an image (cosign's simple-signing payload, stored in sha256-<hex>.sig)."""
-    from konflux_supply import oci
+    from konflux_supply import oci, publish
 
-    _no_tlog(tlog_upload)
     signer = _signer(key)
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = oci.sign_image(
+        attached = publish.sign_image(
             registry,
             ref,
             signer,
-            policy=append_policy,
+            options=publish_options,
             annotations=_annotations(annotations),
             identity=sign_container_identity,
-            **_placement(registry_referrers_mode),
         )
     verb = "Pushing signature to" if attached.written else "Signature already present in"
     click.echo(f"{verb}: {attached.location}", err=True)
@@ -138,37 +172,27 @@ def sign(
 @click.command("attest", cls=_GoFlags)
 @click.option("--key", "-k", required=True, metavar="KEYREF", help="Private key or KMS URI.")
 @click.option("--predicate", required=True, metavar="FILE", help="The predicate (- = stdin).")
-@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@_TYPE
 @_writer_args
 @click.argument("image", metavar="IMAGE")
 def attest(
     key: str,
     predicate: str,
     predicate_type: str,
-    registry_referrers_mode: str,
-    tlog_upload: bool,
-    yes: bool,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Attest to an image: an in-toto statement as a DSSE envelope in sha256-<hex>.att."""
-    from konflux_supply import oci
+    from konflux_supply import oci, publish
 
-    _no_tlog(tlog_upload)
     data = read_bytes(predicate)
     check_sbom_predicate(data, predicate, predicate_type)
     signer = _signer(key)
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = oci.attest_image(
-            registry,
-            ref,
-            signer,
-            data,
-            predicate_type,
-            policy=append_policy,
-            **_placement(registry_referrers_mode),
+        attached = publish.attest_image(
+            registry, ref, signer, data, predicate_type, options=publish_options
         )
     click.echo(f"Pushing attestation to: {attached.location}", err=True)
 
@@ -199,78 +223,73 @@ _SBOM_DEPRECATION = (
     default=None,
     help="Optional: checked against the document.",
 )
-@click.option("--registry-referrers-mode", type=_REFERRERS_MODE, default="legacy")
-@writer_options
-@registry_options
+@_placement_args
 @click.argument("image", metavar="IMAGE")
 def attach_sbom(
     sbom_path: str,
     sbom_type: str | None,
     input_format: str | None,
-    registry_referrers_mode: str,
     image: str,
     registry_options: RegistryOptions,
-    append_policy: AppendPolicy,
+    publish_options: PublishOptions,
 ) -> None:
     """Attach an SBOM as cosign does (sha256-<hex>.sbom; deprecated by cosign).
 
     The SBOM is parsed first (media type from the document); a bad one is never pushed.
     """
-    from konflux_supply import oci, sbom
+    from konflux_supply import oci, publish
 
     click.echo(_SBOM_DEPRECATION, err=True)
     document = attachable_sbom(sbom_path, sbom_type, input_format)
-    media_type = document.media_type
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        attached = sbom.attach(
-            registry,
-            ref,
-            document,
-            policy=append_policy,
-            **_placement(registry_referrers_mode),
-        )
-    click.echo(f"Uploaded SBOM ({media_type}) to: {attached.location}", err=True)
-
-
-def _verify_options(new_bundle_format: bool, trusted_root: str | None, ignore_tlog: bool) -> Any:
-    from konflux_supply import verify
-    from konflux_supply.signing import bundle
-
-    bundles: Any = None
-    # Read a given --trusted-root even when no bundle will need it: a path that cannot be used
-    # is bad input (exit 2), never silently ignored.
-    root = bundle.TrustedRoot.from_file(trusted_root) if trusted_root else None
-    if new_bundle_format:
-        if root is not None:
-            bundles = root
-        elif ignore_tlog:
-            bundles = bundle.UNSAFE_IGNORE_TLOG
-        else:
-            raise InputError(
-                "--new-bundle-format needs --trusted-root, or --insecure-ignore-tlog",
-                field="--trusted-root",
-            )
-    return verify.VerifyOptions(
-        repository=repository_override(), referrers=new_bundle_format, bundles=bundles
-    )
+        attached = publish.attach_sbom(registry, ref, document, options=publish_options)
+    click.echo(f"Uploaded SBOM ({document.media_type}) to: {attached.location}", err=True)
 
 
 def _verify_args(f: Any) -> Any:
-    f = click.option(
+    """The verify flags; the command gets ``keys`` (a ``verify.Keys`` with the log choice) and
+    ``verify_options`` (where to look: ``COSIGN_REPOSITORY``, referrers and bundles)."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        insecure_ignore_tlog: bool,
+        new_bundle_format: bool,
+        trusted_root: str | None,
+        key: str,
+        **kwargs: Any,
+    ) -> Any:
+        from konflux_supply import verify
+
+        kwargs["keys"] = _key_policy(
+            key, trusted_root, insecure_ignore_tlog, bundles=new_bundle_format
+        )
+        kwargs["verify_options"] = verify.VerifyOptions(
+            repository=repository_override(),
+            referrers=new_bundle_format,
+            bundles=new_bundle_format,
+        )
+        return f(*args, **kwargs)
+
+    wrapper = click.option(
         "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
         default=False,
         help="Accepted for cosign compatibility: key-based signatures are checked without a "
         "transparency log.",
-    )(f)
-    f = click.option(
+    )(wrapper)
+    wrapper = click.option(
         "--new-bundle-format/--no-new-bundle-format",
         default=False,
         help="Also read OCI 1.1 referrers (cosign oci-1-1 images and Sigstore bundles).",
-    )(f)
-    f = click.option("--trusted-root", metavar="FILE", help="trusted_root.json for bundles.")(f)
-    f = click.option("--key", "-k", required=True, metavar="PUBREF", help="Public key/KEYREF.")(f)
-    return registry_options(f)
+    )(wrapper)
+    wrapper = click.option("--trusted-root", metavar="FILE", help="trusted_root.json for bundles.")(
+        wrapper
+    )
+    wrapper = click.option(
+        "--key", "-k", required=True, metavar="PUBREF", help="Public key/KEYREF."
+    )(wrapper)
+    return registry_options(wrapper)
 
 
 def _header(reference: str, annotations: bool) -> None:
@@ -296,24 +315,19 @@ def _header(reference: str, annotations: bool) -> None:
 def verify_cmd(
     annotations: Sequence[str],
     output: str,
-    insecure_ignore_tlog: bool,
-    new_bundle_format: bool,
-    trusted_root: str | None,
-    key: str,
     image: str,
     registry_options: RegistryOptions,
+    keys: Keys,
+    verify_options: VerifyOptions,
 ) -> None:
     """Verify an image's signatures; print the verified payloads (cosign's output)."""
     from konflux_supply import oci, verify
 
     wanted = _annotations(annotations)
-    options = _verify_options(new_bundle_format, trusted_root, insecure_ignore_tlog)
-    verifier = _verifier(key)
+    policy = verify.AllOf(keys, verify.Annotations(wanted or {}))
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        verified = verify.verify_signatures(
-            registry, ref, [verifier], annotations=wanted, options=options
-        )
+        verified = verify.verify_signatures(registry, ref, policy, options=verify_options)
     _header(str(ref), bool(wanted))
     if output == "text":
         for signature in verified.signatures:
@@ -323,28 +337,23 @@ def verify_cmd(
 
 
 @click.command("verify-attestation", cls=_GoFlags)
-@click.option("--type", "predicate_type", default="custom", show_default=True, metavar="TYPE")
+@_TYPE
 @_verify_args
 @click.argument("image", metavar="IMAGE")
 def verify_attestation(
     predicate_type: str,
-    insecure_ignore_tlog: bool,
-    new_bundle_format: bool,
-    trusted_root: str | None,
-    key: str,
     image: str,
     registry_options: RegistryOptions,
+    keys: Keys,
+    verify_options: VerifyOptions,
 ) -> None:
     """Verify an image's attestations of --type; print each envelope as stored."""
     from konflux_supply import oci, verify
 
-    options = _verify_options(new_bundle_format, trusted_root, insecure_ignore_tlog)
-    verifier = _verifier(key)
+    policy = verify.AllOf(keys, verify.PredicateType(predicate_type))
     with oci.RegistryPool(registry_options) as pool:
         registry, ref = pool.open(image)
-        verified = verify.verify_attestations(
-            registry, ref, [verifier], predicate_type=predicate_type, options=options
-        )
+        verified = verify.verify_attestations(registry, ref, policy, options=verify_options)
     _header(image, False)
     for attestation in verified.attestations:
         click.echo(attestation.envelope.decode("utf-8", errors="replace"))
@@ -422,7 +431,8 @@ def copy(
     click.echo(str(outcome.destination))
 
 
-COMMANDS: Sequence[click.Command] = (
+#: Adds the image commands to the CLI group.
+register = registrar(
     sign,
     attest,
     attach,
@@ -431,9 +441,3 @@ COMMANDS: Sequence[click.Command] = (
     triangulate,
     copy,
 )
-
-
-def register(group: click.Group) -> None:
-    """Add the image commands to the CLI group."""
-    for command in COMMANDS:
-        group.add_command(command)

@@ -6,33 +6,22 @@
 
     registry, ref = oci.open_registry("registry.example/team/app:v1")
     ref, manifest = oci.resolve(registry, ref)            # tag → digest, once
-    sigs = oci.read_attachments(registry, ref, oci.Kind.SIGNATURE, limits=oci.Limits())
+    sigs = oci.read_attachments(registry, ref, oci.Kind.SIGNATURE)   # caps: options.limits
     oci.append_layer(registry, ref, oci.Kind.SIGNATURE, layer, policy=oci.AppendPolicy())
 
 Every manifest and blob read is checked against the digest asked for and size-capped; a
 registry that cannot answer raises :class:`~konflux_supply.errors.RegistryError`, which is
 never to be read as "unsigned".
+
+This face is what a user calls; wire-level helpers (building signature images, pushing
+referrers, the lossless-append loop) live in the public submodules :mod:`.cosign`,
+:mod:`.referrers`, :mod:`.append`. Signing and storing together is
+:mod:`konflux_supply.publish`.
 """
 
 from __future__ import annotations
 
-from konflux_supply.oci.append import (
-    AppendLock,
-    AppendOutcome,
-    AppendPolicy,
-    HostFileLock,
-    ThreadLocks,
-    append_to_tag,
-)
-from konflux_supply.oci.attach import (
-    Attached,
-    attach_sbom,
-    attest_image,
-    attestation_layer,
-    image_statement,
-    sign_image,
-    signature_layer,
-)
+from konflux_supply.oci.append import AppendLock, AppendPolicy, HostFileLock, ThreadLocks
 from konflux_supply.oci.copy import CopyOutcome, copy_image
 from konflux_supply.oci.cosign import (
     AttachedLayer,
@@ -40,11 +29,9 @@ from konflux_supply.oci.cosign import (
     Kind,
     Layer,
     append_layer,
-    build_signature_image,
     read_attachments,
     resolve,
     triangulate,
-    write_sbom,
 )
 from konflux_supply.oci.options import (
     Credentials,
@@ -53,35 +40,25 @@ from konflux_supply.oci.options import (
     RegistryOptions,
     RetryPolicy,
 )
+from konflux_supply.oci.pool import RegistryPool, open_registry
 from konflux_supply.oci.reference import Reference, is_loopback, parse_reference
 from konflux_supply.oci.referrers import (
     BundleReferrer,
     ReferrerImage,
     Referrers,
-    attach_referrer,
-    fallback_tag,
     list_referrers,
-    push_referrer,
     read_bundles,
     read_referrer_images,
 )
-from konflux_supply.oci.registry import (
-    PutResult,
-    Registry,
-    RegistryPool,
-    SizeLimitExceeded,
-    TransientError,
-    open_registry,
-)
+from konflux_supply.oci.registry import Registry, SizeLimitExceeded
 
-#: ``oci.open(ref)`` as in DESIGN.md: same as :func:`open_registry`.
+#: ``oci.open(ref)`` as in DESIGN.md: the same as :func:`open_registry`. Not in ``__all__``:
+#: ``from konflux_supply.oci import *`` must not shadow the builtin ``open``.
 open = open_registry
 
 __all__ = [
     "AppendLock",
-    "AppendOutcome",
     "AppendPolicy",
-    "Attached",
     "AttachedLayer",
     "Attachments",
     "BundleReferrer",
@@ -92,7 +69,6 @@ __all__ = [
     "Kind",
     "Layer",
     "Limits",
-    "PutResult",
     "Reference",
     "ReferrerImage",
     "Referrers",
@@ -102,29 +78,15 @@ __all__ = [
     "RetryPolicy",
     "SizeLimitExceeded",
     "ThreadLocks",
-    "TransientError",
     "append_layer",
-    "append_to_tag",
-    "attach_referrer",
-    "attach_sbom",
-    "attest_image",
-    "attestation_layer",
-    "build_signature_image",
     "copy_image",
-    "fallback_tag",
-    "image_statement",
     "is_loopback",
     "list_referrers",
-    "open",
     "open_registry",
     "parse_reference",
-    "push_referrer",
     "read_attachments",
     "read_bundles",
     "read_referrer_images",
     "resolve",
-    "sign_image",
-    "signature_layer",
     "triangulate",
-    "write_sbom",
 ]

@@ -35,7 +35,7 @@ from konflux_supply.models.oci import (
     is_digest,
     parse_manifest,
 )
-from konflux_supply.oci.options import RegistryOptions
+from konflux_supply.oci.options import Limits, RegistryOptions
 from konflux_supply.oci.registry import PutResult, SizeLimitExceeded
 
 __all__ = ["REF_NAME", "LayoutRegistry"]
@@ -110,6 +110,10 @@ class LayoutRegistry:
     @property
     def name(self) -> str:
         return f"oci:{self.path}"
+
+    @property
+    def limits(self) -> Limits:
+        return self.options.limits
 
     def close(self) -> None:
         """Nothing to release."""

@@ -36,7 +36,7 @@ from konflux_supply.models.oci import (
     OCI_MANIFEST,
 )
 from konflux_supply.oci._auth import Authenticator, denied
-from konflux_supply.oci.options import RegistryOptions
+from konflux_supply.oci.options import Limits, RegistryOptions
 from konflux_supply.oci.reference import is_loopback
 from konflux_supply.oci.registry import SizeLimitExceeded
 
@@ -190,6 +190,10 @@ class Transport:
     @property
     def name(self) -> str:
         return self.host
+
+    @property
+    def limits(self) -> Limits:
+        return self.options.limits
 
     def close(self) -> None:
         """Close the connection pool."""

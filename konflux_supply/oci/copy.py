@@ -176,7 +176,7 @@ def _attachments(
 def _referrers(
     copier: _Copier, src_subject: Reference, dst_subject: Reference, policy: AppendPolicy
 ) -> None:
-    listing = list_referrers(copier.src, src_subject, limits=copier.limits)
+    listing = list_referrers(copier.src, src_subject)
     for descriptor in listing.descriptors:
         manifest = copier.fetch(descriptor.digest)
         subject = manifest.document.subject
@@ -196,7 +196,6 @@ def copy_image(
     policy: AppendPolicy,
     kinds: Iterable[Kind] = (Kind.SIGNATURE, Kind.ATTESTATION, Kind.SBOM),
     referrers: bool = True,
-    limits: Limits | None = None,
 ) -> CopyOutcome:
     """Copy ``source`` (tag or digest) to ``destination`` with its attachments.
 
@@ -206,7 +205,7 @@ def copy_image(
     cannot answer (a partial copy never moves a tag to incomplete content: blobs and
     manifests by digest go first, tags last).
     """
-    caps = limits or Limits()
+    caps = src.limits
     if destination.digest and source.digest and destination.digest != source.digest:
         raise InputError("the destination digest differs from the source's", field="destination")
     pinned, manifest = resolve(src, source)

@@ -33,7 +33,6 @@ from konflux_supply.models.oci import (
     digest_of,
 )
 from konflux_supply.oci.append import AppendOutcome, AppendPolicy, append_to_tag
-from konflux_supply.oci.options import Limits
 from konflux_supply.oci.reference import Reference
 from konflux_supply.oci.registry import Registry, SizeLimitExceeded
 
@@ -241,7 +240,6 @@ def read_attachments(
     subject: Reference,
     kind: Kind,
     *,
-    limits: Limits,
     repository: Reference | None = None,
     fetch: bool = True,
     max_count: int | None = None,
@@ -255,6 +253,7 @@ def read_attachments(
     fetched carries its error.
     """
     tag = _stored_at(subject, kind, repository)
+    limits = registry.limits
     manifest = registry.get_manifest(tag.repository, tag.tag or "")
     if manifest is None:
         return Attachments(tag, None, ())
@@ -304,7 +303,6 @@ def append_layer(
     repository: Reference | None = None,
     duplicate: Callable[[Descriptor], bool] | None = None,
     docker_media_types: bool = False,
-    limits: Limits | None = None,
 ) -> AppendOutcome:
     """Append ``layer`` to the ``.sig``/``.att`` image of ``subject``, losslessly.
 
@@ -315,7 +313,7 @@ def append_layer(
     if kind is Kind.SBOM:
         raise InputError("SBOMs are replaced, not appended: use write_sbom()")
     tag = _stored_at(subject, kind, repository)
-    caps = limits or Limits()
+    caps = registry.limits
     new = layer.descriptor()
     registry.put_blob(tag.repository, layer.data, digest=new.digest)
     uploaded_configs: set[str] = set()

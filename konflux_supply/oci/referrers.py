@@ -89,10 +89,10 @@ def list_referrers(
     subject: Reference,
     *,
     artifact_type: str | None = None,
-    limits: Limits | None = None,
 ) -> Referrers:
-    """Referrers of ``subject`` (a digest reference), filtered by ``artifact_type``."""
-    caps = limits or Limits()
+    """Referrers of ``subject`` (a digest reference), filtered by ``artifact_type``; at most
+    the registry's ``limits.max_referrers``."""
+    caps = registry.limits
     digest = _subject_digest(subject)
     index = registry.referrers(subject.repository, digest, artifact_type=artifact_type)
     source = "api"
@@ -203,7 +203,6 @@ def read_referrer_images(
     subject: Reference,
     kind: Kind,
     *,
-    limits: Limits | None = None,
     max_count: int | None = None,
 ) -> list[ReferrerImage]:
     """Every cosign ``oci-1-1`` referrer of ``kind`` for ``subject``, sorted by digest.
@@ -212,10 +211,8 @@ def read_referrer_images(
     ``limits.max_signatures`` when verifying) raises :class:`SizeLimitExceeded` before any
     layer is fetched.
     """
-    caps = limits or Limits()
-    listing = list_referrers(
-        registry, subject, artifact_type=COSIGN_ARTIFACT_TYPES[kind], limits=caps
-    )
+    caps = registry.limits
+    listing = list_referrers(registry, subject, artifact_type=COSIGN_ARTIFACT_TYPES[kind])
     wanted = kind.layer_media_types
     found: list[tuple[Descriptor, RawManifest | RegistryError]] = []
     for descriptor in sorted(listing.descriptors, key=lambda d: d.digest):
@@ -293,9 +290,7 @@ def bundle_version(media_type: str) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
-def read_bundles(
-    registry: Registry, subject: Reference, *, limits: Limits | None = None
-) -> list[BundleReferrer]:
+def read_bundles(registry: Registry, subject: Reference) -> list[BundleReferrer]:
     """Sigstore bundle v0.3+ referrers of ``subject``, sorted by digest.
 
     Candidates are referrers whose descriptor says a bundle artifact type, or the empty
@@ -303,8 +298,8 @@ def read_bundles(
     than ``limits.max_signatures`` candidates raise :class:`SizeLimitExceeded` before any is
     fetched.
     """
-    caps = limits or Limits()
-    listing = list_referrers(registry, subject, limits=caps)
+    caps = registry.limits
+    listing = list_referrers(registry, subject)
     candidates = [d for d in listing.descriptors if _maybe_bundle(d)]
     if len(candidates) > caps.max_signatures:
         raise SizeLimitExceeded(

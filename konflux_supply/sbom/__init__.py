@@ -9,8 +9,8 @@ merged = sbom.merge([scan, prefetch], subject=sbom.image_component("quay.io/org/
                     serial_number="urn:uuid:…", timestamp=when)
 registry, ref = oci.open_registry("quay.io/org/app:v1", options=…)
 image_bom = sbom.generate(ref, registry=registry)   # tag resolved once, digests checked
-sbom.attach(registry, ref, doc, policy=oci.AppendPolicy())          # cosign's .sbom
-sbom.attest(registry, ref, signer, doc, policy=oci.AppendPolicy())  # signed predicate
+publish.attach_sbom(registry, ref, doc)           # cosign's .sbom (konflux_supply.publish)
+publish.attest_sbom(registry, ref, doc, signer)   # signed predicate
 sbom.read_attached(registry, ref).data               # the exact bytes attached
 ```
 
@@ -19,8 +19,6 @@ fields policies read; nothing is dropped on a round trip. See ``docs/sbom.md``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from ._common import (
     CYCLONEDX_VERSIONS,
@@ -47,7 +45,13 @@ from ._read import (
     validate,
 )
 from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
-from ._store import AttachedSbom, attach, attest, read_attached, read_predicate, sbom_format_for
+from ._store import (
+    AttachedSbom,
+    predicate,
+    read_attached,
+    read_predicate,
+    sbom_format_for,
+)
 
 __all__ = [
     "CYCLONEDX_VERSIONS",
@@ -72,8 +76,6 @@ __all__ = [
     "SpdxRelationship",
     "Validation",
     "ValidationIssue",
-    "attach",
-    "attest",
     "generate",
     "image_component",
     "merge",
@@ -88,12 +90,3 @@ __all__ = [
     "sbom_format_for",
     "validate",
 ]
-
-
-def predicate(document: Sbom) -> tuple[str, Any]:
-    """``(predicateType, predicate)`` for an in-toto attestation of ``document``.
-
-    As ``cosign attest --type cyclonedx|spdxjson|spdx`` writes them: CycloneDX and SPDX JSON as
-    an object, SPDX tag-value as a string. The reverse is :func:`parse_predicate`.
-    """
-    return document.predicate_type, document.predicate()

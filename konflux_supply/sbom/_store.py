@@ -1,16 +1,14 @@
-"""SBOMs in registries: attach (cosign's ``.sbom``), attest (in-toto predicate), read back.
+"""SBOMs in registries, read back: cosign's ``.sbom`` attachment (or a referrer), and the
+SBOM formats an attestation ``--type`` carries.
 
-The document is always parsed before anything is written, so a malformed, oversized or
-mislabelled SBOM never reaches a registry. Storage itself is :mod:`konflux_supply.oci`'s:
-``.sbom`` images (or OCI 1.1 referrers) and ``.att`` DSSE attestations exactly as cosign
-writes them.
+Storing one (attach or attest) is :mod:`konflux_supply.publish`'s job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from konflux_supply.errors import InputError, VerificationError
 
@@ -19,16 +17,12 @@ from ._json import ParseLimits
 from ._read import Sbom, parse
 
 if TYPE_CHECKING:
-    import datetime
-
     from konflux_supply.models.oci import Descriptor
-    from konflux_supply.oci import AppendPolicy, Attached, Limits, Reference, Registry
-    from konflux_supply.signing import Signer
+    from konflux_supply.oci import Reference, Registry
 
 __all__ = [
     "AttachedSbom",
-    "attach",
-    "attest",
+    "predicate",
     "read_attached",
     "read_predicate",
     "sbom_format_for",
@@ -76,69 +70,6 @@ def read_predicate(
             hint=f"use --type {document.format.cosign_type}",
         )
     return document
-
-
-def _stored_bytes(document: Sbom) -> bytes:
-    if document.format is SbomFormat.SPDX_TAG_VALUE and document.raw is None:
-        raise InputError("an SPDX tag-value document can only be stored as the text it was read")
-    return document.to_bytes()
-
-
-def attach(
-    registry: Registry,
-    image: Reference,
-    document: Sbom,
-    *,
-    policy: AppendPolicy,
-    repository: Reference | None = None,
-    referrers: bool = False,
-    docker_media_types: bool = False,
-) -> Attached:
-    """``cosign attach sbom``: store the document's exact bytes as the image's ``.sbom``
-    (replacing any previous one), with the media type of its format; a tag is resolved once.
-    With ``referrers=True`` it becomes an OCI 1.1 referrer instead."""
-    from konflux_supply import oci
-
-    return oci.attach_sbom(
-        registry,
-        image,
-        _stored_bytes(document),
-        document.media_type,
-        policy=policy,
-        repository=repository,
-        referrers=referrers,
-        docker_media_types=docker_media_types,
-    )
-
-
-def attest(
-    registry: Registry,
-    image: Reference,
-    signer: Signer,
-    document: Sbom,
-    *,
-    policy: AppendPolicy,
-    now: datetime.datetime | None = None,
-    repository: Reference | None = None,
-    referrers: bool = False,
-    docker_media_types: bool = False,
-) -> Attached:
-    """``cosign attest --type cyclonedx|spdxjson|spdx``: sign an in-toto statement whose
-    predicate is the document and store it in the image's ``.att`` (or as a referrer)."""
-    from konflux_supply import oci
-
-    return oci.attest_image(
-        registry,
-        image,
-        signer,
-        _stored_bytes(document),
-        document.format.cosign_type,
-        policy=policy,
-        now=now,
-        repository=repository,
-        referrers=referrers,
-        docker_media_types=docker_media_types,
-    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +128,6 @@ def read_attached(
     registry: Registry,
     image: Reference,
     *,
-    limits: Limits | None = None,
     repository: Reference | None = None,
     platform: str | None = None,
     referrers: bool = False,
@@ -213,13 +143,13 @@ def read_attached(
     """
     from konflux_supply import oci
 
-    caps = limits or oci.Limits()
+    caps = registry.limits
     if platform is not None:
         pinned = _platform_image(registry, image, platform)
     else:
         pinned = image if image.digest else oci.resolve(registry, image)[0]
     found = oci.read_attachments(
-        registry, pinned, oci.Kind.SBOM, limits=caps, repository=repository, fetch=False
+        registry, pinned, oci.Kind.SBOM, repository=repository, fetch=False
     )
     if found.exists:
         location = str(found.tag)
@@ -228,7 +158,7 @@ def read_attached(
         data = registry.get_blob(found.tag.repository, descriptor, limit=caps.max_attachment_bytes)
         return AttachedSbom(pinned, location, descriptor.media_type, data, descriptor)
     elif referrers:
-        images = oci.read_referrer_images(registry, pinned, oci.Kind.SBOM, limits=caps)
+        images = oci.read_referrer_images(registry, pinned, oci.Kind.SBOM)
         if len(images) > 1:
             listed = ", ".join(i.descriptor.digest for i in images)
             raise VerificationError(
@@ -248,3 +178,12 @@ def read_attached(
         raise layer.error
     assert layer.data is not None
     return AttachedSbom(pinned, location, layer.descriptor.media_type, layer.data, layer.descriptor)
+
+
+def predicate(document: Sbom) -> tuple[str, Any]:
+    """``(predicateType, predicate)`` for an in-toto attestation of ``document``.
+
+    As ``cosign attest --type cyclonedx|spdxjson|spdx`` writes them: CycloneDX and SPDX JSON as
+    an object, SPDX tag-value as a string. The reverse is :func:`parse_predicate`.
+    """
+    return document.predicate_type, document.predicate()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,9 @@ from konflux_supply.errors import (
 )
 from konflux_supply.models.canonical import dumps_compact
 from konflux_supply.models.dsse import Envelope
-from konflux_supply.signing import Signer, Verifier, _keys, _rekor, dsse, load_public_key
+from konflux_supply.signing import _keys, _rekor, dsse
+from konflux_supply.signing._keypair import _as_public_key, load_public_key
+from konflux_supply.signing._protocols import Signer, Verifier
 
 __all__ = [
     "BUNDLE_V03",
@@ -114,7 +117,6 @@ class VerifiedBundle:
 
 def key_hint(public_key: object) -> str:
     """cosign's bundle ``publicKey.hint``: base64 of SHA-256 over the key's PKIX DER."""
-    from konflux_supply.signing import _as_public_key
 
     return base64.b64encode(
         hashlib.sha256(_keys.spki_der(_as_public_key(public_key))).digest()
@@ -276,15 +278,16 @@ def verify_keyless_bundle(
     bundle: bytes | str | Mapping[str, Any],
     *,
     trusted_root: TrustedRoot | str | Path,
-    identity: str,
-    issuer: str,
+    identity: str | re.Pattern[str],
+    issuer: str | re.Pattern[str],
     artifact: bytes | None = None,
     check_claims: bool = True,
     source: str | None = None,
 ) -> VerifiedBundle:
     """Verify a certificate (Fulcio) bundle with sigstore-python, fully offline.
 
-    ``identity`` (the certificate SAN) and ``issuer`` (the OIDC issuer) must match exactly;
+    ``identity`` (a certificate SAN) and ``issuer`` (the OIDC issuer) must match: a string
+    exactly, a compiled pattern by ``search`` (as cosign's ``-regexp`` flags);
     ``check_claims`` as for :func:`verify_key_bundle`.
     """
     if not identity or not issuer:
@@ -314,7 +317,11 @@ def verify_keyless_bundle(
     except (SigstoreError, ValueError, OSError) as error:
         raise InputError(f"invalid bundle or trusted root: {error}", source=source) from None
     verifier = SigstoreVerifier(trusted_root=root)
-    policy = Identity(identity=identity, issuer=issuer)
+    policy: Any
+    if isinstance(identity, str) and isinstance(issuer, str):
+        policy = Identity(identity=identity, issuer=issuer)
+    else:
+        policy = _MatchingIdentity(identity, issuer)
     payload: bytes | None = None
     payload_type: str | None = None
     try:
@@ -341,10 +348,66 @@ def verify_keyless_bundle(
         payload=payload,
         payload_type=payload_type,
         public_key_pem=None,
-        identity=identity,
+        identity=identity if isinstance(identity, str) else identity.pattern,
         tlog_entries=len(_rekor.arr(doc["verificationMaterial"].get("tlogEntries"), "tlogEntries")),
         integrated_time=None,
     )
+
+
+_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"  # DER UTF8String
+_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"  # raw bytes
+
+
+def _der_utf8(data: bytes) -> str:
+    if len(data) < 2 or data[0] != 0x0C:
+        raise ValueError("not a DER UTF8String")
+    length, offset = data[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, offset = int.from_bytes(data[2 : 2 + count], "big"), 2 + count
+    if offset + length != len(data):
+        raise ValueError("bad DER length")
+    return data[offset:].decode("utf-8")
+
+
+class _MatchingIdentity:
+    """A sigstore-python policy: a SAN and the OIDC issuer, exactly or by pattern search."""
+
+    def __init__(self, identity: str | re.Pattern[str], issuer: str | re.Pattern[str]) -> None:
+        self.identity = identity
+        self.issuer = issuer
+
+    @staticmethod
+    def _holds(wanted: str | re.Pattern[str], value: str) -> bool:
+        if isinstance(wanted, str):
+            return value == wanted
+        return wanted.search(value) is not None
+
+    def verify(self, cert: Any) -> None:
+        from cryptography import x509
+        from cryptography.x509.oid import ObjectIdentifier
+        from sigstore.errors import VerificationError as SigstoreVerificationError
+
+        issuer: str | None = None
+        for oid, decode in ((_ISSUER_V2, _der_utf8), (_ISSUER_V1, bytes.decode)):
+            try:
+                ext = cert.extensions.get_extension_for_oid(ObjectIdentifier(oid))
+            except x509.ExtensionNotFound:
+                continue
+            issuer = decode(ext.value.value)
+            break
+        if issuer is None or not self._holds(self.issuer, issuer):
+            raise SigstoreVerificationError(f"the certificate's OIDC issuer {issuer!r} differs")
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [*sans.get_values_for_type(x509.RFC822Name)]
+        names += sans.get_values_for_type(x509.UniformResourceIdentifier)
+        names += [
+            other.value.decode(errors="replace")
+            for other in sans.get_values_for_type(x509.OtherName)
+            if other.type_id.dotted_string == "1.3.6.1.4.1.57264.1.7"
+        ]
+        if not any(self._holds(self.identity, name) for name in names):
+            raise SigstoreVerificationError(f"no SAN of the certificate matches ({names})")
 
 
 def _material(signer: Signer) -> dict[str, Any]:

@@ -1,18 +1,22 @@
 """Image signature and attestation verification (cosign ``verify`` / ``verify-attestation``).
 
-Each function returns a :class:`VerifiedImage` holding only what verified, or raises:
+Each function takes a trust policy (:mod:`.policy`; a list of verifiers means
+``Keys(verifiers)``) and :class:`VerifyOptions` (where to look), and returns a
+:class:`VerifiedImage` holding only what verified, or raises:
 
 * :class:`VerificationError` (exit 1) — there are no signatures, or none holds: bad
   signature, payload for another digest (a layer copied from another image's ``.sig``),
-  missing ``-a`` annotation, attestation subject not this image, no attestation of the
+  missing required annotation, attestation subject not this image, no attestation of the
   wanted predicate type. The message lists why each candidate failed.
 * :class:`RegistryError` (exit 3) — the registry could not answer (the ``.sig``/``.att``
   manifest could not be read, or no candidate verified while some could not be fetched).
   It is never read as "unsigned".
 
-A candidate is accepted on its content, never on descriptor metadata: the layer's
-``predicateType`` annotation (absent in Chains' layers) is ignored and the verified
-statement's ``predicateType`` decides. As in cosign, one verifying candidate is enough.
+Tag layers, referrer layers and Sigstore bundles are all candidates of one type
+(:class:`~._candidates.Candidate`). A candidate is accepted on its content, never on
+descriptor metadata: the layer's ``predicateType`` annotation (absent in Chains' layers) is
+ignored and the verified statement's ``predicateType`` decides. As in cosign, one verifying
+candidate is enough.
 """
 
 from __future__ import annotations
@@ -20,39 +24,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-from konflux_supply.errors import (
-    BackendUnavailable,
-    InputError,
-    KonfluxSupplyError,
-    RegistryError,
-    VerificationError,
-)
+from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE
 from konflux_supply.models.oci import Descriptor
-from konflux_supply.oci import (
-    AttachedLayer,
-    Attachments,
-    BundleReferrer,
-    Kind,
-    Limits,
-    Reference,
-    Registry,
-    read_attachments,
-    read_bundles,
-    read_referrer_images,
-    resolve,
-)
+from konflux_supply.models.predicates import PREDICATE_COSIGN_SIGN
+from konflux_supply.oci import Kind, Reference, Registry, resolve
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
 from konflux_supply.signing import Verifier, dsse, simple_signing
-from konflux_supply.signing.blob import predicate_type_uri
-from konflux_supply.signing.bundle import TrustedRoot, UnsafeIgnoreTlog, verify_key_bundle
+from konflux_supply.signing.bundle import verify_key_bundle, verify_keyless_bundle
 from konflux_supply.signing.simple_signing import SimpleSigning
+from konflux_supply.verify._candidates import Candidate, Outcomes, candidates
+from konflux_supply.verify.policy import Identity, Keys, Policy, Trust, trust_of
 
 __all__ = [
     "COSIGN_SIGN_PREDICATE",
@@ -66,26 +54,26 @@ __all__ = [
 ]
 
 #: The predicate type of cosign v3's signature bundles (``cosign sign --new-bundle-format``).
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+COSIGN_SIGN_PREDICATE = PREDICATE_COSIGN_SIGN
 
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    """Where to look and what to trust besides the keys.
+    """Where to look (what to trust is the policy; size caps are the registry's own,
+    :attr:`konflux_supply.oci.RegistryOptions.limits`).
 
-    * ``limits`` — size/count caps (cosign's defaults).
     * ``repository`` — where attachments live (cosign's ``COSIGN_REPOSITORY``).
     * ``referrers`` — also consider cosign ``oci-1-1`` referrers (signature/attestation images
       pushed with ``subject``).
-    * ``bundles`` — also consider Sigstore bundle (v0.3) referrers, checking their
-      transparency-log entries against this trusted root, or not at all with
-      ``UNSAFE_IGNORE_TLOG`` (``--insecure-ignore-tlog``). ``None``: bundles are not read.
+    * ``bundles`` — also consider Sigstore bundle (v0.3) referrers; how their
+      transparency-log entries are judged is the policy's choice
+      (:attr:`~konflux_supply.verify.Keys.transparency_log`, or an
+      :class:`~konflux_supply.verify.Identity`'s trusted root).
     """
 
-    limits: Limits = field(default_factory=Limits)
     repository: Reference | None = None
     referrers: bool = False
-    bundles: TrustedRoot | UnsafeIgnoreTlog | None = None
+    bundles: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,54 +130,19 @@ class VerifiedImage:
         return dumps_go([signature.cosign_json() for signature in self.signatures])
 
 
-_T = TypeVar("_T")
-
-
-class _Outcomes:
-    """Why each candidate failed; decides between "no" (1) and "no answer" (3)."""
-
-    def __init__(self, what: str, reference: Reference) -> None:
-        self.what = what
-        self.reference = reference
-        self.rejected: list[str] = []
-        self.unavailable: list[KonfluxSupplyError] = []
-        self.count = 0
-
-    def run(self, label: str, check: Callable[[], _T]) -> _T | None:
-        """Run one candidate's check: its result, or ``None`` with the reason recorded."""
-        self.count += 1
-        try:
-            return check()
-        except (VerificationError, InputError) as error:
-            self.rejected.append(f"{label}: {error.summary()}")
-        except (RegistryError, BackendUnavailable) as error:
-            self.unavailable.append(error)
-            self.rejected.append(f"{label}: {error.summary()}")
-        return None
-
-    def fail(self) -> KonfluxSupplyError:
-        if self.unavailable:
-            first = self.unavailable[0]
-            error: KonfluxSupplyError
-            message = (
-                f"could not verify {self.what} of {self.reference}: "
-                f"{len(self.unavailable)} of {self.count} could not be read or checked "
-                f"({first.summary()})"
-            )
-            if isinstance(first, BackendUnavailable):
-                error = BackendUnavailable(message, hint=first.hint)
-            else:
-                error = RegistryError(message, hint="retry; this is not a verdict")
-            return error
-        if not self.count:
-            return VerificationError(f"no {self.what} found for {self.reference}")
-        return VerificationError(f"no matching {self.what}: " + "; ".join(self.rejected))
-
-
 def _pin(registry: Registry, image: Reference) -> Reference:
     if image.digest:
         return image
     return resolve(registry, image)[0]
+
+
+def _keys_of(trust: Trust) -> Sequence[Verifier]:
+    """The verifiers of a key policy; a keyless one has no key to check a cosign layer with."""
+    if isinstance(trust.signer, Identity):
+        raise VerificationError(
+            "keyless trust is checked on Sigstore bundles only; this cosign layer is refused"
+        )
+    return trust.signer.verifiers
 
 
 def _verify_raw(verifiers: Sequence[Verifier], signature: bytes, data: bytes) -> None:
@@ -213,198 +166,38 @@ def _annotations_hold(optional: Mapping[str, Any] | None, wanted: Mapping[str, s
             )
 
 
-def _check_signature(
-    layer: AttachedLayer,
-    *,
-    digest: str,
-    verifiers: Sequence[Verifier],
-    annotations: Mapping[str, str],
-    source: str,
-) -> VerifiedSignature:
-    if layer.error is not None:
-        raise layer.error
-    assert layer.data is not None
-    encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
-    if encoded is None:
-        raise VerificationError(f"no {SIGNATURE_ANNOTATION} annotation")
-    try:
-        signature = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise VerificationError("the signature annotation is not base64") from None
-    _verify_raw(verifiers, signature, layer.data)
-    try:
-        claims = simple_signing.parse(layer.data)
-    except InputError as error:
-        raise VerificationError(f"not a simple-signing payload: {error.summary()}") from None
-    if claims.docker_manifest_digest != digest:
-        raise VerificationError(
-            f"the payload is for {claims.docker_manifest_digest}, not this image ({digest})"
+def _bundle_payload(candidate: Candidate, trust: Trust) -> bytes:
+    """The in-toto statement a bundle candidate signs, verified under ``trust``."""
+    assert candidate.data is not None
+    signer = trust.signer
+    if isinstance(signer, Keys):
+        assert signer.transparency_log is not None  # checked before any bundle is read
+        errors: list[str] = []
+        for verifier in signer.verifiers:
+            try:
+                verified = verify_key_bundle(
+                    candidate.data,
+                    verifier,
+                    trusted_root=signer.transparency_log,
+                    artifact=candidate.artifact,
+                )
+            except VerificationError as error:
+                errors.append(error.summary())
+                continue
+            break
+        else:
+            raise VerificationError("; ".join(errors) or "no key verifies the bundle")
+    else:
+        verified = verify_keyless_bundle(
+            candidate.data,
+            trusted_root=signer.trusted_root,
+            identity=signer.subject_matcher(),
+            issuer=signer.issuer_matcher(),
+            artifact=candidate.artifact,
         )
-    _annotations_hold(claims.optional, annotations)
-    return VerifiedSignature(layer.data, claims, layer.descriptor, source)
-
-
-def _referrers_at(image: Reference, options: VerifyOptions) -> Reference:
-    """Where referrers of ``image`` are listed: the ``repository`` override, as they are
-    written (``attach`` pushes them there too)."""
-    if options.repository is None:
-        return image
-    return options.repository.with_digest(image.digest or "")
-
-
-def _bundle_candidates(
-    registry: Registry,
-    image: Reference,
-    verifiers: Sequence[Verifier],
-    options: VerifyOptions,
-    outcomes: _Outcomes,
-    accept: Callable[[bytes, Descriptor], None],
-) -> None:
-    if options.bundles is None:
-        return
-    trust = options.bundles
-    manifest = registry.get_manifest(image.repository, image.digest or "")
-    if manifest is None:
-        raise InputError(f"image not found: {image}", field="image")
-    for found in read_bundles(registry, _referrers_at(image, options), limits=options.limits):
-        outcomes.run(
-            f"bundle {found.descriptor.digest}",
-            partial(_check_bundle, found, verifiers, trust, manifest.data, accept),
-        )
-
-
-def _check_bundle(
-    found: BundleReferrer,
-    verifiers: Sequence[Verifier],
-    trust: TrustedRoot | UnsafeIgnoreTlog,
-    artifact: bytes,
-    accept: Callable[[bytes, Descriptor], None],
-) -> None:
-    if found.error is not None:
-        raise found.error
-    assert found.data is not None
-    assert found.manifest is not None
-    errors: list[str] = []
-    for verifier in verifiers:
-        try:
-            verified = verify_key_bundle(
-                found.data, verifier, trusted_root=trust, artifact=artifact
-            )
-        except VerificationError as error:
-            errors.append(error.summary())
-            continue
-        if verified.payload is None or verified.payload_type != IN_TOTO_PAYLOAD_TYPE:
-            raise VerificationError("the bundle does not hold an in-toto statement")
-        accept(verified.payload, found.manifest.manifest.layers[0])
-        return
-    raise VerificationError("; ".join(errors) or "no key verifies the bundle")
-
-
-def verify_signatures(
-    registry: Registry,
-    image: Reference,
-    verifiers: Sequence[Verifier],
-    *,
-    annotations: Mapping[str, str] | None = None,
-    options: VerifyOptions | None = None,
-) -> VerifiedImage:
-    """``cosign verify --key``: the image's verified signatures, or raise."""
-    if not verifiers:
-        raise InputError("no verification keys were given", field="key")
-    opts = options or VerifyOptions()
-    pinned = _pin(registry, image)
-    digest = pinned.digest or ""
-    wanted = dict(annotations or {})
-    outcomes = _Outcomes("signatures", pinned)
-    check = partial(_check_signature, digest=digest, verifiers=verifiers, annotations=wanted)
-    verified = _verified(registry, pinned, Kind.SIGNATURE, opts, outcomes, check)
-
-    def bundle_statement(payload: bytes, layer: Descriptor) -> None:
-        statement = _statement(payload, digest)
-        if statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
-            raise VerificationError(
-                f"the bundle holds a {statement.get('predicateType')!r} statement, not a signature"
-            )
-        subject = next(
-            s for s in statement["subject"] if _subject_digest(s) == digest.split(":", 1)[1]
-        )
-        optional = subject.get("annotations") if isinstance(subject, dict) else None
-        _annotations_hold(optional if isinstance(optional, dict) else None, wanted)
-        claims = SimpleSigning(
-            str(pinned.name), digest, simple_signing.SIGNATURE_TYPE, optional, payload
-        )
-        verified.append(VerifiedSignature(payload, claims, layer, "bundle"))
-
-    _bundle_candidates(registry, pinned, verifiers, opts, outcomes, bundle_statement)
-    if not verified:
-        raise outcomes.fail()
-    return VerifiedImage(pinned, signatures=tuple(verified))
-
-
-def _raise(error: KonfluxSupplyError) -> None:
-    raise error
-
-
-def _verified(
-    registry: Registry,
-    image: Reference,
-    kind: Kind,
-    options: VerifyOptions,
-    outcomes: _Outcomes,
-    check: Callable[..., _T],
-) -> list[_T]:
-    """Every tag and referrer candidate of ``kind`` that ``check`` accepts; the rest recorded."""
-    attachments = read_attachments(
-        registry,
-        image,
-        kind,
-        limits=options.limits,
-        repository=options.repository,
-        max_count=options.limits.max_signatures,
-    )
-    verified: list[_T] = []
-    for label, source, candidate in _candidates(registry, image, kind, attachments, options):
-        if isinstance(candidate, KonfluxSupplyError):
-            outcomes.run(label, partial(_raise, candidate))
-            continue
-        result = outcomes.run(label, partial(check, candidate, source=source))
-        if result is not None:
-            verified.append(result)
-    return verified
-
-
-def _candidates(
-    registry: Registry,
-    image: Reference,
-    kind: Kind,
-    attachments: Attachments,
-    options: VerifyOptions,
-) -> Iterator[tuple[str, str, AttachedLayer | KonfluxSupplyError]]:
-    """(label, source, layer or the error standing in for it) for every candidate."""
-    expected = "a signature" if kind is Kind.SIGNATURE else "a DSSE envelope"
-    for skipped in attachments.skipped:
-        yield (
-            f"layer {skipped.digest}",
-            "tag",
-            VerificationError(f"media type {skipped.media_type} is not {expected}"),
-        )
-    for layer in attachments.layers:
-        yield f"layer {layer.descriptor.digest}", "tag", layer
-    if not options.referrers:
-        return
-    found_images = read_referrer_images(
-        registry,
-        _referrers_at(image, options),
-        kind,
-        limits=options.limits,
-        max_count=options.limits.max_signatures,
-    )
-    for found in found_images:
-        label = f"referrer {found.descriptor.digest}"
-        if found.error is not None:
-            yield label, "referrer", found.error
-        for layer in found.layers:
-            yield label, "referrer", layer
+    if verified.payload is None or verified.payload_type != IN_TOTO_PAYLOAD_TYPE:
+        raise VerificationError("the bundle does not hold an in-toto statement")
+    return verified.payload
 
 
 def _subject_digest(subject: Any) -> str | None:
@@ -435,84 +228,190 @@ def _statement(payload: bytes, digest: str) -> dict[str, Any]:
     return statement
 
 
-def _check_attestation(
-    layer: AttachedLayer, *, digest: str, verifiers: Sequence[Verifier], source: str
-) -> VerifiedAttestation:
-    if layer.error is not None:
-        raise layer.error
-    assert layer.data is not None
+def _content(candidate: Candidate) -> tuple[bytes, Descriptor]:
+    """The candidate's bytes and layer, or the error standing in for them."""
+    if candidate.error is not None:
+        raise candidate.error
+    assert candidate.data is not None
+    assert candidate.descriptor is not None
+    return candidate.data, candidate.descriptor
+
+
+def _bundle_statement(
+    candidate: Candidate, digest: str, trust: Trust
+) -> tuple[bytes, dict[str, Any]]:
+    payload = _bundle_payload(candidate, trust)
+    return payload, _statement(payload, digest)
+
+
+def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> VerifiedSignature:
+    data, layer = _content(candidate)
+    digest = image.digest or ""
+    if candidate.source == "bundle":
+        payload, statement = _bundle_statement(candidate, digest, trust)
+        if statement.get("predicateType") != COSIGN_SIGN_PREDICATE:
+            raise VerificationError(
+                f"the bundle holds a {statement.get('predicateType')!r} statement, not a signature"
+            )
+        subject = next(
+            s for s in statement["subject"] if _subject_digest(s) == digest.split(":", 1)[1]
+        )
+        optional = subject.get("annotations") if isinstance(subject, dict) else None
+        _annotations_hold(optional if isinstance(optional, dict) else None, trust.annotations)
+        claims = SimpleSigning(
+            str(image.name), digest, simple_signing.SIGNATURE_TYPE, optional, payload
+        )
+        return VerifiedSignature(payload, claims, layer, "bundle")
+    encoded = candidate.annotations.get(SIGNATURE_ANNOTATION)
+    if encoded is None:
+        raise VerificationError(f"no {SIGNATURE_ANNOTATION} annotation")
     try:
-        envelope = dsse.parse(layer.data)
+        signature = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise VerificationError("the signature annotation is not base64") from None
+    _verify_raw(_keys_of(trust), signature, data)
+    try:
+        claims = simple_signing.parse(data)
     except InputError as error:
-        raise VerificationError(f"not a DSSE envelope: {error.summary()}") from None
-    payload = dsse.verify(envelope, list(verifiers), payload_type=IN_TOTO_PAYLOAD_TYPE)
-    statement = _statement(payload, digest)
-    return VerifiedAttestation(
-        layer.data, payload, str(statement["predicateType"]), layer.descriptor, source
-    )
+        raise VerificationError(f"not a simple-signing payload: {error.summary()}") from None
+    if claims.docker_manifest_digest != digest:
+        raise VerificationError(
+            f"the payload is for {claims.docker_manifest_digest}, not this image ({digest})"
+        )
+    _annotations_hold(claims.optional, trust.annotations)
+    return VerifiedSignature(data, claims, layer, candidate.source)
 
 
-def verify_attestations(
-    registry: Registry,
-    image: Reference,
-    verifiers: Sequence[Verifier],
-    *,
-    predicate_type: str | None = "custom",
-    options: VerifyOptions | None = None,
-) -> VerifiedImage:
-    """``cosign verify-attestation --key [--type T]``: the verified attestations of type T.
-
-    ``predicate_type`` is a cosign ``--type`` name or URI (default ``custom``, as cosign);
-    ``None`` keeps every verified attestation.
-    """
-    if not verifiers:
-        raise InputError("no verification keys were given", field="key")
-    wanted = predicate_type_uri(predicate_type) if predicate_type is not None else None
-    opts = options or VerifyOptions()
-    pinned = _pin(registry, image)
-    digest = pinned.digest or ""
-    outcomes = _Outcomes("attestations", pinned)
-    check = partial(_check_attestation, digest=digest, verifiers=verifiers)
-    verified = _verified(registry, pinned, Kind.ATTESTATION, opts, outcomes, check)
-
-    def bundle_statement(payload: bytes, layer: Descriptor) -> None:
-        statement = _statement(payload, digest)
+def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> VerifiedAttestation:
+    data, layer = _content(candidate)
+    digest = image.digest or ""
+    if candidate.source == "bundle":
+        payload, statement = _bundle_statement(candidate, digest, trust)
+        wanted = trust.predicate_type.uri if trust.predicate_type else None
         if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
             # cosign v3's image signature: not an attestation unless that type is asked for.
             raise VerificationError("the bundle holds an image signature, not an attestation")
-        verified.append(
-            VerifiedAttestation(payload, payload, str(statement["predicateType"]), layer, "bundle")
+        return VerifiedAttestation(
+            payload, payload, str(statement["predicateType"]), layer, "bundle"
         )
+    try:
+        envelope = dsse.parse(data)
+    except InputError as error:
+        raise VerificationError(f"not a DSSE envelope: {error.summary()}") from None
+    payload = dsse.verify(envelope, list(_keys_of(trust)), payload_type=IN_TOTO_PAYLOAD_TYPE)
+    statement = _statement(payload, digest)
+    predicate_type = str(statement["predicateType"])
+    return VerifiedAttestation(data, payload, predicate_type, layer, candidate.source)
 
-    _bundle_candidates(registry, pinned, verifiers, opts, outcomes, bundle_statement)
+
+def _verified(
+    registry: Registry,
+    image: Reference,
+    kind: Kind,
+    trust: Trust,
+    options: VerifyOptions,
+    outcomes: Outcomes,
+) -> list[Any]:
+    """Every candidate of ``kind`` that verifies under ``trust``; the rest recorded."""
+    if options.bundles and isinstance(trust.signer, Keys) and trust.signer.transparency_log is None:
+        raise InputError(
+            "reading bundles needs a transparency-log choice on the policy",
+            field="transparency_log",
+            hint="Keys(…, transparency_log=TrustedRoot or UNSAFE_IGNORE_TLOG)",
+        )
+    check = _check_signature if kind is Kind.SIGNATURE else _check_attestation
+    found = candidates(
+        registry,
+        image,
+        kind,
+        repository=options.repository,
+        referrers=options.referrers,
+        bundles=options.bundles,
+    )
+    verified: list[Any] = []
+    for candidate in found:
+        result = outcomes.run(candidate.label, partial(check, candidate, image, trust))
+        if result is not None:
+            verified.append(result)
+    return verified
+
+
+def _signatures(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
+) -> VerifiedImage:
+    pinned = _pin(registry, image)
+    outcomes = Outcomes("signatures", pinned)
+    verified = _verified(registry, pinned, Kind.SIGNATURE, trust, options, outcomes)
+    if not verified:
+        raise outcomes.fail()
+    return VerifiedImage(pinned, signatures=tuple(verified))
+
+
+def _attestations(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
+) -> VerifiedImage:
+    wanted = trust.predicate_type
+    pinned = _pin(registry, image)
+    outcomes = Outcomes("attestations", pinned)
+    verified: list[VerifiedAttestation] = _verified(
+        registry, pinned, Kind.ATTESTATION, trust, options, outcomes
+    )
     if not verified:
         raise outcomes.fail()
     if wanted is None:
         return VerifiedImage(pinned, attestations=tuple(verified))
-    matching = tuple(a for a in verified if a.predicate_type == wanted)
+    matching = tuple(a for a in verified if a.predicate_type == wanted.uri)
     if not matching and outcomes.unavailable:
         raise outcomes.fail()  # an unread candidate may be the one of this type: no verdict
     if not matching:
         found_types = ", ".join(sorted({a.predicate_type for a in verified}))
         raise VerificationError(
-            f"none of the attestations matched the predicate type: {predicate_type}, "
+            f"none of the attestations matched the predicate type: {wanted.name}, "
             f"found: {found_types}"
         )
     return VerifiedImage(pinned, attestations=matching)
 
 
+def verify_signatures(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify``: the image's signatures that hold under ``policy``, or raise.
+
+    The policy's :class:`~konflux_supply.verify.Annotations` must be among each accepted
+    signature's signed claims; a :class:`~konflux_supply.verify.PredicateType` is ignored.
+    """
+    return _signatures(registry, image, trust_of(policy), options or VerifyOptions())
+
+
+def verify_attestations(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify-attestation``: the verified attestations of the policy's
+    :class:`~konflux_supply.verify.PredicateType`, or every verified attestation when the
+    policy names none. (The CLI's ``--type`` defaults to ``custom``, as cosign's.)
+    """
+    return _attestations(registry, image, trust_of(policy), options or VerifyOptions())
+
+
 def verify_image(
     registry: Registry,
     image: Reference,
-    verifiers: Sequence[Verifier],
+    policy: Policy | Sequence[Verifier],
     *,
-    annotations: Mapping[str, str] | None = None,
-    predicate_type: str | None = None,
     options: VerifyOptions | None = None,
 ) -> VerifiedImage:
-    """Signatures and attestations together (both must verify), as a release gate needs."""
-    signed = verify_signatures(registry, image, verifiers, annotations=annotations, options=options)
-    attested = verify_attestations(
-        registry, signed.reference, verifiers, predicate_type=predicate_type, options=options
-    )
+    """Signatures and attestations together (both must verify), as a release gate needs:
+    one policy for both (its annotations bind signatures, its predicate type attestations)."""
+    trust = trust_of(policy)
+    opts = options or VerifyOptions()
+    signed = _signatures(registry, image, trust, opts)
+    attested = _attestations(registry, signed.reference, trust, opts)
     return VerifiedImage(signed.reference, signed.signatures, attested.attestations)

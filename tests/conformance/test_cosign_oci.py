@@ -25,17 +25,14 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    Limits,
-    build_signature_image,
     open_registry,
     parse_reference,
-    push_referrer,
     read_attachments,
     read_bundles,
     triangulate,
 )
-from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03
+from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, build_signature_image
+from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03, push_referrer
 from konflux_supply.signing import simple_signing
 from konflux_supply.verify import VerifiedImage, VerifiedSignature
 from tests.integration.conftest import (  # noqa: F401 - session fixtures used below
@@ -104,7 +101,7 @@ def test_trace_image_round_trips_through_the_registry(
     client.put_manifest(
         subject.repository, tag.tag or "", parse_manifest(trace["manifest"], OCI_MANIFEST)
     )
-    read = read_attachments(client, subject, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(client, subject, Kind.SIGNATURE)
     assert read.manifest is not None
     assert read.manifest.data == trace["manifest"]
     (layer,) = read.layers

@@ -18,15 +18,14 @@ from konflux_supply.oci import (
     AppendPolicy,
     HostFileLock,
     Kind,
-    Limits,
     Reference,
     RegistryOptions,
     append_layer,
-    attach_referrer,
     list_referrers,
     open_registry,
     read_attachments,
 )
+from konflux_supply.oci.referrers import attach_referrer
 from tests.integration.conftest import RegistryService
 from tests.integration.oci.helpers import att_layer, push_image, sig_layer
 
@@ -39,7 +38,10 @@ THREADS = 25
 def _writer_process(
     host: str, subject: str, lock_dir: str | None, settle: float, worker: int, threads: int
 ) -> None:
-    from konflux_supply.oci import RetryPolicy, parse_reference
+    from konflux_supply.oci import (
+        RetryPolicy,
+        parse_reference,
+    )
 
     options = RegistryOptions(allow_http=True, retry=RetryPolicy(attempts=8, backoff=0.05))
     registry, _ = open_registry(f"{host}/x:y", options=options)
@@ -91,7 +93,7 @@ def _run_writers(
 
 def _kept(registry: RegistryService, subject: Reference, kind: Kind) -> set[bytes]:
     client, _ = open_registry(str(subject), options=registry.options)
-    read = read_attachments(client, subject, kind, limits=Limits())
+    read = read_attachments(client, subject, kind)
     assert all(layer.error is None for layer in read.layers)
     return {layer.data or b"" for layer in read.layers}
 

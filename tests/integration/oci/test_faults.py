@@ -11,7 +11,6 @@ from konflux_supply.errors import RegistryError
 from konflux_supply.oci import (
     AppendPolicy,
     Kind,
-    Limits,
     Reference,
     RetryPolicy,
     append_layer,
@@ -73,7 +72,7 @@ def test_transient_faults_are_retried_to_success(
 ) -> None:
     rule = fault_proxy.plan.add(fault, method="GET", path=target, **settings)
     client, ref = _via(fault_proxy, registry, signed)
-    read = read_attachments(client, ref, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(client, ref, Kind.SIGNATURE)
     assert [layer.data for layer in read.layers] == [sig_layer("one").data, sig_layer("two").data]
     assert all(layer.error is None for layer in read.layers)
     assert rule.fired == settings["times"]
@@ -102,7 +101,7 @@ def test_persistent_manifest_faults_name_the_cause(
     fault_proxy.plan.add(fault, method="GET", path=MANIFESTS, times=None, **settings)
     client, ref = _via(fault_proxy, registry, signed)
     with pytest.raises(RegistryError, match=cause) as caught:
-        read_attachments(client, ref, Kind.SIGNATURE, limits=Limits())
+        read_attachments(client, ref, Kind.SIGNATURE)
     assert caught.value.exit_code == 3
 
 
@@ -117,7 +116,7 @@ def test_persistent_blob_faults_are_kept_per_layer(
 ) -> None:
     fault_proxy.plan.add(fault, method="GET", path=BLOBS, times=None, **settings)
     client, ref = _via(fault_proxy, registry, signed)
-    read = read_attachments(client, ref, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(client, ref, Kind.SIGNATURE)
     assert len(read.layers) == 2
     for layer in read.layers:
         assert layer.data is None
@@ -131,12 +130,12 @@ def test_slow_beyond_the_timeout(
     fault_proxy.plan.add("slow", method="GET", path=MANIFESTS, times=None, delay=1.0)
     client, ref = _via(fault_proxy, registry, signed, timeout=0.3, attempts=2)
     with pytest.raises(RegistryError, match="timed out"):
-        read_attachments(client, ref, Kind.SIGNATURE, limits=Limits())
+        read_attachments(client, ref, Kind.SIGNATURE)
 
 
 def _intact(registry: RegistryService, subject: Reference, expected: int) -> None:
     client, _ = open_registry(str(subject), options=registry.options)
-    read = read_attachments(client, subject, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(client, subject, Kind.SIGNATURE)
     assert read.manifest is not None
     assert len(read.layers) == expected
     assert all(layer.error is None for layer in read.layers)
@@ -209,4 +208,4 @@ def test_retry_policy_bounds_the_wait(
         f"{fault_proxy.host}/{signed.repository}@{signed.digest}", options=options
     )
     with pytest.raises(RegistryError, match="gave up after 2 attempts"):
-        read_attachments(client, ref, Kind.SIGNATURE, limits=Limits())
+        read_attachments(client, ref, Kind.SIGNATURE)

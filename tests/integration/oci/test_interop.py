@@ -12,14 +12,13 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    Limits,
     Reference,
     append_layer,
     open_registry,
     read_attachments,
     triangulate,
-    write_sbom,
 )
+from konflux_supply.oci.cosign import write_sbom
 from tests.integration.conftest import RegistryService, require_binary
 from tests.integration.oci.helpers import att_layer, push_image, sig_layer
 
@@ -79,7 +78,7 @@ def test_skopeo_reads_our_attachments_byte_for_byte(
     _skopeo("copy", "--src-tls-verify=false", f"docker://{sig}", f"oci:{layout}:{sig.tag}")
     from_layout, _ = open_registry(f"oci:{layout}:{sig.tag}")
     copied_subject = Reference("", str(layout), digest=subject.digest, layout=True)
-    read = read_attachments(from_layout, copied_subject, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(from_layout, copied_subject, Kind.SIGNATURE)
     assert [layer.data for layer in read.layers] == [sig_layer("a").data, sig_layer("b").data]
 
 

@@ -13,7 +13,6 @@ from konflux_supply.oci import (
     AppendPolicy,
     Credentials,
     Kind,
-    Limits,
     RegistryOptions,
     append_layer,
     list_referrers,
@@ -46,7 +45,7 @@ def test_round_trip(service: RegistryService) -> None:
     assert b"".join(registry.iter_blob(ref.repository, layer)) == b"round trip"
     assert "v1" in registry.list_tags(ref.repository)
     append_layer(registry, resolved, Kind.SIGNATURE, sig_layer("a"), policy=AppendPolicy())
-    read = read_attachments(registry, resolved, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(registry, resolved, Kind.SIGNATURE)
     assert [layer.data for layer in read.layers] == [sig_layer("a").data]
     registry.close()
 

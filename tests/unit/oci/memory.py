@@ -8,13 +8,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from konflux_supply.models.oci import Descriptor, ImageIndex, RawManifest, digest_of, is_digest
-from konflux_supply.oci import PutResult
+from konflux_supply.oci import (
+    Limits,
+)
+from konflux_supply.oci.registry import PutResult
 
 
 class MemoryRegistry:
     """Last write wins, like a registry without conditional requests."""
 
-    def __init__(self, *, latency: float = 0.0, referrers_api: bool = False) -> None:
+    def __init__(
+        self, *, latency: float = 0.0, referrers_api: bool = False, limits: Limits | None = None
+    ) -> None:
+        self.limits = limits or Limits()
         self.latency = latency
         self.referrers_api = referrers_api
         self.blobs: dict[str, bytes] = {}

@@ -14,19 +14,24 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    Limits,
     Reference,
     ThreadLocks,
-    append_to_tag,
-    attest_image,
-    build_signature_image,
     copy_image,
     list_referrers,
     read_attachments,
-    sign_image,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.verify import VerifyOptions, verify_attestations, verify_signatures
+from konflux_supply.oci.append import append_to_tag
+from konflux_supply.oci.cosign import build_signature_image
+from konflux_supply.publish import PublishOptions, attest_image, sign_image
+from konflux_supply.verify import (
+    AllOf,
+    Keys,
+    PredicateType,
+    VerifyOptions,
+    verify_attestations,
+    verify_signatures,
+)
 from tests.unit.oci.memory import MemoryRegistry
 
 POLICY = AppendPolicy(lock=ThreadLocks())
@@ -56,12 +61,17 @@ def test_index_with_children_attachments_and_referrers(tmp_path: Path) -> None:
     src.put_manifest("", "v1", index)
     top = Reference("", str(tmp_path / "src"), tag="v1", digest=index.digest, layout=True)
     identity = "registry.example/team/app"
-    sign_image(src, top, KEY, policy=POLICY, identity=identity)
+    sign_image(src, top, KEY, options=PublishOptions(policy=POLICY), identity=identity)
     child_ref = top.with_digest(children[0].digest)
-    sign_image(src, child_ref, KEY, policy=POLICY, identity=identity)
-    attest_image(src, top, KEY, b"hello", policy=POLICY)
+    sign_image(src, child_ref, KEY, options=PublishOptions(policy=POLICY), identity=identity)
+    attest_image(src, top, KEY, b"hello", options=PublishOptions(policy=POLICY))
     sign_image(
-        src, top, KEY, policy=POLICY, identity=identity, annotations={"r": "1"}, referrers=True
+        src,
+        top,
+        KEY,
+        options=PublishOptions(policy=POLICY, referrers=True),
+        identity=identity,
+        annotations={"r": "1"},
     )
 
     dst = MemoryRegistry()
@@ -75,7 +85,14 @@ def test_index_with_children_attachments_and_referrers(tmp_path: Path) -> None:
     assert (
         len(verify_signatures(dst, pinned.with_digest(children[0].digest), [PUB]).signatures) == 1
     )
-    assert len(verify_attestations(dst, pinned, [PUB]).attestations) == 1
+    assert (
+        len(
+            verify_attestations(
+                dst, pinned, AllOf(Keys([PUB]), PredicateType("custom"))
+            ).attestations
+        )
+        == 1
+    )
     assert len(list_referrers(dst, pinned).descriptors) == 1
     refs = verify_signatures(dst, pinned, [PUB], options=VerifyOptions(referrers=True))
     assert len(refs.signatures) == 2
@@ -85,16 +102,21 @@ def test_copy_merges_into_existing_attachments(tmp_path: Path) -> None:
     src = MemoryRegistry()
     manifest = _image(src, b"content")
     ref = Reference("r.example", "a", digest=manifest.digest)
-    sign_image(src, ref, KEY, policy=POLICY, annotations={"from": "src"})
+    sign_image(src, ref, KEY, options=PublishOptions(policy=POLICY), annotations={"from": "src"})
     dst = LayoutRegistry(tmp_path / "dst")
     copy_image(src, ref, dst, Reference("", str(tmp_path / "dst"), layout=True), policy=POLICY)
     dst_ref = Reference("", str(tmp_path / "dst"), digest=manifest.digest, layout=True)
     sign_image(
-        dst, dst_ref, KEY, policy=POLICY, identity="r.example/a", annotations={"from": "dst"}
+        dst,
+        dst_ref,
+        KEY,
+        options=PublishOptions(policy=POLICY),
+        identity="r.example/a",
+        annotations={"from": "dst"},
     )
-    sign_image(src, ref, KEY, policy=POLICY, annotations={"from": "src2"})
+    sign_image(src, ref, KEY, options=PublishOptions(policy=POLICY), annotations={"from": "src2"})
     copy_image(src, ref, dst, Reference("", str(tmp_path / "dst"), layout=True), policy=POLICY)
-    read = read_attachments(dst, dst_ref, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(dst, dst_ref, Kind.SIGNATURE)
     assert len(read.layers) == 3  # src, dst, src2: nothing lost, nothing doubled
     assert dst.list_tags("") == [f"sha256-{manifest.digest.split(':')[1]}.sig"]
 

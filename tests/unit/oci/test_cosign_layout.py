@@ -16,16 +16,22 @@ from konflux_supply.oci import (
     Layer,
     Limits,
     Reference,
+    RegistryOptions,
     SizeLimitExceeded,
     ThreadLocks,
     append_layer,
-    build_signature_image,
     read_attachments,
     triangulate,
-    write_sbom,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci.append import append_to_tag
+from konflux_supply.oci.cosign import (
+    DSSE_ENVELOPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    build_signature_image,
+    write_sbom,
+)
 from tests.unit.oci.memory import MemoryRegistry
 
 DIGEST = "sha256:" + "ab" * 32
@@ -81,7 +87,7 @@ def test_append_read_and_dedupe_on_memory_registry() -> None:
         assert outcome.written
     again = append_layer(registry, SUBJECT, Kind.SIGNATURE, sig_layer(1), policy=POLICY)
     assert not again.written
-    read = read_attachments(registry, SUBJECT, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(registry, SUBJECT, Kind.SIGNATURE)
     assert read.exists
     assert [layer.data for layer in read.layers] == [sig_layer(n).data for n in range(3)]
     assert [layer.annotations[SIGNATURE_ANNOTATION] for layer in read.layers] == [
@@ -106,7 +112,7 @@ def test_append_read_and_dedupe_on_memory_registry() -> None:
 
 def test_missing_tag_reads_as_empty_and_other_errors_raise() -> None:
     registry = MemoryRegistry()
-    read = read_attachments(registry, SUBJECT, Kind.ATTESTATION, limits=Limits())
+    read = read_attachments(registry, SUBJECT, Kind.ATTESTATION)
     assert not read.exists
     assert read.layers == ()
 
@@ -120,21 +126,21 @@ def test_read_skips_unexpected_media_types_and_checks_limits(tmp_path: Path) -> 
     )
     registry.put_blob("", config)
     registry.put_manifest("", triangulate(SUBJECT, Kind.ATTESTATION).tag or "", manifest)
-    read = read_attachments(registry, SUBJECT, Kind.ATTESTATION, limits=Limits())
+    read = read_attachments(registry, SUBJECT, Kind.ATTESTATION)
     assert len(read.layers) == 1
     assert [d.media_type for d in read.skipped] == ["application/octet-stream"]
+    registry.limits = Limits(max_layers=1)
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 1"):
-        read_attachments(registry, SUBJECT, Kind.ATTESTATION, limits=Limits(max_layers=1))
+        read_attachments(registry, SUBJECT, Kind.ATTESTATION)
 
 
 def test_oversized_layer_is_an_error_on_that_layer_only(tmp_path: Path) -> None:
-    registry = LayoutRegistry(tmp_path / "layout")
+    caps = RegistryOptions(limits=Limits(max_attachment_bytes=1000))
+    registry = LayoutRegistry(tmp_path / "layout", caps)
     append_layer(registry, SUBJECT, Kind.SIGNATURE, sig_layer(1), policy=POLICY)
     big = Layer(SIMPLE_SIGNING, b"y" * 5000, {SIGNATURE_ANNOTATION: "x"})
     append_layer(registry, SUBJECT, Kind.SIGNATURE, big, policy=POLICY)
-    read = read_attachments(
-        registry, SUBJECT, Kind.SIGNATURE, limits=Limits(max_attachment_bytes=1000)
-    )
+    read = read_attachments(registry, SUBJECT, Kind.SIGNATURE)
     assert read.layers[0].data is not None
     assert read.layers[0].error is None
     assert read.layers[1].data is None
@@ -145,7 +151,7 @@ def test_sbom_is_replaced_not_appended(tmp_path: Path) -> None:
     registry = LayoutRegistry(tmp_path / "layout")
     write_sbom(registry, SUBJECT, Layer("application/vnd.cyclonedx+json", b'{"a":1}'))
     write_sbom(registry, SUBJECT, Layer("application/vnd.cyclonedx+json", b'{"a":2}'))
-    read = read_attachments(registry, SUBJECT, Kind.SBOM, limits=Limits())
+    read = read_attachments(registry, SUBJECT, Kind.SBOM)
     assert [layer.data for layer in read.layers] == [b'{"a":2}']
     assert read.layers[0].descriptor.annotations is None
     with pytest.raises(InputError):
@@ -159,7 +165,7 @@ def test_index_on_the_sig_tag_is_rejected() -> None:
     index = RawManifest.of(ImageIndex(schema_version=2, manifests=[]))
     registry.put_manifest("", triangulate(SUBJECT, Kind.SIGNATURE).tag or "", index)
     with pytest.raises(RegistryError, match="image index"):
-        read_attachments(registry, SUBJECT, Kind.SIGNATURE, limits=Limits())
+        read_attachments(registry, SUBJECT, Kind.SIGNATURE)
     with pytest.raises(RegistryError, match="image index"):
         append_layer(registry, SUBJECT, Kind.SIGNATURE, sig_layer(1), policy=POLICY)
 
@@ -179,7 +185,7 @@ def _hammer(registry: MemoryRegistry, policy: AppendPolicy, writers: int) -> int
     for thread in threads:
         thread.join()
     assert not errors, errors
-    read = read_attachments(registry, SUBJECT, Kind.SIGNATURE, limits=Limits())
+    read = read_attachments(registry, SUBJECT, Kind.SIGNATURE)
     return len({layer.descriptor.digest for layer in read.layers})
 
 
@@ -197,8 +203,6 @@ def test_append_gives_up_with_a_clear_error() -> None:
     class Forgetful(MemoryRegistry):
         def put_manifest(self, repository, reference, manifest, *, retry=True):  # type: ignore[no-untyped-def]
             return super().put_manifest(repository, "elsewhere", manifest)
-
-    from konflux_supply.oci import append_to_tag
 
     clock = iter(range(0, 10_000, 10))
     with pytest.raises(RegistryError, match="could not make an append"):

@@ -22,18 +22,20 @@ from konflux_supply.oci import (
     Limits,
     Reference,
     SizeLimitExceeded,
-    attach_referrer,
-    attach_sbom,
-    attest_image,
     copy_image,
     read_attachments,
     read_bundles,
-    sign_image,
 )
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci.referrers import attach_referrer
+from konflux_supply.publish import PublishOptions, attach_sbom, attest_image, sign_image
+from konflux_supply.sbom import parse as parse_sbom
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG
 from konflux_supply.verify import (
     COSIGN_SIGN_PREDICATE,
+    AllOf,
+    Keys,
+    PredicateType,
     VerifyOptions,
     verify_attestations,
     verify_image,
@@ -42,6 +44,8 @@ from konflux_supply.verify import (
 from tests.unit.oci.memory import MemoryRegistry
 from tests.unit.oci.test_layout_referrers import _bundle_referrer
 from tests.unit.oci.test_verify import KEY, OTHER, OTHER_PUB, POLICY, PUB, _bundle, new_image
+
+_MINIMAL_CYCLONEDX = b'{"bomFormat":"CycloneDX","specVersion":"1.5"}'
 
 
 @pytest.mark.parametrize(
@@ -56,14 +60,17 @@ def test_a_repository_override_on_another_registry_is_refused_not_misplaced(
     registry = MemoryRegistry()
     image = new_image(registry, "a")
     with pytest.raises(InputError, match="another registry"):
-        sign_image(registry, image, KEY, policy=POLICY, repository=override)
+        sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, repository=override))
     with pytest.raises(InputError, match="another registry"):
-        attach_sbom(registry, image, b"{}", "text/spdx+json", policy=POLICY, repository=override)
+        attach_sbom(
+            registry,
+            image,
+            parse_sbom(_MINIMAL_CYCLONEDX),
+            options=PublishOptions(policy=POLICY, repository=override),
+        )
     assert registry.tags == {"a": image.digest}
     with pytest.raises(InputError, match="another registry"):
-        read_attachments(
-            registry, image, Kind.SIGNATURE, limits=VerifyOptions().limits, repository=override
-        )
+        read_attachments(registry, image, Kind.SIGNATURE, repository=override)
     with pytest.raises(InputError, match="another registry"):
         verify_signatures(registry, image, [PUB], options=VerifyOptions(repository=override))
 
@@ -72,7 +79,9 @@ def test_a_repository_override_on_the_same_registry_works() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "a")
     override = Reference(image.registry, "team/sigs")
-    attached = sign_image(registry, image, KEY, policy=POLICY, repository=override)
+    attached = sign_image(
+        registry, image, KEY, options=PublishOptions(policy=POLICY, repository=override)
+    )
     assert attached.location.startswith("registry.example/team/sigs:sha256-")
     verify_signatures(registry, image, [PUB], options=VerifyOptions(repository=override))
 
@@ -95,13 +104,24 @@ def test_an_unreadable_attestation_is_not_a_definite_no_for_its_type() -> None:
     matters" into "none of that type" (exit 1 instead of 3)."""
     registry = FlakyBlobs()
     image = new_image(registry, "a")
-    attest_image(registry, image, KEY, b'{"a":1}', "https://example.com/other", policy=POLICY)
-    wanted = attest_image(registry, image, KEY, b'{"b":2}', "slsaprovenance", policy=POLICY)
+    attest_image(
+        registry,
+        image,
+        KEY,
+        b'{"a":1}',
+        "https://example.com/other",
+        options=PublishOptions(policy=POLICY),
+    )
+    wanted = attest_image(
+        registry, image, KEY, b'{"b":2}', "slsaprovenance", options=PublishOptions(policy=POLICY)
+    )
     registry.broken.add(wanted.layer.digest)
     with pytest.raises(RegistryError, match="could not be read"):
-        verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+        verify_attestations(registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance")))
     registry.broken.clear()
-    verified = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    verified = verify_attestations(
+        registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance"))
+    )
     assert len(verified.attestations) == 1
 
 
@@ -118,7 +138,9 @@ class SignerDuringCopy(MemoryRegistry):
         found = super().get_manifest(repository, reference)
         if reference.endswith(".sig") and self.signer is None:
             self.signer = threading.Thread(
-                target=sign_image, args=(self, self.subject, OTHER), kwargs={"policy": POLICY}
+                target=sign_image,
+                args=(self, self.subject, OTHER),
+                kwargs={"options": PublishOptions(policy=POLICY)},
             )
             self.signer.start()
             self.signer.join(0.5)
@@ -128,7 +150,7 @@ class SignerDuringCopy(MemoryRegistry):
 def test_copy_into_a_missing_sig_tag_does_not_drop_a_concurrent_signature() -> None:
     source = MemoryRegistry()
     image = new_image(source, "a")
-    sign_image(source, image, KEY, policy=POLICY)
+    sign_image(source, image, KEY, options=PublishOptions(policy=POLICY))
     destination = SignerDuringCopy(image)
     copy_image(source, image, destination, image, policy=POLICY, kinds=[Kind.SIGNATURE])
     assert destination.signer is not None
@@ -202,11 +224,13 @@ def test_referrer_signatures_count_against_max_signatures_before_any_fetch() -> 
     for n in range(3):
         layer = Layer(SIMPLE_SIGNING, b"%d" % n, {SIGNATURE_ANNOTATION: ""})
         attach_referrer(registry, image, descriptor, Kind.SIGNATURE, layer, policy=POLICY)
-    options = VerifyOptions(referrers=True, limits=Limits(max_signatures=2))
+    options = VerifyOptions(referrers=True)
+    registry.limits = Limits(max_signatures=2)
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
         verify_signatures(registry, image, [PUB], options=options)
     assert registry.fetched == 0
-    sign_image(registry, image, KEY, policy=POLICY, referrers=True)
+    registry.limits = Limits()
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, referrers=True))
     verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
     assert len(verified.signatures) == 1
 
@@ -219,10 +243,12 @@ def test_bundle_referrers_count_against_max_signatures_before_any_fetch() -> Non
     for n in range(3):
         _bundle_referrer(registry, image, descriptor, bundle=b'{"n":%d}' % n)
     registry.fetched = 0
+    registry.limits = Limits(max_signatures=2)
     with pytest.raises(SizeLimitExceeded, match="more than the limit of 2"):
-        read_bundles(registry, image, limits=Limits(max_signatures=2))
+        read_bundles(registry, image)
     assert registry.fetched == 0
-    assert len(read_bundles(registry, image, limits=Limits(max_signatures=3))) == 3
+    registry.limits = Limits(max_signatures=3)
+    assert len(read_bundles(registry, image)) == 3
 
 
 def test_a_signature_bundle_is_not_also_an_attestation() -> None:
@@ -231,18 +257,31 @@ def test_a_signature_bundle_is_not_also_an_attestation() -> None:
     registry = MemoryRegistry(referrers_api=True)
     image = new_image(registry, "a")
     _bundle(registry, image, COSIGN_SIGN_PREDICATE)
-    options = VerifyOptions(bundles=UNSAFE_IGNORE_TLOG)
-    assert verify_signatures(registry, image, [PUB], options=options).signatures
+    options = VerifyOptions(bundles=True)
+    assert verify_signatures(
+        registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+    ).signatures
     with pytest.raises(VerificationError, match="no matching attestations"):
-        verify_image(registry, image, [PUB], options=options)
+        verify_image(
+            registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+        )
     with pytest.raises(VerificationError):
-        verify_attestations(registry, image, [PUB], predicate_type=None, options=options)
+        verify_attestations(
+            registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+        )
     wanted = verify_attestations(
-        registry, image, [PUB], predicate_type=COSIGN_SIGN_PREDICATE, options=options
+        registry,
+        image,
+        AllOf(
+            Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), PredicateType(COSIGN_SIGN_PREDICATE)
+        ),
+        options=options,
     )
     assert len(wanted.attestations) == 1
     _bundle(registry, image, "https://slsa.dev/provenance/v1")
-    both = verify_image(registry, image, [PUB], options=options)
+    both = verify_image(
+        registry, image, Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+    )
     assert [a.predicate_type for a in both.attestations] == ["https://slsa.dev/provenance/v1"]
 
 
@@ -275,6 +314,7 @@ class Repositories:
     """One in-memory registry per repository (MemoryRegistry itself ignores the name)."""
 
     name = "repositories"
+    limits = Limits()
 
     def __init__(self) -> None:
         self.repos: dict[str, MemoryRegistry] = {}
@@ -293,7 +333,12 @@ def test_referrers_written_under_a_repository_override_are_read_there() -> None:
     image = new_image(registry._repo("team/app"), "a")  # type: ignore[arg-type]
     image = Reference(image.registry, "team/app", tag="a", digest=image.digest)
     override = Reference(image.registry, "team/sigs")
-    sign_image(registry, image, KEY, policy=POLICY, repository=override, referrers=True)  # type: ignore[arg-type]
+    sign_image(
+        registry,
+        image,
+        KEY,
+        options=PublishOptions(policy=POLICY, repository=override, referrers=True),
+    )  # type: ignore[arg-type]
     assert registry.repos["team/sigs"].manifests
     options = VerifyOptions(repository=override, referrers=True)
     verified = verify_signatures(registry, image, [PUB], options=options)  # type: ignore[arg-type]

@@ -33,11 +33,10 @@ from konflux_supply.oci import (
     RegistryOptions,
     parse_reference,
     read_bundles,
-    signature_layer,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.oci.attach import attestation_layer, image_statement
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, Kind, append_layer
+from konflux_supply.publish import attestation_layer, image_statement, signature_layer
 from konflux_supply.signing import dsse
 from konflux_supply.verify import verify_attestations, verify_signatures
 from tests.unit.oci.memory import MemoryRegistry
@@ -205,7 +204,7 @@ def test_a_signed_but_deeply_nested_statement_fails_verification() -> None:
     layer = attestation_layer(envelope, "https://example.com/p")
     append_layer(registry, subject, Kind.ATTESTATION, layer, policy=POLICY)
     with pytest.raises(VerificationError, match="not JSON"):
-        verify_attestations(registry, subject, [PUB], predicate_type=None)
+        verify_attestations(registry, subject, [PUB])
 
 
 def _returns_soon(call: Callable[[], object]) -> BaseException | None:

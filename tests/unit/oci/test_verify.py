@@ -21,20 +21,31 @@ from konflux_supply.oci import (
     SizeLimitExceeded,
     ThreadLocks,
     append_layer,
-    attest_image,
-    build_signature_image,
-    push_referrer,
     read_attachments,
-    sign_image,
-    signature_layer,
     triangulate,
 )
-from konflux_supply.oci.attach import attestation_layer, image_statement
-from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03
+from konflux_supply.oci.cosign import (
+    DSSE_ENVELOPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    build_signature_image,
+)
+from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03, push_referrer
+from konflux_supply.publish import (
+    PublishOptions,
+    attest_image,
+    attestation_layer,
+    image_statement,
+    sign_image,
+    signature_layer,
+)
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG, dsse_bundle
 from konflux_supply.verify import (
     COSIGN_SIGN_PREDICATE,
+    AllOf,
+    Annotations,
+    Keys,
+    PredicateType,
     VerifyOptions,
     verify_attestations,
     verify_image,
@@ -61,8 +72,14 @@ def new_image(registry: MemoryRegistry, name: str) -> Reference:
 def test_sign_then_verify_with_annotations() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "a")
-    sign_image(registry, image, KEY, policy=POLICY, annotations={"env": "prod", "n": "1"})
-    verified = verify_signatures(registry, image, [PUB], annotations={"env": "prod"})
+    sign_image(
+        registry,
+        image,
+        KEY,
+        options=PublishOptions(policy=POLICY),
+        annotations={"env": "prod", "n": "1"},
+    )
+    verified = verify_signatures(registry, image, AllOf(Keys([PUB]), Annotations({"env": "prod"})))
     assert verified.digest == image.digest
     (signature,) = verified.signatures
     assert signature.claims.docker_reference == "registry.example/team/app"
@@ -78,13 +95,13 @@ def test_sign_then_verify_with_annotations() -> None:
         }
     ]
     with pytest.raises(VerificationError, match="annotation env=dev"):
-        verify_signatures(registry, image, [PUB], annotations={"env": "dev"})
+        verify_signatures(registry, image, AllOf(Keys([PUB]), Annotations({"env": "dev"})))
 
 
 def test_tags_resolve_once_to_the_digest() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "tagged")
-    sign_image(registry, image, KEY, policy=POLICY)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     by_tag = Reference("registry.example", "team/app", tag="tagged")
     assert verify_signatures(registry, by_tag, [PUB]).reference.digest == image.digest
 
@@ -92,12 +109,12 @@ def test_tags_resolve_once_to_the_digest() -> None:
 def test_re_signing_with_the_same_key_adds_nothing() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "dedupe")
-    first = sign_image(registry, image, KEY, policy=POLICY)
-    again = sign_image(registry, image, KEY, policy=POLICY)
+    first = sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
+    again = sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     assert first.written
     assert not again.written
-    sign_image(registry, image, OTHER, policy=POLICY)
-    read = read_attachments(registry, image, Kind.SIGNATURE, limits=Limits())
+    sign_image(registry, image, OTHER, options=PublishOptions(policy=POLICY))
+    read = read_attachments(registry, image, Kind.SIGNATURE)
     assert len(read.layers) == 2
     assert len(verify_signatures(registry, image, [PUB, OTHER_PUB]).signatures) == 2
 
@@ -193,8 +210,8 @@ def test_registry_errors_are_never_unsigned() -> None:
     )
     registry = Unreadable(set())
     image = new_image(registry, "flaky")
-    sign_image(registry, image, KEY, policy=POLICY)
-    read = read_attachments(registry, image, Kind.SIGNATURE, limits=Limits())
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
+    read = read_attachments(registry, image, Kind.SIGNATURE)
     registry.broken = {read.layers[0].descriptor.digest}
     with pytest.raises(RegistryError, match="could not verify signatures") as caught:
         verify_signatures(registry, image, [PUB])
@@ -225,31 +242,39 @@ def test_too_many_signatures() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "many")
     for n in range(4):
-        sign_image(registry, image, KEY, policy=POLICY, annotations={"n": str(n)})
-    with pytest.raises(SizeLimitExceeded, match="more than the limit of 3"):
-        verify_signatures(
-            registry, image, [PUB], options=VerifyOptions(limits=Limits(max_signatures=3))
+        sign_image(
+            registry, image, KEY, options=PublishOptions(policy=POLICY), annotations={"n": str(n)}
         )
+    registry.limits = Limits(max_signatures=3)
+    with pytest.raises(SizeLimitExceeded, match="more than the limit of 3"):
+        verify_signatures(registry, image, [PUB])
 
 
 def test_attest_then_verify_attestation_by_type() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "att")
-    attest_image(registry, image, KEY, b"hello", "custom", policy=POLICY)
-    attest_image(registry, image, KEY, b'{"buildType":"x"}', "slsaprovenance", policy=POLICY)
-    custom = verify_attestations(registry, image, [PUB])
+    attest_image(registry, image, KEY, b"hello", "custom", options=PublishOptions(policy=POLICY))
+    attest_image(
+        registry,
+        image,
+        KEY,
+        b'{"buildType":"x"}',
+        "slsaprovenance",
+        options=PublishOptions(policy=POLICY),
+    )
+    custom = verify_attestations(registry, image, AllOf(Keys([PUB]), PredicateType("custom")))
     assert [a.predicate_type for a in custom.attestations] == [
         "https://cosign.sigstore.dev/attestation/v1"
     ]
     assert custom.attestations[0].statement_json()["predicate"]["Data"] == "hello"
-    slsa = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    slsa = verify_attestations(registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance")))
     assert slsa.attestations[0].predicate_type == "https://slsa.dev/provenance/v0.2"
-    assert len(verify_attestations(registry, image, [PUB], predicate_type=None).attestations) == 2
+    assert len(verify_attestations(registry, image, [PUB]).attestations) == 2
     with pytest.raises(
         VerificationError, match="none of the attestations matched the predicate type: openvex"
     ):
-        verify_attestations(registry, image, [PUB], predicate_type="openvex")
-    layer = read_attachments(registry, image, Kind.ATTESTATION, limits=Limits()).layers[0]
+        verify_attestations(registry, image, AllOf(Keys([PUB]), PredicateType("openvex")))
+    layer = read_attachments(registry, image, Kind.ATTESTATION).layers[0]
     assert layer.annotations == {
         SIGNATURE_ANNOTATION: "",
         "predicateType": "https://cosign.sigstore.dev/attestation/v1",
@@ -268,7 +293,9 @@ def test_chains_layers_without_predicate_type_annotation_are_read() -> None:
         Layer(DSSE_ENVELOPE, envelope.to_json(), {SIGNATURE_ANNOTATION: ""}),
         policy=POLICY,
     )
-    verified = verify_attestations(registry, image, [PUB], predicate_type="slsaprovenance")
+    verified = verify_attestations(
+        registry, image, AllOf(Keys([PUB]), PredicateType("slsaprovenance"))
+    )
     assert verified.attestations[0].envelope == envelope.to_json()
 
 
@@ -318,16 +345,16 @@ def test_attestations_that_must_not_pass(
     image = new_image(registry, "victim")
     append_layer(registry, image, Kind.ATTESTATION, make(registry, image), policy=POLICY)
     with pytest.raises(VerificationError, match=message):
-        verify_attestations(registry, image, [PUB], predicate_type=None)
+        verify_attestations(registry, image, [PUB])
 
 
 def test_verify_image_needs_both() -> None:
     registry = MemoryRegistry()
     image = new_image(registry, "both")
-    sign_image(registry, image, KEY, policy=POLICY)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY))
     with pytest.raises(VerificationError, match="no attestations found"):
         verify_image(registry, image, [PUB])
-    attest_image(registry, image, KEY, b"x", policy=POLICY)
+    attest_image(registry, image, KEY, b"x", options=PublishOptions(policy=POLICY))
     verified = verify_image(registry, image, [PUB])
     assert len(verified.signatures) == 1
     assert len(verified.attestations) == 1
@@ -373,25 +400,33 @@ def test_sigstore_bundle_referrers() -> None:
     image = new_image(registry, "bundled")
     _bundle(registry, image, COSIGN_SIGN_PREDICATE, {"env": "prod"})
     _bundle(registry, image, "https://slsa.dev/provenance/v1")
-    options = VerifyOptions(bundles=UNSAFE_IGNORE_TLOG)
+    options = VerifyOptions(bundles=True)
     with pytest.raises(VerificationError, match="no signatures found"):
         verify_signatures(registry, image, [PUB])  # bundles are opt-in
     verified = verify_signatures(
-        registry, image, [PUB], annotations={"env": "prod"}, options=options
+        registry,
+        image,
+        AllOf(Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), Annotations({"env": "prod"})),
+        options=options,
     )
     assert [s.source for s in verified.signatures] == ["bundle"]
     attested = verify_attestations(
-        registry, image, [PUB], predicate_type="slsaprovenance1", options=options
+        registry,
+        image,
+        AllOf(Keys([PUB], transparency_log=UNSAFE_IGNORE_TLOG), PredicateType("slsaprovenance1")),
+        options=options,
     )
     assert attested.attestations[0].source == "bundle"
     with pytest.raises(VerificationError):
-        verify_signatures(registry, image, [OTHER_PUB], options=options)
+        verify_signatures(
+            registry, image, Keys([OTHER_PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options
+        )
 
 
 def test_referrer_images_are_verified_too() -> None:
     registry = MemoryRegistry(referrers_api=True)
     image = new_image(registry, "refsig")
-    sign_image(registry, image, KEY, policy=POLICY, referrers=True)
+    sign_image(registry, image, KEY, options=PublishOptions(policy=POLICY, referrers=True))
     assert registry.get_manifest("", triangulate(image, Kind.SIGNATURE).tag or "") is None
     verified = verify_signatures(registry, image, [PUB], options=VerifyOptions(referrers=True))
     assert [s.source for s in verified.signatures] == ["referrer"]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from konflux_supply import oci, sbom, signing
+from konflux_supply import oci, publish, sbom, signing
 from konflux_supply.cli import main
 from konflux_supply.errors import InputError, RegistryError, VerificationError
+from konflux_supply.oci.cosign import build_signature_image
 
 from .helpers import FIXTURES, SERIAL, WHEN, bom, component, dumps
 from .images import push_image, push_index
@@ -215,7 +216,7 @@ def test_download_failures(
     pinned = oci.resolve(registry, ref)[0]
     # A .sbom image of two layers is not an attached SBOM.
     layers = [oci.Layer("text/spdx", b"a"), oci.Layer("text/spdx", b"b")]
-    manifest, config = oci.build_signature_image([layer.descriptor() for layer in layers])
+    manifest, config = build_signature_image([layer.descriptor() for layer in layers])
     for data in (b"a", b"b", config):
         registry.put_blob("", data)
     registry.put_manifest("", oci.triangulate(pinned, oci.Kind.SBOM).tag or "", manifest)
@@ -330,10 +331,10 @@ def test_library_attest_and_attach(
     ref = oci.parse_reference(image)
     signer = signing.load_signer(keys["key"], secrets=lambda _: b"pw")
     document = sbom.parse(CDX.read_bytes(), source=str(CDX))
-    policy = oci.AppendPolicy(settle=0)
-    attested = sbom.attest(registry, ref, signer, document, policy=policy)
+    options = publish.PublishOptions(policy=oci.AppendPolicy(settle=0))
+    attested = publish.attest_sbom(registry, ref, document, signer, options=options)
     assert attested.location.endswith(".att")
-    attached = sbom.attach(registry, ref, document, policy=policy)
+    attached = publish.attach_sbom(registry, ref, document, options=options)
     assert attached.location.endswith(".sbom")
     assert sbom.read_attached(registry, ref).data == CDX.read_bytes()
 
