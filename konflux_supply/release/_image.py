@@ -34,7 +34,17 @@ _BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
 class ImageCheckError(KonfluxSupplyError):
-    """No verdict could be reached for an image (a registry did not answer)."""
+    """No verdict could be reached for an image (a registry did not answer).
+
+    ``code`` is the ``builtin.*`` check that could not be done.
+    """
+
+    exit_code = 3
+    kind = "registry error"
+
+    def __init__(self, message: str, *, code: str = BUILTIN_IMAGE_ACCESSIBLE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -54,7 +64,9 @@ class ImageCheck:
     build_finished: str | None = None
 
 
-def _failure(code: str, error: object, options: ImageCheckOptions, *, no_match: bool = False) -> dict[str, Any]:
+def _failure(
+    code: str, error: object, options: ImageCheckOptions, *, no_match: bool = False
+) -> dict[str, Any]:
     message = builtin_failure_message(code, str(error), no_match=no_match and not options.keyless)
     return builtin_result(code, message, detailed=options.detailed)
 
@@ -76,6 +88,17 @@ class ImageCheckOptions:
     detailed: bool = False
 
 
+def _registry_failure(
+    image: str, what: str, error: KonfluxSupplyError, code: str = BUILTIN_IMAGE_ACCESSIBLE
+) -> ImageCheckError:
+    return ImageCheckError(f"{image}: {what}: {error.summary()}", code=code)
+
+
+def _inaccessible(error: RegistryError) -> bool:
+    """A definite "you may not / there is nothing": HTTP 401, 403 or 404."""
+    return error.status in (401, 403, 404)
+
+
 def check_image(
     pool: oci.RegistryPool,
     image: str,
@@ -83,24 +106,26 @@ def check_image(
     *,
     source: Mapping[str, Any] | None = None,
 ) -> ImageCheck:
-    """Run Conforma's pre-policy checks of ``image`` (a tag is resolved to its digest once)."""
+    """Run Conforma's pre-policy checks of ``image`` (a tag is resolved to its digest once).
+
+    Raises :class:`ImageCheckError` when a registry could not answer (no verdict).
+    """
     try:
         registry, ref = pool.open(image)
-    except InputError as error:
-        check = ImageCheck(ref=image, evaluate=False)
-        check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error, options))
-        return check
-    try:
         pinned, manifest = oci.resolve(registry, ref)
-    except InputError as error:  # the image does not exist: a definite answer
+    except InputError as error:  # a malformed reference, or the image does not exist
         check = ImageCheck(ref=image, evaluate=False)
-        check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error, options))
+        check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error.summary(), options))
         return check
     except RegistryError as error:
-        raise ImageCheckError(f"{image}: the registry could not answer: {error}") from error
-    pinned_text = str(pinned.without_tag()) if hasattr(pinned, "without_tag") else str(pinned)
+        if _inaccessible(error):
+            check = ImageCheck(ref=image, evaluate=False)
+            check.violations.append(_failure(BUILTIN_IMAGE_ACCESSIBLE, error.summary(), options))
+            return check
+        raise _registry_failure(image, "the registry could not answer", error) from error
+    pinned_text = str(pinned)
     check = ImageCheck(ref=pinned_text)
-    config, parent_ref, parent_config = _configs(registry, pinned, manifest)
+    config, parent_ref, parent_config = _configs(pool, registry, pinned, manifest)
 
     if not options.skip_image_signature:
         try:
@@ -108,50 +133,72 @@ def check_image(
                 registry, pinned, options.trust, options=options.verify_options
             )
         except RegistryError as error:
-            raise ImageCheckError(
-                f"{pinned_text}: image signatures could not be read: {error}"
+            raise _registry_failure(
+                pinned_text,
+                "image signatures could not be read",
+                error,
+                BUILTIN_IMAGE_SIGNATURE_CHECK,
             ) from error
         except (VerificationError, InputError) as error:
             check.violations.append(
-                _failure(BUILTIN_IMAGE_SIGNATURE_CHECK, error, options, no_match=True)
+                _failure(BUILTIN_IMAGE_SIGNATURE_CHECK, error.summary(), options, no_match=True)
             )
         else:
             check.successes.append(_pass(BUILTIN_IMAGE_SIGNATURE_CHECK, options))
             check.signatures = [_signature_entry(s.layer) for s in signed.signatures]
 
-    try:
-        attested = verify.verify_attestations(
-            registry, pinned, options.trust, options=options.verify_options
-        )
-    except RegistryError as error:
-        raise ImageCheckError(
-            f"{pinned_text}: attestations could not be read: {error}"
-        ) from error
-    except (VerificationError, InputError) as error:
-        if not options.skip_attestation_signature:
+    statements: list[tuple[Any, list[dict[str, str]]]] = []
+    if options.skip_attestation_signature:
+        try:
+            unverified = _unverified_statements(registry, pinned, options)
+        except RegistryError as error:
+            raise _registry_failure(
+                pinned_text,
+                "attestations could not be read",
+                error,
+                BUILTIN_ATTESTATION_SIGNATURE_CHECK,
+            ) from error
+        for statement, envelope in unverified:
+            statements.append((statement, _envelope_signatures(envelope)))
+    else:
+        try:
+            attested = verify.verify_attestations(
+                registry, pinned, options.trust, options=options.verify_options
+            )
+        except RegistryError as error:
+            raise _registry_failure(
+                pinned_text,
+                "attestations could not be read",
+                error,
+                BUILTIN_ATTESTATION_SIGNATURE_CHECK,
+            ) from error
+        except (VerificationError, InputError) as error:
             check.violations.append(
-                _failure(BUILTIN_ATTESTATION_SIGNATURE_CHECK, error, options, no_match=True)
+                _failure(
+                    BUILTIN_ATTESTATION_SIGNATURE_CHECK, error.summary(), options, no_match=True
+                )
             )
             check.evaluate = False
             return check
-        attested = None
-    else:
         check.successes.append(_pass(BUILTIN_ATTESTATION_SIGNATURE_CHECK, options))
+        for attestation in attested.attestations:
+            if attestation.predicate_type == verify.COSIGN_SIGN_PREDICATE:
+                continue
+            statements.append(
+                (attestation.statement_json(), _envelope_signatures(attestation.envelope))
+            )
 
-    statements: list[tuple[Any, list[dict[str, str]]]] = []
-    for attestation in attested.attestations if attested is not None else ():
-        if attestation.predicate_type == verify.COSIGN_SIGN_PREDICATE:
-            continue
-        statement = attestation.statement_json()
-        signatures = _envelope_signatures(attestation.envelope)
-        statements.append((statement, signatures))
+    for statement, signatures in statements:
         predicate = statement.get("predicate") if isinstance(statement, dict) else None
         check.attestations.append(
             {
-                "type": statement.get("_type", ""),
-                "predicateType": attestation.predicate_type,
+                "type": statement.get("_type", "") if isinstance(statement, dict) else "",
+                "predicateType": statement.get("predicateType", "")
+                if isinstance(statement, dict)
+                else "",
                 "predicateBuildType": _build_type(predicate),
                 "signatures": signatures,
+                "statement": json.dumps(statement, separators=(",", ":")).encode(),
             }
         )
         finished = _build_finished(predicate)
@@ -188,6 +235,39 @@ def check_image(
         source=source,
     )
     return check
+
+
+def _unverified_statements(
+    registry: oci.Registry, pinned: oci.Reference, options: ImageCheckOptions
+) -> list[tuple[Any, bytes]]:
+    """``--skip-att-sig-check``: the statements of the attestation layers, not verified, whose
+    subject is the image (Conforma's ``FetchAttestationsWithoutVerification``)."""
+    attachments = oci.read_attachments(
+        registry, pinned, oci.Kind.ATTESTATION, repository=options.verify_options.repository
+    )
+    hexpart = (pinned.digest or "").partition(":")[2]
+    found: list[tuple[Any, bytes]] = []
+    for layer in attachments.layers:
+        if layer.error is not None:
+            if isinstance(layer.error, RegistryError):
+                raise layer.error
+            continue
+        if layer.data is None:
+            continue
+        try:
+            envelope = json.loads(layer.data)
+            statement = json.loads(base64.b64decode(envelope["payload"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        subjects = statement.get("subject") if isinstance(statement, dict) else None
+        digests = [
+            s.get("digest", {}).get("sha256")
+            for s in subjects or ()
+            if isinstance(s, dict) and isinstance(s.get("digest"), dict)
+        ]
+        if hexpart in digests and statement.get("predicateType") != verify.COSIGN_SIGN_PREDICATE:
+            found.append((statement, layer.data))
+    return found
 
 
 def _signature_entry(layer: Any) -> dict[str, str]:
@@ -228,22 +308,22 @@ def _build_finished(predicate: Any) -> str | None:
 
 
 def _configs(
-    registry: oci.Registry, ref: oci.Reference, manifest: RawManifest
+    pool: oci.RegistryPool, registry: oci.Registry, ref: oci.Reference, manifest: RawManifest
 ) -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
-    """The image's config section, and its parent's (best effort, as Conforma)."""
+    """The image's config section, and its parent's (best effort, as Conforma).
+
+    The parent is opened through the same pool (same credentials, TLS and retries).
+    """
     if manifest.is_index:
         return None, None, None
     config = _config_section(registry, ref.repository, manifest)
-    annotations = manifest.manifest().annotations or {}
+    annotations = manifest.manifest.annotations or {}
     base_name, base_digest = annotations.get(_BASE_NAME), annotations.get(_BASE_DIGEST)
     if not base_name or not base_digest:
         return config, None, None
     parent_text = f"{base_name}@{base_digest}"
     try:
-        parent_registry, parent_ref = oci.open_registry(parent_text, options=None)
-    except KonfluxSupplyError:
-        return config, parent_text, None
-    try:
+        parent_registry, parent_ref = pool.open(parent_text)
         parent_manifest = parent_registry.get_manifest(parent_ref.repository, base_digest)
         parent_config = (
             _config_section(parent_registry, parent_ref.repository, parent_manifest)
@@ -252,15 +332,13 @@ def _configs(
         )
     except KonfluxSupplyError:
         parent_config = None
-    finally:
-        parent_registry.close()
     return config, parent_text, parent_config
 
 
 def _config_section(
     registry: oci.Registry, repository: str, manifest: RawManifest
 ) -> dict[str, Any] | None:
-    descriptor = manifest.manifest().config
+    descriptor = manifest.manifest.config
     try:
         blob = registry.get_blob(repository, descriptor, limit=registry.limits.max_manifest_bytes)
         document = json.loads(blob)
@@ -268,7 +346,3 @@ def _config_section(
         return None
     section = document.get("config") if isinstance(document, dict) else None
     return section if isinstance(section, dict) else None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

@@ -177,7 +177,9 @@ def _metadata_v02(metadata: Any, where: str) -> Iterator[str]:
         yield f"{where}: must be an object"
         return
     if "buildInvocationId" in metadata:
-        yield from _string(metadata["buildInvocationId"], f"{where}.buildInvocationId", non_empty=True)
+        yield from _string(
+            metadata["buildInvocationId"], f"{where}.buildInvocationId", non_empty=True
+        )
     yield from _optional(metadata, "buildStartedOn", _timestamp, where)
     yield from _optional(metadata, "buildFinishedOn", _timestamp, where)
     if "completeness" in metadata:
