@@ -58,6 +58,7 @@ def _register() -> None:
         _provenance,
         _report,
         _sbom,
+        _validate,
     )
 
     modules: tuple[_CommandModule, ...] = (
@@ -70,6 +71,7 @@ def _register() -> None:
         _report,
         _policy,
         _policy_push,
+        _validate,
     )
     for module in modules:
         module.register(cli)
