@@ -32,6 +32,7 @@ from xml.sax.saxutils import escape as xml_escape
 from konflux_supply import publish, signing
 from konflux_supply.models.oci import Descriptor, parse_manifest
 from konflux_supply.oci import Reference, open_registry, parse_reference
+from konflux_supply.policy.report import EC_VERSION
 from konflux_supply.policy.sources import push_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,10 @@ _NAMESPACES = itertools.count(1)
 _TIMESTAMP = re.compile(
     r"\d\d[1-9]\d-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?"
 )
-_EFFECTIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}?Z", re.M)
+# Go's ``^`` without (?m): the very start of the output only.
+_EFFECTIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}?Z")
+_UNIX_TIME = re.compile(r'("| )(?:\d{10})(\\"|"|$)', re.M)
+_PINNED_COMMIT = re.compile(r"\?ref=[0-9a-f]{40}\b")
 _SNAPSHOT_ENTRY = re.compile(r"^\[TestFeatures/(?P<key>[^\n]+)\]\n(?P<body>.*?)^---$", re.M | re.S)
 
 
@@ -119,7 +123,11 @@ class Acceptance:
         self.tmp = tmp
         self.keys: dict[str, KeyPair] = {}
         self.images: dict[str, Image] = {}
-        self.vars: dict[str, str] = {"REGISTRY": self.registry, "TMPDIR": str(tmp)}
+        self.vars: dict[str, str] = {
+            "REGISTRY": self.registry,
+            "TMPDIR": str(tmp),
+            "EC_VERSION": EC_VERSION,
+        }
         self._registry, _ = open_registry(
             parse_reference(f"{registry_host}/x/y:z"),
             options=_registry_options(),
@@ -236,9 +244,11 @@ class Acceptance:
         directory.mkdir(parents=True)
         for rel, text in files.items():
             (directory / rel).write_text(text)
-        return push_bundle(
+        pinned = push_bundle(
             [directory], f"{self.registry}/{repository_tag}", registry_options=_registry_options()
         )
+        self.vars[f"REGISTRY_{repository_tag}_DIGEST"] = pinned.rsplit("@sha256:", 1)[1]
+        return pinned
 
     def blob(self, repository: str, content: bytes) -> str:
         """``Given an OCI blob with content "…" in the repo "<repository>"``; its digest."""
@@ -297,7 +307,8 @@ class Acceptance:
             text = text.replace(value, name)
             text = text.replace(json.dumps(value), f'"{name}"')
         text = _TIMESTAMP.sub("${TIMESTAMP}", text)
-        return _EFFECTIVE_TIME.sub("${TIMESTAMP}", text)
+        text = _EFFECTIVE_TIME.sub("${TIMESTAMP}", text)
+        return _UNIX_TIME.sub(lambda m: f"{m.group(1)}${{TIMESTAMP}}{m.group(2)}", text)
 
     # ----------------------------------------------------------------- internals
 
@@ -428,6 +439,13 @@ def parse_output(text: str) -> Any:
         import yaml
 
         return yaml.safe_load(text)
+
+
+def same_commits(text: str) -> str:
+    """Every pinned ``?ref=<commit>`` as ``?ref=${LATEST_COMMIT}``: Conforma's snapshots keep
+    the commit ids of its own git fixtures (made by its steps, with its times) for all but the
+    last repository; ours are made by ours. Applied to both sides."""
+    return _PINNED_COMMIT.sub("?ref=${LATEST_COMMIT}", text)
 
 
 def strip_error_details(document: Any) -> Any:

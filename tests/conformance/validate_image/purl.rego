@@ -33,7 +33,10 @@ deny contains {"code": "purl.is_valid_pass", "msg": sprintf("PURL is invalid %q"
 #   short_name: parsed
 deny contains result if {
 	parsed := ec.purl.parse(_valid)
-	fields := [parsed.type, parsed.namespace, parsed.name, parsed.version, parsed.qualifiers, parsed.subpath]
+
+	# %q quotes strings only on the embedded engine: render the qualifiers first.
+	qualifiers := sprintf("%v", [parsed.qualifiers])
+	fields := [parsed.type, parsed.namespace, parsed.name, parsed.version, qualifiers, parsed.subpath]
 	template := "PURL parsed as: type: %q, namespace: %q, name: %q, version: %q, qualifiers: %q, subpath: %q"
 	result := {"code": "purl.parsed", "msg": sprintf(template, fields)}
 }
