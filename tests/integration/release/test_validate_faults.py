@@ -179,3 +179,45 @@ def test_an_engine_that_crashes_is_an_error(signed: tuple[list[str], str], tmp_p
     (component,) = report["components"]
     assert component["error"]["code"] == "builtin.policy.evaluation"
     assert "SIGSEGV" in component["error"]["cause"]
+
+
+BUILTIN_REGO = """package reach
+
+import rego.v1
+
+# METADATA
+# title: Base image manifest is readable
+# custom:
+#   short_name: base_readable
+deny contains result if {
+\tnot ec.oci.image_manifest(input.image.ref)
+\tresult := {"code": "reach.base_readable", "msg": "no manifest"}
+}
+
+# METADATA
+# title: Elsewhere
+# custom:
+#   short_name: elsewhere
+deny contains result if {
+\tref := sprintf("%s/other@%s", [data.elsewhere, split(input.image.ref, "@")[1]])
+\tnot ec.oci.image_manifest(ref)
+\tresult := {"code": "reach.elsewhere", "msg": "elsewhere missing"}
+}
+"""
+
+
+def test_an_ec_builtin_whose_registry_does_not_answer_is_an_error(
+    signed: tuple[list[str], str], tmp_path: Path
+) -> None:
+    """``ec.oci.image_manifest`` is undefined when its registry cannot answer (as Conforma);
+    the rule would then fire or pass by accident — the component is an error instead."""
+    images, pem = signed
+    (tmp_path / "reach.rego").write_text(BUILTIN_REGO)
+    (tmp_path / "data.json").write_text(json.dumps({"elsewhere": "127.0.0.1:9"}))
+    policy = {"publicKey": pem, "sources": [{"policy": [str(tmp_path)], "data": [str(tmp_path)]}]}
+    code, report, stderr = _validate(policy, images[:1], "--registry-retries", "1")
+    assert code == 3, stderr
+    (component,) = report["components"]
+    assert component["error"]["code"] == "builtin.policy.evaluation"
+    assert component["error"]["kind"] == "registry"
+    assert "ec.oci.image_manifest(127.0.0.1:9/other@sha256:" in component["error"]["cause"]
