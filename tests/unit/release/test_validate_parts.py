@@ -321,3 +321,63 @@ def test_validate_of_an_empty_snapshot_is_an_empty_passing_report(tmp_path: Path
     assert report.components == ()
     assert report.exit_code() == 0
     assert json.loads(report.to_json())["policy"]["sources"] == [{"policy": [str(tmp_path)]}]
+
+
+# -- CLI bad input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--shard", "3/3"), "--shard"),
+        (("--output", "nope"), "--output"),
+        (("--effective-time", "soon"), "--effective-time"),
+        (("--extra-rule-data", "novalue"), "--extra-rule-data"),
+        (("--git-ca-file", "/nonexistent/ca.pem"), "--git-ca-file"),
+    ],
+)
+def test_cli_bad_flags_exit_2_before_anything(
+    tmp_path: Path, args: tuple[str, ...], field: str
+) -> None:
+    out_file = tmp_path / "report.json"
+    code, out, err = run_cli(
+        "validate", "image", "--image", "registry.example/a:b",
+        "--policy", '{"sources":[{"policy":["/nonexistent"]}]}',
+        "--output", f"json={out_file}", *args,
+    )  # fmt: skip
+    assert code == 2
+    assert out == b""
+    assert field in err
+    assert len(err.strip().splitlines()) <= 2
+    assert not out_file.exists()
+
+
+def test_cli_a_policy_that_does_not_parse_is_bad_input() -> None:
+    code, _, err = run_cli("validate", "image", "--image", "r.example/a:b", "--policy", "{")
+    assert code == 2
+    assert "Traceback" not in err
+
+
+def test_cli_a_missing_local_source_is_bad_input() -> None:
+    code, _, err = run_cli(
+        "validate", "image", "--image", "r.example/a:b",
+        "--policy", json.dumps({"publicKey": _pem(), "sources": [{"policy": ["/nonexistent"]}]}),
+    )  # fmt: skip
+    assert code == 2
+    assert "spec.sources[0].policy[0]" in err
+
+
+def test_progress_line_overwrites_itself() -> None:
+    import io
+
+    from konflux_supply.cli._validate import _Progress
+
+    stream = io.StringIO()
+    progress = _Progress(stream)
+    progress(0, 2, "a-long-component-name", "image")
+    progress(1, 2, "b", "done")
+    progress.clear()
+    text = stream.getvalue()
+    assert text.startswith("\r[0/2] a-long-component-name: image")
+    assert "\r[1/2] b: done" in text
+    assert text.endswith("\r")
