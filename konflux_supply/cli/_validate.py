@@ -325,6 +325,7 @@ def image_command(
         opa_url=opa_url,
         workers=workers,
         timeout=timeout,
+        evaluation_timeout=min(60.0, timeout) if timeout else 60.0,
         shard=parse_shard(shard) if shard is not None else None,
         progress=progress,
         allow_http_git=allow_http_git,

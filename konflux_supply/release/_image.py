@@ -18,6 +18,7 @@ from konflux_supply import oci, verify
 from konflux_supply.errors import InputError, KonfluxSupplyError, RegistryError, VerificationError
 from konflux_supply.models.oci import RawManifest
 from konflux_supply.policy.builtin_checks import builtin_failure_message, builtin_result
+from konflux_supply.policy.builtins import BuiltinContext, make_builtins
 from konflux_supply.policy.report import (
     BUILTIN_ATTESTATION_SIGNATURE_CHECK,
     BUILTIN_ATTESTATION_SYNTAX_CHECK,
@@ -29,6 +30,7 @@ from konflux_supply.release._syntax import statement_problems
 
 __all__ = ["ImageCheck", "ImageCheckError", "check_image"]
 
+_OLM_LABEL = "operators.operatorframework.io.bundle.manifests.v1"
 _BASE_NAME = "org.opencontainers.image.base.name"
 _BASE_DIGEST = "org.opencontainers.image.base.digest"
 
@@ -86,6 +88,8 @@ class ImageCheckOptions:
     keyless: bool = False
     #: ``--info``: keep titles and descriptions in the results.
     detailed: bool = False
+    #: How to reach registries when reading an OLM bundle's manifests (``image.files``).
+    registry: oci.RegistryOptions = field(default_factory=oci.RegistryOptions)
 
 
 def _registry_failure(
@@ -232,9 +236,32 @@ def check_image(
         config=config,
         parent_ref=parent_ref,
         parent_config=parent_config,
+        files=_bundle_files(pinned_text, config, options),
         source=source,
     )
     return check
+
+
+def _bundle_files(
+    ref: str, config: Mapping[str, Any] | None, options: ImageCheckOptions
+) -> dict[str, Any] | None:
+    """An OLM bundle's manifests (the directory its label names), as Conforma's ``image.files``.
+
+    Read with ``ec.oci.image_files`` (layers streamed, size-capped). A registry that could not
+    answer is an :class:`ImageCheckError`: policies must not judge a bundle on files we did
+    not read.
+    """
+    labels = (config or {}).get("Labels")
+    directory = labels.get(_OLM_LABEL) if isinstance(labels, Mapping) else None
+    if not isinstance(directory, str) or not directory:
+        return None
+    with BuiltinContext(registry=options.registry) as context:
+        files = make_builtins(context)["ec.oci.image_files"][1](ref, [directory])
+    if context.unavailable:
+        raise ImageCheckError(
+            f"{ref}: the bundle manifests could not be read: {context.unavailable[0]}"
+        )
+    return files if isinstance(files, dict) else None
 
 
 def _unverified_statements(

@@ -344,6 +344,7 @@ def validate(
                 skip_attestation_signature=options.skip_attestation_signature,
                 keyless=trust.keyless,
                 detailed=options.info,
+                registry=options.registry,
             ),
             options=options,
             snapshot=spec,

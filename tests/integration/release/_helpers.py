@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from dataclasses import dataclass
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +34,36 @@ def new_signer() -> signing.Signer:
     return signing.signer_from_private_key(ec.generate_private_key(ec.SECP256R1()))
 
 
-def push_image(registry: oci.Registry, host: str, repository: str, tag: str, salt: str) -> str:
+def tar_layer(files: dict[str, bytes]) -> bytes:
+    """An uncompressed tar archive of ``files``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def push_image(
+    registry: oci.Registry,
+    host: str,
+    repository: str,
+    tag: str,
+    salt: str,
+    *,
+    labels: dict[str, str] | None = None,
+    layer: bytes | None = None,
+    annotations: dict[str, str] | None = None,
+) -> str:
     """A small image (one layer, a config with labels); its ``host/repo@sha256:…``."""
-    layer = f"layer of {repository}:{tag} {salt}".encode()
+    layer = layer if layer is not None else f"layer of {repository}:{tag} {salt}".encode()
     registry.put_blob(repository, layer)
     config = json.dumps(
         {
             "architecture": "amd64",
             "os": "linux",
-            "config": {"Labels": {"name": repository, "salt": salt}},
+            "config": {"Labels": {"name": repository, "salt": salt, **(labels or {})}},
             "rootfs": {"type": "layers", "diff_ids": []},
         }
     ).encode()
@@ -52,6 +74,7 @@ def push_image(registry: oci.Registry, host: str, repository: str, tag: str, sal
             media_type=OCI_MANIFEST,
             config=Descriptor.for_bytes(config, OCI_CONFIG),
             layers=[Descriptor.for_bytes(layer, LAYER)],
+            annotations=annotations,
         )
     )
     registry.put_manifest(repository, tag, manifest)
@@ -73,12 +96,6 @@ def provenance_for(image: str) -> bytes:
     return json.dumps(statement).encode()
 
 
-@dataclass(frozen=True)
-class Published:
-    image: str
-    public_pem: str
-
-
 def publish_image(
     registry: oci.Registry,
     host: str,
@@ -89,9 +106,22 @@ def publish_image(
     salt: str = "",
     sign: bool = True,
     attest_with: signing.Signer | None = None,
+    **image: Any,
 ) -> str:
-    """Push, sign (``sign``) and attest (with ``attest_with``, default ``signer``)."""
-    image = push_image(registry, host, repository, tag, salt or os.urandom(4).hex())
+    """Push, sign (``sign``) and attest (with ``attest_with``, default ``signer``); ``image``
+    goes to :func:`push_image` (labels, layer, annotations)."""
+    pushed = push_image(registry, host, repository, tag, salt or os.urandom(4).hex(), **image)
+    return _sign_and_attest(registry, pushed, signer, sign=sign, attest_with=attest_with)
+
+
+def _sign_and_attest(
+    registry: oci.Registry,
+    image: str,
+    signer: signing.Signer,
+    *,
+    sign: bool,
+    attest_with: signing.Signer | None,
+) -> str:
     ref = oci.parse_reference(image)
     if sign:
         publish.sign_image(registry, ref, signer, options=FAST_PUBLISH)

@@ -3,20 +3,27 @@ own provenance, signing and publish, against the @minimal collection of policies
 
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from konflux_supply import oci
-from konflux_supply.cli import main
 from tests.integration.conftest import RegistryService
-from tests.integration.release._helpers import minimal_policy, new_signer, publish_image
+from tests.integration.release._helpers import (
+    minimal_policy,
+    new_signer,
+    publish_image,
+    push_image,
+    tar_layer,
+)
+from tests.unit.release._helpers import run_cli
 
 pytestmark = pytest.mark.integration
+
+OLM_LABEL = "operators.operatorframework.io.bundle.manifests.v1"
 
 
 @dataclass(frozen=True)
@@ -48,16 +55,6 @@ def images(registry: RegistryService) -> Images:
         missing=registry.ref("release/missing:v1"),
         public_pem=signer.public_key_pem().decode(),
     )
-
-
-def run_cli(*args: str) -> tuple[int, bytes, str]:
-    """The CLI in-process: exit code, stdout bytes, stderr text."""
-    out, err = io.BytesIO(), io.StringIO()
-    wrapper = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-    with redirect_stdout(wrapper), redirect_stderr(err):
-        code = main(list(args))
-    wrapper.flush()
-    return code, out.getvalue(), err.getvalue()
 
 
 def validate(
@@ -118,3 +115,73 @@ def test_missing_image_is_not_accessible(images: Images) -> None:
     (component,) = report["components"]
     assert codes(component) == ["builtin.image.accessible"]
     assert component["violations"][0]["msg"].startswith("Image URL is not accessible: ")
+
+
+def test_policy_input_has_config_parent_and_bundle_files(
+    images: Images, registry: RegistryService, tmp_path: Path
+) -> None:
+    signer = new_signer()
+    reg, _ = oci.open_registry(registry.ref("release/x:v1"), options=registry.options)
+    try:
+        base = push_image(reg, registry.host, "release/base", "v1", "base")
+        base_name, _, base_digest = base.partition("@")
+        layer = tar_layer(
+            {
+                "manifests/csv.yaml": b"kind: ClusterServiceVersion\nspec: {version: 0.1.0}\n",
+                "manifests/notes.txt": b"not structured",
+                "etc/other.yaml": b"kind: Elsewhere\n",
+            }
+        )
+        bundle = publish_image(
+            reg,
+            registry.host,
+            "release/bundle",
+            signer=signer,
+            labels={OLM_LABEL: "manifests/"},
+            layer=layer,
+            annotations={
+                "org.opencontainers.image.base.name": base_name + ":v1",
+                "org.opencontainers.image.base.digest": base_digest,
+            },
+        )
+    finally:
+        reg.close()
+    pem = signer.public_key_pem().decode()
+    inputs = tmp_path / "inputs.jsonl"
+    snapshot = {
+        "application": "app",
+        "components": [
+            {
+                "name": "bundle",
+                "containerImage": bundle,
+                "source": {"git": {"url": "https://git.example/b", "revision": "abc"}},
+            }
+        ],
+    }
+    code, out, err = run_cli(
+        "validate", "image", "--policy", json.dumps(minimal_policy(pem)),
+        "--images", json.dumps(snapshot), "--allow-http-registry",
+        "--output", f"policy-input={inputs}", "--output", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    (line,) = inputs.read_text().splitlines()
+    document = json.loads(line)
+    assert list(document) == ["attestations", "image", "snapshot", "component_name", "policy_spec"]
+    assert document["component_name"] == "bundle"
+    image = document["image"]
+    assert image["ref"] == bundle
+    assert image["config"]["Labels"][OLM_LABEL] == "manifests/"
+    assert image["parent"]["ref"] == f"{base_name}:v1@{base_digest}"
+    assert image["parent"]["config"]["Labels"]["salt"] == "base"
+    assert image["files"] == {
+        "manifests/csv.yaml": {"kind": "ClusterServiceVersion", "spec": {"version": "0.1.0"}}
+    }
+    assert image["source"] == snapshot["components"][0]["source"]
+    assert image["signatures"][0]["keyid"] == ""
+    assert document["snapshot"]["application"] == "app"
+    assert document["snapshot"]["components"][0]["containerImage"] == bundle
+    assert document["policy_spec"]["publicKey"] == pem
+    (attestation,) = document["attestations"]
+    assert attestation["statement"]["predicateType"] == "https://slsa.dev/provenance/v0.2"
+    assert attestation["signatures"][0]["sig"]
+    assert json.loads(out)["components"][0]["source"] == snapshot["components"][0]["source"]
