@@ -122,6 +122,21 @@ def _aware(when: datetime | None) -> datetime:
     return when
 
 
+def _with_extra_rule_data(
+    ecp: EnterpriseContractPolicy, extra: Mapping[str, Any]
+) -> EnterpriseContractPolicy:
+    """``ecp`` with ``extra`` merged into every source's ``ruleData``, as Conforma does with
+    ``--extra-rule-data``: the report's ``policy`` and ``input.policy_spec`` show it."""
+    raw = ecp.to_dict()
+    for source in raw.get("sources", []):
+        if isinstance(source, dict):
+            source["ruleData"] = {**(source.get("ruleData") or {}), **extra}
+    sources = tuple(
+        replace(source, rule_data={**(source.rule_data or {}), **extra}) for source in ecp.sources
+    )
+    return replace(ecp, sources=sources, raw=raw)
+
+
 def _rule_data(source: Source, extra: Mapping[str, Any]) -> dict[str, Any] | None:
     if source.rule_data is None and not extra:
         return None
@@ -242,6 +257,8 @@ def prepare_policy(
     """
     if not ecp.sources:
         raise InputError("the policy has no sources", field="spec.sources")
+    if config.extra_rule_data:
+        ecp = _with_extra_rule_data(ecp, config.extra_rule_data)
     effective = _aware(config.effective_time)
     cache = sources or SourceCache(
         config.source_dir,
