@@ -26,12 +26,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from konflux_supply.errors import InputError
+from konflux_supply.errors import InputError, KonfluxSupplyError
 from konflux_supply.oci import RegistryOptions
 from konflux_supply.policy.annotations import RuleInfo, rule_infos
 from konflux_supply.policy.config import EnterpriseContractPolicy, Source
 from konflux_supply.policy.criteria import Criteria, score_results
 from konflux_supply.policy.engine import Builtins, Engine, Module, OpaEngine, RegorusEngine
+from konflux_supply.policy.input_report import InputFileReport, InputReport
+from konflux_supply.policy.report import BUILTIN_POLICY_EVALUATION, ComponentError
 from konflux_supply.policy.sources import SourceCache, load_data, merge_data, read_source_modules
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "Result",
     "SourceGroup",
     "evaluate",
+    "evaluate_documents",
     "prepare_policy",
 ]
 
@@ -313,3 +316,57 @@ def evaluate(
         chosen = replace(chosen, workers=1)
     with prepare_policy(ecp, chosen) as prepared:
         return prepared.evaluate(document)
+
+
+def evaluate_documents(
+    ecp: EnterpriseContractPolicy,
+    documents: Sequence[tuple[str, Any]],
+    *,
+    config: EvaluationConfig,
+    show_successes: bool = False,
+) -> InputReport:
+    """``validate input``: each ``(name, document)`` evaluated as ``input``; Conforma's
+    ``ec validate input`` report (source URLs as written).
+
+    A document that could not be evaluated (a Rego error, the engine, an ``ec.*`` builtin
+    whose registry did not answer) is an error in the report, never a pass; bad sources or
+    Rego raise :class:`InputError` before any document is evaluated.
+    """
+    from konflux_supply.policy.builtins import BuiltinContext
+
+    effective = _aware(config.effective_time)
+    config = replace(config, effective_time=effective)
+    reports: list[InputFileReport] = []
+    with prepare_policy(ecp, config, pin=False) as prepared:
+        for name, document in documents:
+            context = BuiltinContext(registry=config.registry_options or RegistryOptions())
+            error: str | None = None
+            try:
+                verdict = prepared.evaluate(
+                    document, builtins_context=context if config.builtins is not None else None
+                )
+            except KonfluxSupplyError as failure:
+                error = failure.summary()
+            finally:
+                context.close()
+            if error is None and context.unavailable:
+                first = context.unavailable[0]
+                error = (
+                    f"{first.builtin}({first.ref}): the registry could not answer: {first.cause}"
+                )
+            if error is not None:
+                reports.append(
+                    InputFileReport(name, error=ComponentError(BUILTIN_POLICY_EVALUATION, error))
+                )
+                continue
+            reports.append(
+                InputFileReport(
+                    name,
+                    violations=verdict.violations,
+                    warnings=verdict.warnings,
+                    successes=verdict.successes if show_successes else None,
+                    success_count=len(verdict.successes),
+                )
+            )
+        policy = prepared.policy.to_dict()
+    return InputReport(files=tuple(reports), policy=policy, effective_time=effective)
