@@ -20,6 +20,7 @@ source's ``ruleData`` (plus ``extra_rule_data``) as ``rule_data__configuration__
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ __all__ = [
     "evaluate",
     "evaluate_documents",
     "prepare_policy",
+    "with_extra_rule_data",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -125,12 +127,22 @@ def _aware(when: datetime | None) -> datetime:
     return when
 
 
-def _rule_data(source: Source, extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    if source.rule_data is None and not extra:
-        return None
-    merged = dict(source.rule_data or {})
-    merged.update(extra)
-    return merged
+def with_extra_rule_data(
+    ecp: EnterpriseContractPolicy, extra: Mapping[str, Any]
+) -> EnterpriseContractPolicy:
+    """``ecp`` with ``extra`` merged into every source's ``ruleData`` (its keys win), in the
+    typed sources and in the spec the report shows — as Conforma's ``--extra-rule-data``."""
+    if not extra:
+        return ecp
+    raw = ecp.to_dict()
+    for entry in raw.get("sources", []):
+        if isinstance(entry, dict):
+            entry["ruleData"] = {**(entry.get("ruleData") or {}), **copy.deepcopy(dict(extra))}
+    sources = tuple(
+        replace(source, rule_data={**(source.rule_data or {}), **copy.deepcopy(dict(extra))})
+        for source in ecp.sources
+    )
+    return replace(ecp, sources=sources, raw=raw)
 
 
 class PreparedPolicy:
@@ -246,6 +258,7 @@ def prepare_policy(
     if not ecp.sources:
         raise InputError("the policy has no sources", field="spec.sources")
     effective = _aware(config.effective_time)
+    ecp = with_extra_rule_data(ecp, config.extra_rule_data)
     cache = sources or SourceCache(
         config.source_dir,
         registry_options=config.registry_options,
@@ -270,7 +283,7 @@ def prepare_policy(
             if not policy_dirs:
                 raise InputError("a source needs at least one policy URL", field=f"{where}.policy")
             modules = [Module(path, text) for path, text in read_source_modules(policy_dirs)]
-            data = load_data(data_dirs, rule_data=_rule_data(source, config.extra_rule_data))
+            data = load_data(data_dirs, rule_data=source.rule_data)
             merge_data(
                 data,
                 {
