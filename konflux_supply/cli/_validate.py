@@ -134,13 +134,14 @@ def _identity(
 
 
 def _render_defaults(
-    show_successes: bool, show_warnings: bool, color: bool | None
+    show_successes: bool, show_warnings: bool, color: bool | None, docs_link: bool = False
 ) -> RenderOptions:
     from konflux_supply.policy.outputs import RenderOptions
 
     return RenderOptions(
         show_successes=show_successes,
         show_warnings=show_warnings,
+        show_policy_docs_link=docs_link,
         color=sys.stdout.isatty() if color is None else color,
     )
 
@@ -227,6 +228,7 @@ def validate_group() -> None:
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FMT[=PATH]", help=_OUTPUT_HELP)
 @_bool_option("--show-successes", False, "List successes (counts are kept either way).")
 @_bool_option("--show-warnings", True, "Text: list warnings.")
+@_bool_option("--show-policy-docs-link", False, "Text: end with the policy documentation link.")
 @_bool_option("--color", None, "Text: colour (default: when stdout is a terminal).")  # type: ignore[arg-type]
 @click.option("--info", is_flag=True, help="Keep titles, descriptions and solutions in results.")
 @_bool_option(
@@ -275,6 +277,7 @@ def image_command(
     outputs: tuple[str, ...],
     show_successes: bool,
     show_warnings: bool,
+    show_policy_docs_link: bool,
     color: bool | None,
     info: bool,
     strict: bool,
@@ -292,7 +295,8 @@ def image_command(
     from konflux_supply.release import ValidateOptions, load_snapshot, validate
 
     targets = parse_outputs(
-        list(outputs), defaults=_render_defaults(show_successes, show_warnings, color)
+        list(outputs),
+        defaults=_render_defaults(show_successes, show_warnings, color, show_policy_docs_link),
     )
     when = parse_effective_time(
         effective_time, now=datetime.now(UTC), allow_past=allow_past_effective_time
@@ -372,6 +376,7 @@ def image_command(
 )
 @_bool_option("--show-successes", False, "List successes (counts are kept either way).")
 @_bool_option("--show-warnings", True, "Text: list warnings.")
+@_bool_option("--show-policy-docs-link", False, "Text: end with the policy documentation link.")
 @_bool_option("--color", None, "Text: colour (default: when stdout is a terminal).")  # type: ignore[arg-type]
 @click.option("--info", is_flag=True, help="Keep titles, descriptions and solutions in results.")
 @_bool_option("--strict", True, "Exit 1 on violations (--strict=false: exit 0).")
@@ -401,6 +406,7 @@ def input_command(
     outputs: tuple[str, ...],
     show_successes: bool,
     show_warnings: bool,
+    show_policy_docs_link: bool,
     color: bool | None,
     info: bool,
     strict: bool,
@@ -428,7 +434,7 @@ def input_command(
 
     targets = parse_outputs(
         list(outputs),
-        defaults=_render_defaults(show_successes, show_warnings, color),
+        defaults=_render_defaults(show_successes, show_warnings, color, show_policy_docs_link),
         formats=INPUT_FORMATS,
     )
     now = datetime.now(UTC)

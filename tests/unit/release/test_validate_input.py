@@ -225,3 +225,26 @@ warn contains {"msg": sprintf("%v", [data.rule_data__configuration__])} if true
         '{"key": "value", "mine": 1}',
         '{"key": "value"}',
     ]
+
+
+def test_extra_rule_data_shows_in_the_reported_policy(tmp_path: Path) -> None:
+    # As Conforma: --extra-rule-data joins every source's ruleData in the report's policy.
+    policy = {"sources": [{"policy": [_dir(tmp_path, "main", {"main.rego": ACCEPT})]}]}
+    path = _input(tmp_path, {"kind": "Pipeline"})
+    code, out, _ = run_cli(
+        "validate", "input", "-f", path, "-p", json.dumps(policy),
+        "--extra-rule-data", "key=value", "--output", "json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["policy"]["sources"][0]["ruleData"] == {"key": "value"}
+
+
+def test_policy_docs_link_flag(tmp_path: Path) -> None:
+    policy = {"sources": [{"policy": [_dir(tmp_path, "ham", {"ham.rego": HAM})]}]}
+    path = _input(tmp_path, {"ham": {}})
+    code, out, _ = run_cli(
+        "validate", "input", "-f", path, "-p", json.dumps(policy),
+        "--show-policy-docs-link", "--output", "text", "--color=false",
+    )  # fmt: skip
+    assert code == 1
+    assert "see the policy documentation" in out.decode()
