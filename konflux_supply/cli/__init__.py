@@ -49,6 +49,7 @@ class _CommandModule(Protocol):
 def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
     from konflux_supply.cli import (
+        _chains,
         _demo,
         _download,
         _keys,
@@ -72,6 +73,7 @@ def _register() -> None:
         _policy,
         _policy_push,
         _validate,
+        _chains,
     )
     for module in modules:
         module.register(cli)

@@ -20,7 +20,9 @@ library joins :mod:`~konflux_supply.signing` and :mod:`~konflux_supply.oci` for 
 from __future__ import annotations
 
 from konflux_supply.publish._store import Published
+from konflux_supply.publish.bundle import BUNDLE_ARTIFACT_TYPE, attach_bundle
 from konflux_supply.publish.image import (
+    attach_signature,
     attest_image,
     attest_statement,
     attestation_layer,
@@ -32,9 +34,12 @@ from konflux_supply.publish.options import PublishOptions
 from konflux_supply.publish.sbom import attach_sbom, attest_sbom
 
 __all__ = [
+    "BUNDLE_ARTIFACT_TYPE",
     "PublishOptions",
     "Published",
+    "attach_bundle",
     "attach_sbom",
+    "attach_signature",
     "attest_image",
     "attest_sbom",
     "attest_statement",

@@ -29,6 +29,8 @@ from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
 from konflux_supply.models.oci import Descriptor
 from konflux_supply.oci import Kind, Layer, Reference, Registry
 from konflux_supply.oci.cosign import (
+    CERTIFICATE_ANNOTATION,
+    CHAIN_ANNOTATION,
     DSSE_ENVELOPE,
     PREDICATE_TYPE_ANNOTATION,
     SIGNATURE_ANNOTATION,
@@ -40,6 +42,7 @@ from konflux_supply.signing import Signer, dsse, simple_signing, verifier_from_p
 from konflux_supply.signing.blob import predicate_type_uri, predicate_value, statement_bytes
 
 __all__ = [
+    "attach_signature",
     "attest_image",
     "attest_statement",
     "attestation_layer",
@@ -113,6 +116,42 @@ def sign_image(
     layer = signature_layer(subject, signer, annotations=annotations, identity=identity)
     duplicate = _same_key_duplicate(layer, signer)
     return store(registry, subject, Kind.SIGNATURE, layer, opts, duplicate=duplicate)
+
+
+def attach_signature(
+    registry: Registry,
+    subject: Reference,
+    payload: bytes,
+    signature: bytes,
+    *,
+    options: PublishOptions | None = None,
+    certificate: bytes | None = None,
+    chain: bytes | None = None,
+) -> Published:
+    """``cosign attach signature``: store a simple-signing ``payload`` signed elsewhere.
+
+    The payload must be for ``subject``'s digest (else :class:`InputError`, nothing written).
+    ``certificate``/``chain`` (PEM) become the cosign annotations when given (``b""`` writes
+    them empty, as Tekton Chains does for key-based signers). The signature is not checked
+    here: the caller made it (a verifier reads it back).
+    """
+    opts = options or PublishOptions()
+    subject = resolved(registry, subject)
+    claims = simple_signing.parse(payload, source="payload")
+    if claims.docker_manifest_digest != pinned(subject):
+        raise InputError(
+            f"the payload is for {claims.docker_manifest_digest}, not {pinned(subject)}",
+            field="payload",
+        )
+    if not signature:
+        raise InputError("the signature is empty", field="signature")
+    annotations = {SIGNATURE_ANNOTATION: base64.b64encode(signature).decode()}
+    if certificate is not None:
+        annotations[CERTIFICATE_ANNOTATION] = certificate.decode()
+    if chain is not None:
+        annotations[CHAIN_ANNOTATION] = chain.decode()
+    layer = Layer(SIMPLE_SIGNING, bytes(payload), annotations)
+    return store(registry, subject, Kind.SIGNATURE, layer, opts)
 
 
 def image_statement(
