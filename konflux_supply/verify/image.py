@@ -244,6 +244,12 @@ def _bundle_statement(
     return payload, _statement(payload, digest)
 
 
+def _bundle_envelope(data: bytes) -> bytes:
+    """The DSSE envelope of a (verified) Sigstore bundle, as compact JSON."""
+    envelope = json.loads(data).get("dsseEnvelope")
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
 def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> VerifiedSignature:
     data, layer = _content(candidate)
     digest = image.digest or ""
@@ -292,7 +298,7 @@ def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> 
             # cosign v3's image signature: not an attestation unless that type is asked for.
             raise VerificationError("the bundle holds an image signature, not an attestation")
         return VerifiedAttestation(
-            payload, payload, str(statement["predicateType"]), layer, "bundle"
+            _bundle_envelope(data), payload, str(statement["predicateType"]), layer, "bundle"
         )
     try:
         envelope = dsse.parse(data)
