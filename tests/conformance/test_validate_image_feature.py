@@ -391,14 +391,16 @@ def test_multiple_policy_sources_with_one_source_group(
 
 def test_no_failures_warnings_or_successes(world: Acceptance) -> None:
     # Nothing evaluated is never a pass. Conforma exits 1; we report the component as an
-    # error (no verdict could be reached, ADR 0056): exit 1 or 3, never 0.
+    # error (no verdict could be reached, ADR 0055/0062): exit 3.
     signed_image(world, HAPPY)
     url = world.git_repo("happy-day-policy", {"main.rego": _rego(world, "allow_all")})
     run = validate(world, "--image", f"${{REGISTRY}}/{HAPPY}",
                    "--policy", policy_file(world, one_source(url)),
                    "--show-successes", "--output", "json")  # fmt: skip
-    assert run.exit_code in (1, 3), run.stderr
-    assert "no successes, warnings, or failures" in run.stdout + run.stderr
+    assert run.exit_code == 3, run.stderr
+    report = json.loads(run.stdout)
+    assert report["success"] is False
+    assert "no successes, warnings, or failures" in json.dumps(report["components"][0])
 
 
 def test_policy_and_data_sources(
@@ -966,3 +968,51 @@ def test_many_components_and_sources(
 
     expect_json(world, validate_image_snapshots, run, "many components and sources:stdout - 1",
                 exit_code=0, adjust=adjust)  # fmt: skip
+
+
+def test_discover_artifact_referrers(referrers_world: Acceptance) -> None:
+    # No snapshot entry in the corpus. Our fixture expects our publisher's referrer artifact
+    # types (cosign's oci-1-1 mode: application/vnd.dev.cosign.artifact.{sig,att}.v1+json);
+    # Conforma's acceptance stores them with the layer media types instead.
+    world = referrers_world
+    repository = "acceptance/image-referrers"
+    world.key("referrers")
+    world.image(repository)
+    world.sign(repository, "referrers", referrer=True)
+    world.attest(repository, "referrers", referrer=True)
+    world.sign(repository, "referrers")
+    world.attest(repository, "referrers")
+    url = world.git_repo("image-referrers-policy", world.rego("image_referrers"))
+    run = validate(world, "--image", f"${{REGISTRY}}/{repository}",
+                   "--policy", policy_file(world, one_source(url)),
+                   "--show-successes", "--output", "json", key="referrers")  # fmt: skip
+    assert run.exit_code == 0, run.stdout + run.stderr
+    successes = codes(json.loads(run.stdout), "successes")
+    assert {"referrers.format", "referrers.content_types"} <= set(successes)
+
+
+def test_sigstore_functions_with_bundle_format_attestations(
+    referrers_world: Acceptance, validate_image_snapshots: dict[str, str]
+) -> None:
+    world = referrers_world
+    repository = "acceptance/sigstore-bundles"
+    world.key("bundle")
+    world.image(repository)
+    world.sign(repository, "bundle", referrer=True)
+    world.attest(repository, "bundle", bundle=True)
+    url = world.git_repo("sigstore-bundles", {"main.rego": _rego(world, "sigstore")})
+    run = validate(world, "--image", f"${{REGISTRY}}/{repository}",
+                   "--policy", policy_file(world, one_source(url)), "--ignore-rekor",
+                   "--show-successes", "--output", "json", key="bundle")  # fmt: skip
+    key = "sigstore functions with bundle-format attestations:stdout - 1"
+
+    def adjust(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+        # Conforma lists neither the image signatures it verified from referrers nor the
+        # predicate's buildType of a bundle attestation; we report both, as for tag-stored ones.
+        component = ours["components"][0]
+        assert "signatures" not in theirs["components"][0]
+        assert len(component.pop("signatures")) == 1
+        build_type = component["attestations"][0].pop("predicateBuildType")
+        assert build_type == "https://tekton.dev/attestations/chains/pipelinerun@v2"
+
+    expect_json(world, validate_image_snapshots, run, key, exit_code=0, adjust=adjust)
