@@ -29,6 +29,7 @@ from konflux_supply.errors import (
     InputError,
     KonfluxSupplyError,
     PolicyError,
+    RegistryError,
     VerificationError,
 )
 from konflux_supply.policy.builtins import BuiltinContext, make_builtins
@@ -36,6 +37,7 @@ from konflux_supply.policy.config import EnterpriseContractPolicy
 from konflux_supply.policy.engine import Builtins
 from konflux_supply.policy.evaluation import EvaluationConfig, PreparedPolicy, prepare_policy
 from konflux_supply.policy.report import (
+    BUILTIN_IMAGE_ACCESSIBLE,
     BUILTIN_POLICY_EVALUATION,
     AttestationResult,
     ComponentError,
@@ -139,6 +141,11 @@ def _component(run: _Run, component: Component, step: Any) -> tuple[ComponentRep
         return _error_report(
             component, component.container_image, error.code, error.message, "registry"
         ), b""
+    except KonfluxSupplyError as error:  # anything else that kept the checks from an answer
+        return _error_report(
+            component, component.container_image, BUILTIN_IMAGE_ACCESSIBLE, error.summary(),
+            "registry" if isinstance(error, RegistryError) else "error",
+        ), b""  # fmt: skip
     attestations = tuple(
         AttestationResult(
             type=str(entry.get("type", "")),
@@ -243,6 +250,12 @@ def _run_all(run: _Run, components: Sequence[Component]) -> list[tuple[Component
             return _timed_out(component, run.options.timeout), b""
         try:
             return _component(run, component, steps)
+        except Exception as error:  # a bug must cost this component its verdict, not the run
+            _LOG.debug("validating %s failed", component.container_image, exc_info=True)
+            cause = f"internal error (a bug, please report it): {type(error).__name__}: {error}"
+            return _error_report(
+                component, component.container_image, BUILTIN_POLICY_EVALUATION, cause, "internal"
+            ), b""
         finally:
             steps(component, "done")
 
