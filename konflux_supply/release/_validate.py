@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import threading
 import time
@@ -320,7 +321,9 @@ def validate(
         report_unmatched_excludes=options.report_unmatched_excludes,
         engine=options.engine,
         opa_url=options.opa_url,
-        workers=options.engine_workers or options.workers,
+        # Threads wait on registries; engine processes use CPU (and ~60 MB each): no more
+        # of them than cores, unless asked.
+        workers=options.engine_workers or min(options.workers, os.cpu_count() or 1),
         timeout=options.evaluation_timeout,
         memory_limit_mb=options.memory_limit_mb,
         extra_rule_data=options.extra_rule_data,
