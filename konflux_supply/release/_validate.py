@@ -377,6 +377,7 @@ def validate(
             policy=prepared.policy.to_dict(),
             effective_time=effective,
             key=trust.key_pem,
+            created=datetime.now(UTC),
         )
     if policy_inputs is not None:
         by_component = {(r.container_image, r.name): data for r, data in results if data}
