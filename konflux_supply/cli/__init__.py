@@ -60,6 +60,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sign-blob": ("_keys", "Sign a file; the signature goes to stdout."),
     "sign-run": ("_chains", "Sign a finished Tekton run as Chains would."),
     "triangulate": ("_oci", "Print where cosign stores an image's attachments."),
+    "validate": ("_validate", "Validate images or inputs against an EnterpriseContractPolicy."),
     "verify": ("_oci", "Verify an image's signatures."),
     "verify-attestation": ("_oci", "Verify an image's attestations of --type."),
     "verify-blob": ("_keys", "Verify a detached signature over a file."),
