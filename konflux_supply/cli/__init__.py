@@ -59,6 +59,7 @@ def _register() -> None:
         _provenance,
         _report,
         _sbom,
+        _validate,
     )
 
     modules: tuple[_CommandModule, ...] = (
@@ -72,6 +73,7 @@ def _register() -> None:
         _policy,
         _policy_push,
         _chains,
+        _validate,
     )
     for module in modules:
         module.register(cli)
