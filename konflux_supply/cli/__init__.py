@@ -72,8 +72,8 @@ def _register() -> None:
         _report,
         _policy,
         _policy_push,
-        _chains,
         _validate,
+        _chains,
     )
     for module in modules:
         module.register(cli)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -134,13 +134,14 @@ def _identity(
 
 
 def _render_defaults(
-    show_successes: bool, show_warnings: bool, color: bool | None
+    show_successes: bool, show_warnings: bool, color: bool | None, docs_link: bool = False
 ) -> RenderOptions:
     from konflux_supply.policy.outputs import RenderOptions
 
     return RenderOptions(
         show_successes=show_successes,
         show_warnings=show_warnings,
+        show_policy_docs_link=docs_link,
         color=sys.stdout.isatty() if color is None else color,
     )
 
@@ -227,6 +228,7 @@ def validate_group() -> None:
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FMT[=PATH]", help=_OUTPUT_HELP)
 @_bool_option("--show-successes", False, "List successes (counts are kept either way).")
 @_bool_option("--show-warnings", True, "Text: list warnings.")
+@_bool_option("--show-policy-docs-link", False, "Text: end with the policy documentation link.")
 @_bool_option("--color", None, "Text: colour (default: when stdout is a terminal).")  # type: ignore[arg-type]
 @click.option("--info", is_flag=True, help="Keep titles, descriptions and solutions in results.")
 @_bool_option(
@@ -275,6 +277,7 @@ def image_command(
     outputs: tuple[str, ...],
     show_successes: bool,
     show_warnings: bool,
+    show_policy_docs_link: bool,
     color: bool | None,
     info: bool,
     strict: bool,
@@ -292,7 +295,8 @@ def image_command(
     from konflux_supply.release import ValidateOptions, load_snapshot, validate
 
     targets = parse_outputs(
-        list(outputs), defaults=_render_defaults(show_successes, show_warnings, color)
+        list(outputs),
+        defaults=_render_defaults(show_successes, show_warnings, color, show_policy_docs_link),
     )
     when = parse_effective_time(
         effective_time, now=datetime.now(UTC), allow_past=allow_past_effective_time
@@ -372,6 +376,7 @@ def image_command(
 )
 @_bool_option("--show-successes", False, "List successes (counts are kept either way).")
 @_bool_option("--show-warnings", True, "Text: list warnings.")
+@_bool_option("--show-policy-docs-link", False, "Text: end with the policy documentation link.")
 @_bool_option("--color", None, "Text: colour (default: when stdout is a terminal).")  # type: ignore[arg-type]
 @click.option("--info", is_flag=True, help="Keep titles, descriptions and solutions in results.")
 @_bool_option("--strict", True, "Exit 1 on violations (--strict=false: exit 0).")
@@ -401,6 +406,7 @@ def input_command(
     outputs: tuple[str, ...],
     show_successes: bool,
     show_warnings: bool,
+    show_policy_docs_link: bool,
     color: bool | None,
     info: bool,
     strict: bool,
@@ -414,11 +420,21 @@ def input_command(
     registry_options: Any,
 ) -> int:
     """Evaluate JSON/YAML documents as ``input`` against an EnterpriseContractPolicy."""
-    from konflux_supply.policy import INPUT_FORMATS, load_policy, parse_outputs, write_outputs
+    from konflux_supply.policy import (
+        INPUT_FORMATS,
+        BuiltinContext,
+        Builtins,
+        EvaluationConfig,
+        evaluate_documents,
+        load_policy,
+        make_builtins,
+        parse_outputs,
+        write_outputs,
+    )
 
     targets = parse_outputs(
         list(outputs),
-        defaults=_render_defaults(show_successes, show_warnings, color),
+        defaults=_render_defaults(show_successes, show_warnings, color, show_policy_docs_link),
         formats=INPUT_FORMATS,
     )
     now = datetime.now(UTC)
@@ -427,20 +443,20 @@ def input_command(
         raise InputError("'attestation' is for validate image", field="--effective-time")
     ecp = load_policy(policy_arg)
     documents = [(path, _read_input(path)) for path in files]
-    listed = show_successes or any(t.options.show_successes for t in targets)
-    report = _evaluate_inputs(
-        ecp,
-        documents,
+    config = EvaluationConfig(
         effective_time=now if isinstance(when, str) else when,
         info=info,
-        show_successes=listed,
         strict_config=strict_config,
-        extra_rule_data=parse_extra_rule_data(extra_rule_data),
+        engine="opa" if opa_url else "regorus",
         opa_url=opa_url,
+        extra_rule_data=parse_extra_rule_data(extra_rule_data),
+        builtins=None if opa_url else Builtins(make_builtins, BuiltinContext()),
         registry_options=registry_options,
         allow_http_git=allow_http_git,
         git_ca_file=git_ca_file,
     )
+    listed = show_successes or any(t.options.show_successes for t in targets)
+    report = evaluate_documents(ecp, documents, config=config, show_successes=listed)
     write_outputs(report, targets, stdout=sys.stdout.buffer)
     errors = [(f.file_path, f.error.cause) for f in report.errors if f.error is not None]
     return _finish(report.exit_code(strict=strict), errors)
@@ -451,83 +467,6 @@ def _read_input(path: str) -> Any:
     from konflux_supply.models.document import parse_document
 
     return parse_document(read_bytes(path), source=path)
-
-
-def _evaluate_inputs(
-    ecp: Any,
-    documents: list[tuple[str, Any]],
-    *,
-    effective_time: datetime,
-    info: bool,
-    show_successes: bool,
-    strict_config: bool,
-    extra_rule_data: Mapping[str, Any],
-    opa_url: str | None,
-    registry_options: Any,
-    allow_http_git: bool,
-    git_ca_file: str | None,
-) -> Any:
-    from konflux_supply.errors import KonfluxSupplyError
-    from konflux_supply.policy import (
-        BuiltinContext,
-        Builtins,
-        ComponentError,
-        EvaluationConfig,
-        InputFileReport,
-        InputReport,
-        make_builtins,
-        prepare_policy,
-    )
-    from konflux_supply.policy.report import BUILTIN_POLICY_EVALUATION
-
-    config = EvaluationConfig(
-        effective_time=effective_time,
-        info=info,
-        strict_config=strict_config,
-        engine="opa" if opa_url else "regorus",
-        opa_url=opa_url,
-        extra_rule_data=extra_rule_data,
-        builtins=None if opa_url else Builtins(make_builtins, BuiltinContext()),
-        registry_options=registry_options,
-        allow_http_git=allow_http_git,
-        git_ca_file=git_ca_file,
-    )
-    reports = []
-    with prepare_policy(ecp, config, pin=False) as prepared:
-        for path, document in documents:
-            context = BuiltinContext(registry=registry_options)
-            try:
-                verdict = prepared.evaluate(document, builtins_context=None if opa_url else context)
-            except KonfluxSupplyError as error:
-                reports.append(
-                    InputFileReport(
-                        path, error=ComponentError(BUILTIN_POLICY_EVALUATION, error.summary())
-                    )
-                )
-                continue
-            finally:
-                context.close()
-            unavailable = context.unavailable
-            if unavailable:
-                first = unavailable[0]
-                cause = (
-                    f"{first.builtin}({first.ref}): the registry could not answer: {first.cause}"
-                )
-                reports.append(
-                    InputFileReport(path, error=ComponentError(BUILTIN_POLICY_EVALUATION, cause))
-                )
-                continue
-            reports.append(
-                InputFileReport(
-                    path,
-                    violations=verdict.violations,
-                    warnings=verdict.warnings,
-                    successes=verdict.successes if show_successes else None,
-                    success_count=len(verdict.successes),
-                )
-            )
-        policy = prepared.policy.to_dict()
-    return InputReport(files=tuple(reports), policy=policy, effective_time=effective_time)
 
 
 def register(group: click.Group) -> None:

@@ -55,6 +55,7 @@ from konflux_supply.policy.evaluation import (
     Result,
     SourceGroup,
     evaluate,
+    evaluate_documents,
     prepare_policy,
 )
 from konflux_supply.policy.input_report import (
@@ -134,6 +135,7 @@ __all__ = [
     "VolatileConfig",
     "VolatileCriterion",
     "evaluate",
+    "evaluate_documents",
     "load_data",
     "load_policy",
     "make_builtins",

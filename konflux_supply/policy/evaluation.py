@@ -20,18 +20,21 @@ source's ``ruleData`` (plus ``extra_rule_data``) as ``rule_data__configuration__
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from konflux_supply.errors import InputError
+from konflux_supply.errors import InputError, KonfluxSupplyError
 from konflux_supply.oci import RegistryOptions
 from konflux_supply.policy.annotations import RuleInfo, rule_infos
 from konflux_supply.policy.config import EnterpriseContractPolicy, Source
 from konflux_supply.policy.criteria import Criteria, score_results
 from konflux_supply.policy.engine import Builtins, Engine, Module, OpaEngine, RegorusEngine
+from konflux_supply.policy.input_report import InputFileReport, InputReport
+from konflux_supply.policy.report import BUILTIN_POLICY_EVALUATION, ComponentError
 from konflux_supply.policy.sources import SourceCache, load_data, merge_data, read_source_modules
 
 __all__ = [
@@ -40,7 +43,9 @@ __all__ = [
     "Result",
     "SourceGroup",
     "evaluate",
+    "evaluate_documents",
     "prepare_policy",
+    "with_extra_rule_data",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -122,12 +127,22 @@ def _aware(when: datetime | None) -> datetime:
     return when
 
 
-def _rule_data(source: Source, extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    if source.rule_data is None and not extra:
-        return None
-    merged = dict(source.rule_data or {})
-    merged.update(extra)
-    return merged
+def with_extra_rule_data(
+    ecp: EnterpriseContractPolicy, extra: Mapping[str, Any]
+) -> EnterpriseContractPolicy:
+    """``ecp`` with ``extra`` merged into every source's ``ruleData`` (its keys win), in the
+    typed sources and in the spec the report shows — as Conforma's ``--extra-rule-data``."""
+    if not extra:
+        return ecp
+    raw = ecp.to_dict()
+    for entry in raw.get("sources", []):
+        if isinstance(entry, dict):
+            entry["ruleData"] = {**(entry.get("ruleData") or {}), **copy.deepcopy(dict(extra))}
+    sources = tuple(
+        replace(source, rule_data={**(source.rule_data or {}), **copy.deepcopy(dict(extra))})
+        for source in ecp.sources
+    )
+    return replace(ecp, sources=sources, raw=raw)
 
 
 class PreparedPolicy:
@@ -243,6 +258,7 @@ def prepare_policy(
     if not ecp.sources:
         raise InputError("the policy has no sources", field="spec.sources")
     effective = _aware(config.effective_time)
+    ecp = with_extra_rule_data(ecp, config.extra_rule_data)
     cache = sources or SourceCache(
         config.source_dir,
         registry_options=config.registry_options,
@@ -267,7 +283,7 @@ def prepare_policy(
             if not policy_dirs:
                 raise InputError("a source needs at least one policy URL", field=f"{where}.policy")
             modules = [Module(path, text) for path, text in read_source_modules(policy_dirs)]
-            data = load_data(data_dirs, rule_data=_rule_data(source, config.extra_rule_data))
+            data = load_data(data_dirs, rule_data=source.rule_data)
             merge_data(
                 data,
                 {
@@ -313,3 +329,57 @@ def evaluate(
         chosen = replace(chosen, workers=1)
     with prepare_policy(ecp, chosen) as prepared:
         return prepared.evaluate(document)
+
+
+def evaluate_documents(
+    ecp: EnterpriseContractPolicy,
+    documents: Sequence[tuple[str, Any]],
+    *,
+    config: EvaluationConfig,
+    show_successes: bool = False,
+) -> InputReport:
+    """``validate input``: each ``(name, document)`` evaluated as ``input``; Conforma's
+    ``ec validate input`` report (source URLs as written).
+
+    A document that could not be evaluated (a Rego error, the engine, an ``ec.*`` builtin
+    whose registry did not answer) is an error in the report, never a pass; bad sources or
+    Rego raise :class:`InputError` before any document is evaluated.
+    """
+    from konflux_supply.policy.builtins import BuiltinContext
+
+    effective = _aware(config.effective_time)
+    config = replace(config, effective_time=effective)
+    reports: list[InputFileReport] = []
+    with prepare_policy(ecp, config, pin=False) as prepared:
+        for name, document in documents:
+            context = BuiltinContext(registry=config.registry_options or RegistryOptions())
+            error: str | None = None
+            try:
+                verdict = prepared.evaluate(
+                    document, builtins_context=context if config.builtins is not None else None
+                )
+            except KonfluxSupplyError as failure:
+                error = failure.summary()
+            finally:
+                context.close()
+            if error is None and context.unavailable:
+                first = context.unavailable[0]
+                error = (
+                    f"{first.builtin}({first.ref}): the registry could not answer: {first.cause}"
+                )
+            if error is not None:
+                reports.append(
+                    InputFileReport(name, error=ComponentError(BUILTIN_POLICY_EVALUATION, error))
+                )
+                continue
+            reports.append(
+                InputFileReport(
+                    name,
+                    violations=verdict.violations,
+                    warnings=verdict.warnings,
+                    successes=verdict.successes if show_successes else None,
+                    success_count=len(verdict.successes),
+                )
+            )
+        policy = prepared.policy.to_dict()
+    return InputReport(files=tuple(reports), policy=policy, effective_time=effective)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +68,8 @@ class _Run:
     policy_spec: Mapping[str, Any]
     effective_time: datetime
     keep_inputs: bool
+    #: With ``--effective-time attestation``: the time each evaluated component used.
+    attestation_times: list[datetime] = field(default_factory=list)
 
 
 def _effective_time(options: ValidateOptions) -> datetime:
@@ -165,6 +167,7 @@ def _component(run: _Run, component: Component, step: Any) -> tuple[ComponentRep
     when = run.effective_time
     if run.options.effective_time == "attestation":
         when = _attestation_time(check.build_finished, when)
+        run.attestation_times.append(when)
     document = build_input(
         check.facts,
         snapshot=run.snapshot,
@@ -350,6 +353,9 @@ def validate(
             keep_inputs=policy_inputs is not None,
         )
         results = _run_all(run, expanded)
+        if run.attestation_times:
+            # As Conforma: the report shows the attestation time evaluated against.
+            effective = max(run.attestation_times)
         report = Report(
             components=tuple(report for report, _ in results),
             policy=prepared.policy.to_dict(),

@@ -16,8 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from konflux_supply import oci, provenance, publish, signing
 from konflux_supply.models.oci import (
     OCI_CONFIG,
+    OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
+    ImageIndex,
     ImageManifest,
     RawManifest,
 )
@@ -141,3 +143,31 @@ def minimal_policy(public_pem: str, **source: Any) -> dict[str, Any]:
     }
     entry.update(source)
     return {"publicKey": public_pem, "sources": [entry]}
+
+
+def publish_index(
+    registry: oci.Registry, host: str, repository: str, *, signer: signing.Signer
+) -> tuple[str, list[str]]:
+    """An image index over two signed and attested images (amd64, and one without a
+    platform), itself signed and attested; ``(index ref, [child refs])``."""
+    children = [
+        publish_image(registry, host, repository, signer=signer, tag=f"arch{n}") for n in range(2)
+    ]
+    descriptors = []
+    for n, child in enumerate(children):
+        digest = child.partition("@")[2]
+        raw = registry.get_manifest(repository, digest)
+        assert raw is not None
+        platform = {"architecture": "amd64", "os": "linux"} if n == 0 else None
+        descriptors.append(
+            Descriptor(
+                media_type=OCI_MANIFEST, size=len(raw.data), digest=digest, platform=platform
+            )
+        )
+    index = RawManifest.of(
+        ImageIndex(schema_version=2, media_type=OCI_INDEX, manifests=descriptors)
+    )
+    registry.put_manifest(repository, "multi", index)
+    ref = f"{host}/{repository}@{index.digest}"
+    _sign_and_attest(registry, ref, signer, sign=True, attest_with=None)
+    return ref, children

@@ -185,3 +185,55 @@ def test_policy_input_has_config_parent_and_bundle_files(
     assert attestation["statement"]["predicateType"] == "https://slsa.dev/provenance/v0.2"
     assert attestation["signatures"][0]["sig"]
     assert json.loads(out)["components"][0]["source"] == snapshot["components"][0]["source"]
+
+
+DATED = """package dated
+
+import rego.v1
+
+# METADATA
+# title: Dated
+# custom:
+#   short_name: dated
+#   effective_on: 2026-11-15T00:00:00Z
+deny contains result if {
+\ttrue
+\tresult := {"code": "dated.dated", "msg": "dated rule", "effective_on": "2026-11-15T00:00:00Z"}
+}
+"""
+
+
+def test_effective_time_attestation_uses_build_finished(images: Images, tmp_path: Path) -> None:
+    """The provenance says the build finished on 2026-11-02; a rule effective from
+    2026-11-15 is then a warning (future), while at a later effective time it fails."""
+    (tmp_path / "dated.rego").write_text(DATED)
+    policy = {"publicKey": images.public_pem, "sources": [{"policy": [str(tmp_path)]}]}
+    code, report, _ = validate(policy, images.good, extra=("--effective-time", "attestation"))
+    assert code == 0
+    (component,) = report["components"]
+    assert [w["metadata"]["code"] for w in component["warnings"]] == ["dated.dated"]
+    later = ("--effective-time", "2027-01-01T00:00:00Z", "--allow-past-effective-time")
+    code, report, _ = validate(policy, images.good, extra=later)
+    assert code == 1
+    assert codes(report["components"][0]) == ["dated.dated"]
+
+
+def test_skip_att_sig_check_reads_attestations_unverified(images: Images) -> None:
+    code, report, stderr = validate(
+        minimal_policy(images.public_pem), images.other_attestor, extra=("--skip-att-sig-check",)
+    )
+    assert code == 0, (stderr, report)
+    (component,) = report["components"]
+    assert component["attestations"][0]["predicateType"] == "https://slsa.dev/provenance/v0.2"
+
+
+def test_strict_false_and_text_output(images: Images) -> None:
+    code, out, err = run_cli(
+        "validate", "image", "--image", images.unsigned, "--allow-http-registry",
+        "--policy", json.dumps(minimal_policy(images.public_pem)), "--strict=false",
+        "--output", "text", "--color=false",
+    )  # fmt: skip
+    assert code == 0, err
+    text = out.decode()
+    assert text.startswith("Success: false")
+    assert "builtin.image.signature_check" in text

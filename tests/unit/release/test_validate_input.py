@@ -194,3 +194,57 @@ def test_evaluate_refuses_naive_time(tmp_path: Path) -> None:
     sources = [Source(policy=(_dir(tmp_path, "ham", {"ham.rego": HAM}),))]
     with pytest.raises(InputError):
         evaluate({}, sources, config=EvaluationConfig(effective_time=datetime(2026, 1, 1)))
+
+
+def test_extra_rule_data_is_in_every_sources_rule_data(tmp_path: Path) -> None:
+    rego = """package rd
+
+import rego.v1
+
+warn contains {"msg": sprintf("%v", [data.rule_data__configuration__])} if true
+"""
+    folder = _dir(tmp_path, "rd", {"rd.rego": rego})
+    policy = {
+        "sources": [
+            {"policy": [folder], "ruleData": {"mine": 1, "key": "old"}},
+            {"policy": [folder]},
+        ]
+    }
+    code, out, err = run_cli(
+        "validate", "input", "-f", _input(tmp_path, {}), "-p", json.dumps(policy),
+        "--extra-rule-data", "key=value", "-o", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert [s["ruleData"] for s in report["policy"]["sources"]] == [
+        {"mine": 1, "key": "value"},
+        {"key": "value"},
+    ]
+    (entry,) = report["filepaths"]
+    assert sorted(w["msg"] for w in entry["warnings"]) == [
+        '{"key": "value", "mine": 1}',
+        '{"key": "value"}',
+    ]
+
+
+def test_extra_rule_data_shows_in_the_reported_policy(tmp_path: Path) -> None:
+    # As Conforma: --extra-rule-data joins every source's ruleData in the report's policy.
+    policy = {"sources": [{"policy": [_dir(tmp_path, "main", {"main.rego": ACCEPT})]}]}
+    path = _input(tmp_path, {"kind": "Pipeline"})
+    code, out, _ = run_cli(
+        "validate", "input", "-f", path, "-p", json.dumps(policy),
+        "--extra-rule-data", "key=value", "--output", "json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["policy"]["sources"][0]["ruleData"] == {"key": "value"}
+
+
+def test_policy_docs_link_flag(tmp_path: Path) -> None:
+    policy = {"sources": [{"policy": [_dir(tmp_path, "ham", {"ham.rego": HAM})]}]}
+    path = _input(tmp_path, {"ham": {}})
+    code, out, _ = run_cli(
+        "validate", "input", "-f", path, "-p", json.dumps(policy),
+        "--show-policy-docs-link", "--output", "text", "--color=false",
+    )  # fmt: skip
+    assert code == 1
+    assert "see the policy documentation" in out.decode()
