@@ -152,13 +152,17 @@ def _checkout() -> Path:
 def _sample_runs(root: Path, digest: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The fixture PipelineRun and its child TaskRuns, reporting the image really built.
 
-    Adjusted for the demo: the image digest is the one built, and the build task's
+    Adjusted for the demo: the image digest is the one built; the build task's
     ``sbom-ARTIFACT_OUTPUTS`` (a made-up SBOM digest) is dropped — the demo attaches and
-    attests a real SBOM instead.
+    attests a real SBOM instead; and the runs are as Chains first sees them (no
+    ``chains.tekton.dev/*`` annotations yet).
     """
     folder = root / "fixtures" / "provenance" / "runs"
     runs = [yaml.safe_load((folder / name).read_text()) for name in RUNS + RUNS_FINALLY]
     for run in runs:
+        annotations = run["metadata"].get("annotations", {})
+        for key in [k for k in annotations if k.startswith("chains.tekton.dev/")]:
+            del annotations[key]
         results = run.get("status", {}).get("results", [])
         for result in results:
             if result.get("value") == FIXTURE_DIGEST:
@@ -169,6 +173,16 @@ def _sample_runs(root: Path, digest: str) -> tuple[dict[str, Any], list[dict[str
 
 def _build_task(children: list[dict[str, Any]]) -> dict[str, Any]:
     return next(c for c in children if c["metadata"]["labels"].get("tekton.dev/task") == "buildah")
+
+
+def _result(run: dict[str, Any], name: str) -> str:
+    return str(next(r["value"] for r in run["status"]["results"] if r["name"] == name))
+
+
+def _repository(url: str) -> str:
+    """``registry/repo:tag`` without the tag."""
+    name, _, tag = url.rpartition(":")
+    return name if name and "/" not in tag else url
 
 
 def _bom(image: oci.Reference, repository: str) -> sbom.Sbom:
@@ -199,7 +213,8 @@ def _publish(
 
     ``signer`` signs the image; ``attestation_signer`` the provenance and SBOM attestations.
 
-    Returns the image (by digest), the PipelineRun as signed, and the SBOM.
+    Returns the image (by digest), the PipelineRun as signed (annotated as Chains annotates
+    it), and the SBOM.
     """
     from konflux_supply import chains, oci, publish
     from konflux_supply.errors import RegistryError
@@ -231,8 +246,15 @@ def _publish(
         for outcome in outcomes:
             if not outcome.signed:
                 raise RegistryError(f"sign_run did not store everything: {outcome.status_map()}")
+        # What a controller merge-patches into the run's annotations (signed: "true").
+        annotations = pipeline_run["metadata"].setdefault("annotations", {})
+        for key, value in outcomes[1].annotations_to_patch().items():
+            if value is None:
+                annotations.pop(key, None)
+            else:
+                annotations[key] = value
 
-        bom = _bom(image, build["status"]["results"][0]["value"].split(":")[0])
+        bom = _bom(image, _repository(_result(build, "IMAGE_URL")))
         publish.attach_sbom(registry, image, bom)
         publish.attest_sbom(registry, image, bom, attestation_signer)
     finally:
@@ -330,6 +352,8 @@ def _run(workdir: Path) -> int:
     _say(f"3. chains.sign_run: signed   {oci.triangulate(image, oci.Kind.SIGNATURE)}")
     _say(f"                    attested {oci.triangulate(image, oci.Kind.ATTESTATION)}")
     _say(f"   SBOM attached {oci.triangulate(image, oci.Kind.SBOM)} and attested")
+    signed = pipeline_run["metadata"]["annotations"].get(chains.SIGNED)
+    _say(f"   run annotated {chains.SIGNED}: {signed!r} ({workdir / 'pipelinerun.json'})")
 
     # The tampered copies: the same image, published with one thing wrong.
     copies: dict[str, oci.Reference] = {}

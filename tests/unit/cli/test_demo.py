@@ -71,6 +71,8 @@ def test_demo_passes_the_image_and_rejects_both_tampered_copies(
     run = json.loads((workdir / "pipelinerun.json").read_text())
     digests = [r["value"] for r in run["status"]["results"] if r["name"] == "IMAGE_DIGEST"]
     assert digests == [image.split("@")[1]]  # the sample run reports the image really built
+    assert run["metadata"]["annotations"]["chains.tekton.dev/signed"] == "true"
+    assert "konflux-supply.dev/sign-status" not in run["metadata"]["annotations"]
     report = json.loads((workdir / "report.json").read_text())
     assert report["success"] is True
     assert [c["containerImage"] for c in report["components"]] == [image]
