@@ -382,4 +382,6 @@ def evaluate_documents(
                 )
             )
         policy = prepared.policy.to_dict()
-    return InputReport(files=tuple(reports), policy=policy, effective_time=effective)
+    return InputReport(
+        files=tuple(reports), policy=policy, effective_time=effective, created=datetime.now(UTC)
+    )

@@ -41,7 +41,8 @@ class ValidateOptions:
       ``report_unmatched_excludes`` — warn about excludes naming nothing too;
     * ``extra_rule_data`` — merged into every source's ``ruleData``;
     * ``engine`` — ``"regorus"`` (embedded, in worker processes) or ``"opa"`` at ``opa_url``;
-      ``engine_workers`` processes per source group (default: ``workers``);
+      ``engine_workers`` processes per source group (default: ``workers``, at most one per
+      CPU);
       ``evaluation_timeout`` per evaluation; ``memory_limit_mb`` per engine process.
 
     Scale: ``workers`` components in parallel; ``timeout`` (seconds) for the whole run — a

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pickle
 import threading
 import time
@@ -29,6 +30,7 @@ from konflux_supply.errors import (
     InputError,
     KonfluxSupplyError,
     PolicyError,
+    RegistryError,
     VerificationError,
 )
 from konflux_supply.policy.builtins import BuiltinContext, make_builtins
@@ -36,6 +38,7 @@ from konflux_supply.policy.config import EnterpriseContractPolicy
 from konflux_supply.policy.engine import Builtins
 from konflux_supply.policy.evaluation import EvaluationConfig, PreparedPolicy, prepare_policy
 from konflux_supply.policy.report import (
+    BUILTIN_IMAGE_ACCESSIBLE,
     BUILTIN_POLICY_EVALUATION,
     AttestationResult,
     ComponentError,
@@ -139,6 +142,11 @@ def _component(run: _Run, component: Component, step: Any) -> tuple[ComponentRep
         return _error_report(
             component, component.container_image, error.code, error.message, "registry"
         ), b""
+    except KonfluxSupplyError as error:  # anything else that kept the checks from an answer
+        return _error_report(
+            component, component.container_image, BUILTIN_IMAGE_ACCESSIBLE, error.summary(),
+            "registry" if isinstance(error, RegistryError) else "error",
+        ), b""  # fmt: skip
     attestations = tuple(
         AttestationResult(
             type=str(entry.get("type", "")),
@@ -243,6 +251,12 @@ def _run_all(run: _Run, components: Sequence[Component]) -> list[tuple[Component
             return _timed_out(component, run.options.timeout), b""
         try:
             return _component(run, component, steps)
+        except Exception as error:  # a bug must cost this component its verdict, not the run
+            _LOG.debug("validating %s failed", component.container_image, exc_info=True)
+            cause = f"internal error (a bug, please report it): {type(error).__name__}: {error}"
+            return _error_report(
+                component, component.container_image, BUILTIN_POLICY_EVALUATION, cause, "internal"
+            ), b""
         finally:
             steps(component, "done")
 
@@ -307,7 +321,9 @@ def validate(
         report_unmatched_excludes=options.report_unmatched_excludes,
         engine=options.engine,
         opa_url=options.opa_url,
-        workers=options.engine_workers or options.workers,
+        # Threads wait on registries; engine processes use CPU (and ~60 MB each): no more
+        # of them than cores, unless asked.
+        workers=options.engine_workers or min(options.workers, os.cpu_count() or 1),
         timeout=options.evaluation_timeout,
         memory_limit_mb=options.memory_limit_mb,
         extra_rule_data=options.extra_rule_data,
@@ -361,6 +377,7 @@ def validate(
             policy=prepared.policy.to_dict(),
             effective_time=effective,
             key=trust.key_pem,
+            created=datetime.now(UTC),
         )
     if policy_inputs is not None:
         by_component = {(r.container_image, r.name): data for r, data in results if data}

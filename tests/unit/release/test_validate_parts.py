@@ -381,3 +381,37 @@ def test_progress_line_overwrites_itself() -> None:
     assert text.startswith("\r[0/2] a-long-component-name: image")
     assert "\r[1/2] b: done" in text
     assert text.endswith("\r")
+
+
+def test_a_failing_component_costs_only_its_own_verdict(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from konflux_supply.release._image import ImageCheckError
+
+    (tmp_path / "p.rego").write_text("package p\n\nimport rego.v1\n\ndeny contains 1 if false\n")
+    ecp = EnterpriseContractPolicy.from_dict(
+        {"publicKey": _pem(), "sources": [{"policy": [str(tmp_path)]}]}
+    )
+
+    def check(pool: Any, image: str, options: Any, **_: Any) -> Any:
+        if image.endswith("bug"):
+            raise RuntimeError("boom")
+        raise ImageCheckError(f"{image}: registry answered 503", code="builtin.image.accessible")
+
+    monkeypatch.setattr(validate_module, "check_image", check)
+    monkeypatch.setattr(validate_module, "expand_indexes", lambda pool, components: components)
+    snapshot = Snapshot(
+        components=(
+            Component("a", "registry.example/a:bug"),
+            Component("b", "registry.example/b:x"),
+        )
+    )
+    report = validate_module.validate(snapshot, ecp, options=ValidateOptions(workers=2))
+    assert report.exit_code() == 3
+    errors = {c.name: c.error for c in report.components}
+    assert errors["a"] is not None
+    assert errors["a"].kind == "internal"
+    assert "RuntimeError: boom" in errors["a"].cause
+    assert errors["b"] is not None
+    assert errors["b"].kind == "registry"
+    assert errors["b"].code == "builtin.image.accessible"
