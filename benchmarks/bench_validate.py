@@ -14,14 +14,17 @@ Rows (``per_call`` = wall seconds of the run; ``extra`` has the details):
   peak for the tree; the median of three runs after a warm-up run) and 500 (one run; memory
   reported: it must stay flat, not grow with N); ``--quick``: 3 and 6 components (the
   suite's smoke run, ``tests/integration/release/test_bench_validate_smoke.py``).
-* ``per_component_ms`` — the marginal cost of one more component: the slope between the two
-  runs (start-up and policy compilation excluded).
+* ``per_component_ms`` / ``per_component_cpu_ms`` — the marginal cost of one more component:
+  the slope of wall time / CPU time (the CLI and its engine workers; the registry's own CPU
+  is not counted) between the two runs (start-up and policy compilation excluded). On a
+  shared machine the wall time follows the load; the CPU time does not.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -140,6 +143,7 @@ def _run_cli(workdir: Path, images: list[str], policy: dict[str, Any]) -> dict[s
         "--output", f"json={report}",
     ]  # fmt: skip
     peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stop = threading.Event()
@@ -154,6 +158,8 @@ def _run_cli(workdir: Path, images: list[str], policy: dict[str, Any]) -> dict[s
     sampler.start()
     _, stderr = process.communicate()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stop.set()
     sampler.join()
     if process.returncode != 0:
@@ -163,7 +169,7 @@ def _run_cli(workdir: Path, images: list[str], policy: dict[str, Any]) -> dict[s
     document = json.loads(report.read_text())
     assert document["success"] is True
     assert len(document["components"]) == len(images)
-    return {"wall": wall, "peak_mib": round(peak / 1024, 1)}
+    return {"wall": wall, "cpu": cpu, "peak_mib": round(peak / 1024, 1)}
 
 
 def _median(measured: list[dict[str, Any]]) -> dict[str, Any]:
@@ -204,6 +210,7 @@ def run(quick: bool) -> list[Result]:
         process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
     slope = (runs[large]["wall"] - runs[small]["wall"]) / (large - small)
+    cpu_slope = (runs[large]["cpu"] - runs[small]["cpu"]) / (large - small)
     results = []
     for count in (small, large):
         measured = runs[count]
@@ -214,8 +221,10 @@ def run(quick: bool) -> list[Result]:
                 extra={
                     "wall_s": round(measured["wall"], 2),
                     "runs_wall_s": measured.get("walls", [round(measured["wall"], 2)]),
+                    "cpu_s": round(measured["cpu"], 2),
                     "peak_tree_rss_mib": measured["peak_mib"],
                     "per_component_ms": round(slope * 1000, 1),
+                    "per_component_cpu_ms": round(cpu_slope * 1000, 1),
                     "cpus": os.cpu_count(),
                 },
             )

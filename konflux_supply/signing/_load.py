@@ -55,7 +55,8 @@ def _signer_from_pem(data: bytes, *, secrets: SecretsCallback | None, source: st
         )
     else:
         key = _keyfile.parse_unencrypted_private_key(block, source=source)
-    return KeySigner(key)
+    # Ed25519 file keys sign pure Ed25519: the one form every cosign verifies (ADR 0021).
+    return KeySigner(key, ed25519ph=False)
 
 
 def load_signer(

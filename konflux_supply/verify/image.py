@@ -99,7 +99,11 @@ class VerifiedSignature:
 
 @dataclass(frozen=True)
 class VerifiedAttestation:
-    """A DSSE attestation whose signature verified and whose subject is the image."""
+    """A DSSE attestation whose signature verified and whose subject is the image.
+
+    ``envelope`` is what ``cosign verify-attestation`` prints: the layer as stored for
+    ``.att``/referrer images, the DSSE envelope of a Sigstore bundle (cosign's rendering).
+    """
 
     envelope: bytes
     statement: bytes
@@ -200,6 +204,37 @@ def _bundle_payload(candidate: Candidate, trust: Trust) -> bytes:
     return verified.payload
 
 
+def _std_b64(value: Any) -> str:
+    raw = str(value or "")
+    try:
+        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=False)
+    except (binascii.Error, ValueError):
+        return raw
+    return base64.b64encode(decoded).decode("ascii")
+
+
+def _cosign_envelope(bundle: Any) -> bytes:
+    """A verified bundle's DSSE envelope as ``cosign verify-attestation`` prints it: Go's
+    encoding of the protobuf type (``payload``, ``payloadType``, ``signatures`` of ``sig`` and
+    ``keyid``; empty fields left out; bytes in standard base64)."""
+    envelope = bundle.get("dsseEnvelope") if isinstance(bundle, Mapping) else None
+    envelope = envelope if isinstance(envelope, Mapping) else {}
+    signatures = []
+    for item in envelope.get("signatures") or []:
+        entry = {"sig": _std_b64(item.get("sig"))} if isinstance(item, Mapping) else {}
+        if isinstance(item, Mapping) and item.get("keyid"):
+            entry["keyid"] = str(item["keyid"])
+        signatures.append(entry)
+    printed: dict[str, Any] = {}
+    if envelope.get("payload"):
+        printed["payload"] = _std_b64(envelope["payload"])
+    if envelope.get("payloadType"):
+        printed["payloadType"] = str(envelope["payloadType"])
+    if signatures:
+        printed["signatures"] = signatures
+    return dumps_go(printed)
+
+
 def _subject_digest(subject: Any) -> str | None:
     if not isinstance(subject, dict):
         return None
@@ -258,9 +293,9 @@ def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> Ve
         )
         optional = subject.get("annotations") if isinstance(subject, dict) else None
         _annotations_hold(optional if isinstance(optional, dict) else None, trust.annotations)
-        claims = SimpleSigning(
-            str(image.name), digest, simple_signing.SIGNATURE_TYPE, optional, payload
-        )
+        # As cosign 3 prints a bundle signature: the reference as given, the statement's type.
+        given = f"{image.name}:{image.tag}" if image.tag else str(image)
+        claims = SimpleSigning(given, digest, COSIGN_SIGN_PREDICATE, optional, payload)
         return VerifiedSignature(payload, claims, layer, "bundle")
     encoded = candidate.annotations.get(SIGNATURE_ANNOTATION)
     if encoded is None:
@@ -291,8 +326,13 @@ def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> 
         if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
             # cosign v3's image signature: not an attestation unless that type is asked for.
             raise VerificationError("the bundle holds an image signature, not an attestation")
+        assert candidate.data is not None
         return VerifiedAttestation(
-            payload, payload, str(statement["predicateType"]), layer, "bundle"
+            _cosign_envelope(json.loads(candidate.data)),
+            payload,
+            str(statement["predicateType"]),
+            layer,
+            "bundle",
         )
     try:
         envelope = dsse.parse(data)

@@ -174,13 +174,19 @@ class Acceptance:
             layers.append(_tar(files))
         return self._push(repository, layers=layers, labels=labels, annotations=annotations)
 
-    def sign(self, repository: str, key: str, *, subject: str | None = None) -> None:
+    def sign(
+        self, repository: str, key: str, *, subject: str | None = None, referrer: bool = False
+    ) -> None:
         """``Given a valid image signature of "<repository>" image signed by the "<key>" key``;
         with ``subject`` the signature (made for ``repository``) is stored under ``subject``'s
-        digest instead (the "bad actor" of the mismatched-digest scenarios)."""
+        digest instead (the "bad actor" of the mismatched-digest scenarios); ``referrer``
+        stores it as an OCI 1.1 referrer (``… signature referrer of …``)."""
         image = self.images[repository]
         target = self.images[subject] if subject else image
-        publish.sign_image(self._registry, image.ref, self.key(key).signer)
+        options = publish.PublishOptions(referrers=referrer)
+        publish.sign_image(self._registry, image.ref, self.key(key).signer, options=options)
+        if referrer:
+            return
         if subject:
             self._copy_tag(repository, subject, "sig")
         self.vars[f"IMAGE_SIGNATURE_{target.repository}"] = self._signature(target, "sig")
@@ -193,9 +199,12 @@ class Acceptance:
         predicate_patch: Mapping[str, Any] | None = None,
         slsa_v1: bool = False,
         subject: str | None = None,
+        referrer: bool = False,
+        bundle: bool = False,
     ) -> dict[str, Any]:
         """``Given a valid attestation of "<repository>" signed by the "<key>" key``: a SLSA
-        v0.2 (or v1) provenance statement from the Chains builder, signed as DSSE."""
+        v0.2 (or v1) provenance statement from the Chains builder, signed as DSSE; stored as
+        an OCI 1.1 referrer with ``referrer``, as a Sigstore bundle referrer with ``bundle``."""
         image = self.images[repository]
         target = self.images[subject] if subject else image
         if slsa_v1:
@@ -218,9 +227,17 @@ class Acceptance:
             "subject": [{"name": repository, "digest": {"sha256": image.digest.split(":")[1]}}],
             "predicate": predicate,
         }
-        publish.attest_statement(
-            self._registry, image.ref, json.dumps(statement).encode(), self.key(key).signer
-        )
+        payload = json.dumps(statement).encode()
+        signer = self.key(key).signer
+        if bundle:
+            envelope = signing.dsse.sign(payload, signer)
+            publish.attach_bundle(self._registry, image.ref, envelope, signer)
+            self.vars[f"ATTESTATION_SIGNATURE_{repository}"] = envelope.signatures[0].sig
+            return statement
+        options = publish.PublishOptions(referrers=referrer)
+        publish.attest_statement(self._registry, image.ref, payload, signer, options=options)
+        if referrer:
+            return statement
         if subject:
             self._copy_tag(repository, subject, "att")
         self.vars[f"ATTESTATION_SIGNATURE_{target.repository}"] = self._signature(target, "att")

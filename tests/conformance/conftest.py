@@ -43,3 +43,13 @@ def world(
 ) -> Acceptance:
     """A fresh scenario world: its own registry namespace and git repository prefix."""
     return Acceptance(registry.host, tls_git_server, tmp_path)
+
+
+@pytest.fixture
+def referrers_world(
+    referrers_registry: RegistryService,  # noqa: F811
+    tls_git_server: GitServer,  # noqa: F811
+    tmp_path: Path,
+) -> Acceptance:
+    """A scenario world on the registry with the OCI 1.1 referrers API."""
+    return Acceptance(referrers_registry.host, tls_git_server, tmp_path)

@@ -12,6 +12,9 @@ fake, and a fault-injecting proxy. Reusable by every area's integration tests.
 Each service object has ``host`` (``127.0.0.1:PORT``), ``options`` (a ready
 :class:`~konflux_supply.oci.RegistryOptions`) and ``ref(repository)`` → ``host/repository``.
 A missing service binary fails the test with how to install it; it does not skip.
+
+The real cosign, crane and OPA (``cosign_binaries``, ``crane_binary``, ``opa_binary``,
+``opa_server``) come from ``tests/integration/_tools.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from pathlib import Path
 import pytest
 
 from konflux_supply.oci import Credentials, RegistryOptions, RetryPolicy
+from tests.integration._tools import (  # noqa: F401  (fixtures re-exported)
+    cosign_binaries,
+    crane_binary,
+    opa_binary,
+    opa_server,
+)
 from tests.integration.fake_registry import FakeRegistry
 from tests.integration.fault_proxy import FaultProxy
 from tests.integration.git_server import GitServer
