@@ -168,6 +168,35 @@ class Duration(_ParamType):
 
 def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the registry flags; the command gets ``registry_options: RegistryOptions``."""
+    return _with_registry_options(
+        command,
+        default_timeout="3m0s",
+        timeout_help="Time for all registry requests of the command, retries included (as "
+        "cosign's --timeout: seconds or 3m0s; 0 = no limit).",
+    )
+
+
+def run_registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The registry flags for a long run (``validate image``): ``--timeout`` bounds the whole
+    run (default 5m0s, as Conforma's), and the command also gets ``timeout: float | None``."""
+
+    def with_timeout(*args: Any, registry_options: Any, **kwargs: Any) -> Any:
+        deadline = registry_options.retry.deadline
+        kwargs["timeout"] = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        return command(*args, registry_options=registry_options, **kwargs)
+
+    functools.update_wrapper(with_timeout, command)
+    return _with_registry_options(
+        with_timeout,
+        default_timeout="5m0s",
+        timeout_help="Time for the whole run (as Conforma's --timeout: seconds or 5m0s; 0 = no "
+        "limit); a component not done by then is an error (exit 3).",
+    )
+
+
+def _with_registry_options(
+    command: Callable[..., Any], *, default_timeout: str, timeout_help: str
+) -> Callable[..., Any]:
 
     @click.option(
         "--registry-username",
@@ -213,11 +242,10 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--timeout",
         "registry_timeout",
         type=Duration(),
-        default="3m0s",
+        default=default_timeout,
         show_default=True,
         metavar="DURATION",
-        help="Time for all registry requests of the command, retries included (as cosign's "
-        "--timeout: seconds or 3m0s; 0 = no limit).",
+        help=timeout_help,
     )
     @functools.wraps(command)
     def wrapper(

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from konflux_supply.cli._registry import registry_options
+from konflux_supply.cli._registry import registry_options, run_registry_options
 from konflux_supply.errors import InputError
 
 if TYPE_CHECKING:
@@ -248,15 +248,9 @@ def validate_group() -> None:
 @click.option(
     "--opa-url", metavar="URL", help="A remote OPA server instead of the embedded engine."
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="For the whole run; a component not done by then is an error (exit 3).",
-)
 @click.option("--allow-http-git", is_flag=True, help="git sources over plain HTTP on loopback.")
 @click.option("--git-ca-file", metavar="FILE", help="CA bundle for git sources over HTTPS.")
-@registry_options
+@run_registry_options
 def image_command(
     policy_arg: str,
     image: str | None,
