@@ -974,8 +974,8 @@ def test_many_components_and_sources(
 
 def test_discover_artifact_referrers(referrers_world: Acceptance) -> None:
     # No snapshot entry in the corpus. Our fixture expects our publisher's referrer artifact
-    # types (cosign's oci-1-1 mode: application/vnd.dev.cosign.artifact.{sig,att}.v1+json);
-    # Conforma's acceptance stores them with the layer media types instead.
+    # types (cosign's: a signature artifact, and the attestation as a cosign DSSE artifact or
+    # a Sigstore bundle); Conforma's acceptance stores them with the layer media types.
     world = referrers_world
     repository = "acceptance/image-referrers"
     world.key("referrers")

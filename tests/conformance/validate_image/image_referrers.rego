@@ -1,5 +1,6 @@
 # Lists the image's OCI 1.1 referrers with ec.oci.image_referrers: one cosign signature and
-# one cosign attestation, each a descriptor with a pinned reference.
+# one attestation (a cosign DSSE referrer or a Sigstore bundle, as cosign 3 stores them), each
+# a descriptor with a pinned reference.
 package referrers
 
 import rego.v1
@@ -15,7 +16,7 @@ _well_formed(d) if {
 	digest == d.digest
 }
 
-_count(kind) := count([d | some d in _referrers; d.artifactType == kind])
+_count(kinds) := count([d | some d in _referrers; d.artifactType in kinds])
 
 # METADATA
 # custom:
@@ -29,9 +30,10 @@ deny contains {"code": "referrers.format", "msg": sprintf("Invalid referrer desc
 # custom:
 #   short_name: content_types
 deny contains {"code": "referrers.content_types", "msg": sprintf("Expected one signature and one attestation referrer: %v", [_referrers])} if {
-	not _count("application/vnd.dev.cosign.artifact.sig.v1+json") == 1
+	not _count({"application/vnd.dev.cosign.artifact.sig.v1+json"}) == 1
 }
 
 deny contains {"code": "referrers.content_types", "msg": sprintf("Expected one signature and one attestation referrer: %v", [_referrers])} if {
-	not _count("application/vnd.dev.cosign.artifact.att.v1+json") == 1
+	kinds := {"application/vnd.dev.cosign.artifact.att.v1+json", "application/vnd.dev.sigstore.bundle.v0.3+json"}
+	not _count(kinds) == 1
 }
