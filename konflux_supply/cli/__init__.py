@@ -50,6 +50,7 @@ def _register() -> None:
     # Each command module exposes register(group); add new modules to this tuple.
     from konflux_supply.cli import (
         _chains,
+        _controller,
         _demo,
         _download,
         _keys,
@@ -68,6 +69,7 @@ def _register() -> None:
         _download,
         _report,
         _chains,
+        _controller,
     )
     for module in modules:
         module.register(cli)

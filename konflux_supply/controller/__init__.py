@@ -53,6 +53,7 @@ from konflux_supply.controller._reconcile import (
     reconcile,
     shard_of,
 )
+from konflux_supply.controller._serve import serve
 from konflux_supply.controller._signer import ChainsSigner
 
 __all__ = [
@@ -95,5 +96,6 @@ __all__ = [
     "needs_signing",
     "parse_time",
     "reconcile",
+    "serve",
     "shard_of",
 ]

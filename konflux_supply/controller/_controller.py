@@ -161,7 +161,6 @@ class Controller:
             self._spawn("leases", self.leases.run)
         for plural, ns in self._targets():
             self._spawn(f"watch-{plural}-{ns or '*'}", self._watch, plural, ns)
-        self._rescan.set()
         self._spawn("scanner", self._scan_loop)
         for i in range(self.options.workers):
             self._workers.append(self._spawn(f"worker-{i}", self._work))
@@ -219,9 +218,11 @@ class Controller:
         while not self._stop.is_set():
             try:
                 if rv is None:
+                    # the version first, then a full pass: the pass's snapshot is newer than
+                    # where the watch starts, so nothing falls between the two
                     rv = self._current_version(plural, ns)
-                    if self.metrics is not None:
-                        self.metrics.relists.inc()
+                    self.metrics.relists.inc()
+                    self.request_rescan()
 
                 def hold(response: Any, name: str = name) -> None:
                     with self._lock:
@@ -244,7 +245,6 @@ class Controller:
             except Gone:
                 _log.info("watch expired: re-listing", extra={"watch": name})
                 rv = None
-                self.request_rescan()
             except (ApiError, OSError, ValueError) as error:
                 if self._stop.is_set():
                     return
@@ -257,8 +257,7 @@ class Controller:
                 _log.warning("watch cut", extra={"watch": name, "error": type(error).__name__})
                 self._stop.wait(pause)
                 pause = min(pause * 2, 10.0)
-            if self.metrics is not None:
-                self.metrics.watch_restarts.inc()
+            self.metrics.watch_restarts.inc()
 
     def _scan_loop(self) -> None:
         while not self._stop.is_set():

@@ -82,6 +82,7 @@ class KubeApi:
         qps: float = 50.0,
         burst: int = 100,
         attempts: int = 5,
+        timeout: float = 30.0,
         count: Callable[[str, str, int], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -95,6 +96,7 @@ class KubeApi:
         self.bucket = TokenBucket(qps, burst, sleep=sleep)
         self.lease_bucket = TokenBucket(max(5.0, qps / 10), 10, sleep=sleep)
         self.attempts = max(1, attempts)
+        self.timeout = (5.0, timeout)
         self._count = count or (lambda verb, resource, status: None)
         self._sleep = sleep
         self._rng = random.Random()
@@ -144,7 +146,7 @@ class KubeApi:
         next_token: str | None = None,
     ) -> ListPage:
         """One page of TaskRuns or PipelineRuns (all namespaces when ``namespace`` is None)."""
-        kwargs: dict[str, Any] = {"limit": limit}
+        kwargs: dict[str, Any] = {"limit": limit, "_request_timeout": self.timeout}
         if label_selector:
             kwargs["label_selector"] = label_selector
         if field_selector:
@@ -225,6 +227,8 @@ class KubeApi:
                     raise ApiError(code, str(obj.get("message") or "watch error"))
                 yield kind, obj
         finally:
+            # never hand a half-read stream back to the pool
+            response.close()
             response.release_conn()
 
     def get_run(self, key: Key) -> dict[str, Any] | None:
@@ -234,7 +238,12 @@ class KubeApi:
                 "get",
                 key.plural,
                 lambda: self.custom.get_namespaced_custom_object(
-                    GROUP, self.version, key.namespace, key.plural, key.name
+                    GROUP,
+                    self.version,
+                    key.namespace,
+                    key.plural,
+                    key.name,
+                    _request_timeout=self.timeout,
                 ),
             )
         except ApiError as error:
@@ -274,6 +283,7 @@ class KubeApi:
                     key.name,
                     dict(patch),
                     _content_type="application/merge-patch+json",
+                    _request_timeout=self.timeout,
                 ),
             )
         except ApiError as error:
@@ -302,7 +312,9 @@ class KubeApi:
             body = self._call(
                 "get",
                 "leases",
-                lambda: self.coordination.read_namespaced_lease(name, namespace),
+                lambda: self.coordination.read_namespaced_lease(
+                    name, namespace, _request_timeout=self.timeout
+                ),
                 lease=True,
             )
         except ApiError as error:
@@ -316,7 +328,7 @@ class KubeApi:
             "list",
             "leases",
             lambda: self.coordination.list_namespaced_lease(
-                namespace, label_selector=label_selector
+                namespace, label_selector=label_selector, _request_timeout=self.timeout
             ),
             lease=True,
         )
@@ -356,14 +368,18 @@ class KubeApi:
             out = self._call(
                 "create",
                 "leases",
-                lambda: self.coordination.create_namespaced_lease(namespace, body),
+                lambda: self.coordination.create_namespaced_lease(
+                    namespace, body, _request_timeout=self.timeout
+                ),
                 lease=True,
             )
         else:
             out = self._call(
                 "update",
                 "leases",
-                lambda: self.coordination.replace_namespaced_lease(name, namespace, body),
+                lambda: self.coordination.replace_namespaced_lease(
+                    name, namespace, body, _request_timeout=self.timeout
+                ),
                 lease=True,
             )
         return self._lease(out)
@@ -378,7 +394,9 @@ class KubeApi:
             self._call(
                 "delete",
                 "leases",
-                lambda: self.coordination.delete_namespaced_lease(name, namespace, body=options),
+                lambda: self.coordination.delete_namespaced_lease(
+                    name, namespace, body=options, _request_timeout=self.timeout
+                ),
                 lease=True,
             )
         except ApiError as error:

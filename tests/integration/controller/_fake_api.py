@@ -288,10 +288,13 @@ class FakeKube:
             return out, str(self.rv), nxt
 
     def compact(self) -> None:
-        """Forget the whole history: every watch resumed from an older version gets 410."""
+        """Forget the whole history: every watch, open or resumed, from an older version
+        gets a 410 Gone (as after an etcd compaction)."""
         with self.cond:
             self.events.clear()
+            self.rv += 1
             self.compacted = self.rv
+            self.cond.notify_all()
 
     def runs(self, plural: str) -> list[dict[str, Any]]:
         with self.cond:
@@ -353,9 +356,13 @@ class FakeKube:
         while not self.stopping:
             batch: list[tuple[str, dict[str, Any]]] = []
             with self.cond:
-                for rv, p, kind, obj in self.events:
-                    if rv <= position:
-                        continue
+                # one event per resourceVersion, in order: index arithmetic, no scan
+                first = self.events[0][0] if self.events else self.rv + 1
+                if position < self.compacted or (position + 1 < first):
+                    raise ApiFailure(410, "Expired", f"too old resource version: {position}")
+                start = max(0, position + 1 - first)
+                for index in range(start, len(self.events)):
+                    rv, p, kind, obj = self.events[index]
                     position = rv
                     meta = obj["metadata"]
                     if p != plural or (ns and meta.get("namespace") != ns):
@@ -367,7 +374,6 @@ class FakeKube:
                     batch.append((kind, obj))
                 if not batch:
                     self.cond.wait(0.2)
-                    position = max(position, self.rv if not self.events else position)
             yield from batch
             if not batch:
                 yield "TICK", {}
@@ -448,7 +454,12 @@ class _Handler(BaseHTTPRequestHandler):
                 meta: dict[str, Any] = {"resourceVersion": rv}
                 if nxt:
                     meta["continue"] = nxt
-                out = {"apiVersion": version, "kind": _KINDS[plural] + "List", "metadata": meta, "items": items}
+                out = {
+                    "apiVersion": version,
+                    "kind": _KINDS[plural] + "List",
+                    "metadata": meta,
+                    "items": items,
+                }
             elif method == "POST":
                 body.setdefault("metadata", {})["namespace"] = ns
                 out = self.kube.create(plural, body)
@@ -577,7 +588,13 @@ def task_run(
         "startTime": (done - datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "podName": f"{name}-pod",
         "taskSpec": {"steps": [{"name": "build", "image": "busybox"}]},
-        "steps": [{"name": "build", "container": "step-build", "imageID": "docker.io/busybox@sha256:" + "0" * 64}],
+        "steps": [
+            {
+                "name": "build",
+                "container": "step-build",
+                "imageID": "docker.io/busybox@sha256:" + "0" * 64,
+            }
+        ],
     }
     if finished:
         status["completionTime"] = done.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -595,7 +612,11 @@ def task_run(
             "labels": dict(labels or {}),
             "annotations": dict(annotations or {}),
         },
-        "spec": {"taskRef": {"name": "build"}, "serviceAccountName": "default", "futureField": {"x": 1}},
+        "spec": {
+            "taskRef": {"name": "build"},
+            "serviceAccountName": "default",
+            "futureField": {"x": 1},
+        },
         "status": status,
     }
 

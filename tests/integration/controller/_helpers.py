@@ -29,16 +29,22 @@ class CountingSigner:
     """Counts sign calls per run uid, remembers the order, optionally records to a file
     (one ``<identity> <uid> <namespace>/<name>`` line per call, O_APPEND: survives SIGKILL)."""
 
-    def __init__(self, *, delay: float = 0.0, record: Path | None = None, identity: str = "") -> None:
+    def __init__(
+        self, *, delay: float = 0.0, record: Path | None = None, identity: str = ""
+    ) -> None:
         self.delay = delay
         self.calls: Counter[str] = Counter()
         self.order: list[str] = []
         self.children_seen: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        self._fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if record else None
+        self._fd = (
+            os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if record else None
+        )
         self.identity = identity
 
-    def __call__(self, run: Mapping[str, Any], children: Sequence[Mapping[str, Any]]) -> FakeOutcome:
+    def __call__(
+        self, run: Mapping[str, Any], children: Sequence[Mapping[str, Any]]
+    ) -> FakeOutcome:
         meta = run["metadata"]
         if self.delay:
             time.sleep(self.delay)

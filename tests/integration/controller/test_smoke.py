@@ -12,15 +12,21 @@ def test_smoke(kube: FakeKube, make_api: Callable[..., controller.KubeApi]) -> N
         kube.create("taskruns", task_run("ns-a", f"tr-{i}"))
     metrics = controller.Metrics()
     signer = CountingSigner()
-    ctl = controller.Controller(make_api(metrics=metrics), signer, controller.ControllerOptions(workers=2), metrics=metrics)
+    ctl = controller.Controller(
+        make_api(metrics=metrics), signer, controller.ControllerOptions(workers=2), metrics=metrics
+    )
     ctl.start()
     try:
         for i in range(3):
-            kube.create("taskruns", task_run("ns-b", f"c-{i}", labels={"tekton.dev/pipelineRun": "p"}))
+            kube.create(
+                "taskruns", task_run("ns-b", f"c-{i}", labels={"tekton.dev/pipelineRun": "p"})
+            )
         kube.create("pipelineruns", pipeline_run("ns-b", "p", ["c-0", "c-1", "c-2"]))
         wait_for(lambda: len(signer.calls) == 24, 30, "24 signed")
     finally:
         ctl.stop()
     assert set(signer.calls.values()) == {1}
     assert sorted(signer.children_seen["p"]) == ["c-0", "c-1", "c-2"]
-    assert all(r["metadata"]["annotations"][controller.SIGNED] == "true" for r in kube.runs("taskruns"))
+    assert all(
+        r["metadata"]["annotations"][controller.SIGNED] == "true" for r in kube.runs("taskruns")
+    )
