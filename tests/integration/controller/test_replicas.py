@@ -83,15 +83,21 @@ def test_two_replicas_split_the_shards_and_survive_a_sigkill(
         assert by_replica["b"] > 0, by_replica
         assert max(Counter(uid for _, uid, _ in first).values()) == 1, "a run signed twice"
 
-        procs["b"].send_signal(signal.SIGKILL)
-        procs["b"].wait(10)
+        for i in range(half, RUNS):
+            kube.create("taskruns", task_run(f"team-{i % 16}", f"second-{i}"))
+
+        def b_busy() -> bool:
+            return any(who == "b" and "/second-" in n for who, _, n in read_records([records["b"]]))
+
+        wait_for(b_busy, 60, "b signing the second batch")
         killed_shards = {
             int(lease["metadata"]["name"].split("-shard-")[1].split("-of-")[0])
             for lease in kube.runs("leases")
             if "-shard-" in lease["metadata"]["name"] and lease["spec"].get("holderIdentity") == "b"
         }
-        for i in range(half, RUNS):
-            kube.create("taskruns", task_run(f"team-{i % 16}", f"second-{i}"))
+        procs["b"].send_signal(signal.SIGKILL)  # mid-run
+        procs["b"].wait(10)
+        killed_at = len(read_records([records["b"]]))
         wait_for(lambda: _signed(kube) == RUNS, 120, "every run signed after the SIGKILL")
         wait_for(lambda: _shard_holders(kube) == Counter({"a": 8}), 30, "a holding all 8 shards")
     finally:
@@ -108,13 +114,18 @@ def test_two_replicas_split_the_shards_and_survive_a_sigkill(
     records_all = read_records(list(records.values()))
     counts = Counter(uid for _, uid, _ in records_all)
     assert len(counts) == RUNS
-    assert max(counts.values()) == 1, "no run was in flight in b when it was killed: none twice"
-    second = [(who, name) for who, _, name in records_all if "/second-" in name]
-    assert {who for who, _ in second} == {"a"}
+    twice = {uid for uid, n in counts.items() if n > 1}
+    # only runs b was signing when it died may be signed again (sign_run's registry reuse
+    # makes that harmless: see test_real_signer); never more than b's 4 workers
+    assert len(twice) <= 4, twice
+    assert all({who for who, uid, _ in records_all if uid == run} == {"a", "b"} for run in twice)
+    assert len(read_records([records["b"]])) == killed_at
+    after = [(who, name) for who, _, name in records_all if "/second-" in name]
+    assert {who for who, _ in after} == {"a", "b"}
     assert killed_shards, "b held shards when it was killed"
-    takeover = {controller.shard_of(name.split("/")[0], 8) for _, name in second}
     used = {controller.shard_of(f"team-{i}", 8) for i in range(16)}
-    assert killed_shards & used <= takeover, "a signed runs in every shard b held"
+    taken_over = {controller.shard_of(name.split("/")[0], 8) for who, name in after if who == "a"}
+    assert killed_shards & used <= taken_over, "a signed runs in every shard b held"
     # SIGTERM: a drained and gave its Leases back
     assert all(
         not lease["spec"].get("holderIdentity")
