@@ -247,7 +247,7 @@ class FakeKube:
                 self._bump(obj)
                 self._record(plural, "DELETED", obj)
 
-    def list(
+    def list_objects(
         self,
         plural: str,
         ns: str | None,
@@ -408,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+        body: Any = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._json(401, _status(401, "Unauthorized", "Unauthorized"))
             return
@@ -441,7 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "GET" and name:
                 out: Any = self.kube.get(plural, ns or "", name)
             elif method == "GET":
-                items, rv, nxt = self.kube.list(
+                items, rv, nxt = self.kube.list_objects(
                     plural,
                     ns,
                     labels=query.get("labelSelector", ""),
