@@ -205,13 +205,14 @@ def controller_command(
             raise InputError("not an RFC 3339 time", field="--ignore-runs-before") from None
     if shard_count == 1 and replicas_hint > 1:
         shard_count = 4 * replicas_hint
+    client = controller.api_client(kubeconfig)
     _setup_logging(log_level)
     log = logging.getLogger("konflux_supply.controller")
     for warning in config.warnings:
         log.warning(warning)
     metrics = controller.Metrics()
     api = controller.KubeApi(
-        controller.api_client(kubeconfig),
+        client,
         version=api_version,
         qps=kube_api_qps,
         burst=kube_api_burst,

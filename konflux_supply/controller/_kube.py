@@ -307,7 +307,7 @@ class KubeApi:
             labels=dict(meta.labels or {}),
         )
 
-    def get_lease(self, namespace: str, name: str) -> Lease | None:
+    def get_lease(self, namespace: str, name: str, *, reserved: bool = True) -> Lease | None:
         try:
             body = self._call(
                 "get",
@@ -315,7 +315,7 @@ class KubeApi:
                 lambda: self.coordination.read_namespaced_lease(
                     name, namespace, _request_timeout=self.timeout
                 ),
-                lease=True,
+                lease=reserved,
             )
         except ApiError as error:
             if error.status == 404:
@@ -344,9 +344,11 @@ class KubeApi:
         transitions: int,
         labels: Mapping[str, str],
         resource_version: str | None,
+        reserved: bool = True,
     ) -> Lease:
         """Create (``resource_version`` None) or replace the Lease; a stale replace is an
-        :class:`ApiError` 409, a create of an existing one too."""
+        :class:`ApiError` 409, a create of an existing one too. ``reserved``: count against
+        the Leases' own rate budget (shard Leases), not the workers' (append locks)."""
         c = self._client
         now = _now()
         body = c.V1Lease(
@@ -371,7 +373,7 @@ class KubeApi:
                 lambda: self.coordination.create_namespaced_lease(
                     namespace, body, _request_timeout=self.timeout
                 ),
-                lease=True,
+                lease=reserved,
             )
         else:
             out = self._call(
@@ -380,11 +382,13 @@ class KubeApi:
                 lambda: self.coordination.replace_namespaced_lease(
                     name, namespace, body, _request_timeout=self.timeout
                 ),
-                lease=True,
+                lease=reserved,
             )
         return self._lease(out)
 
-    def delete_lease(self, namespace: str, name: str, resource_version: str) -> None:
+    def delete_lease(
+        self, namespace: str, name: str, resource_version: str, *, reserved: bool = True
+    ) -> None:
         """Delete the Lease if it is still at ``resource_version`` (else 409; 404 is fine)."""
         c = self._client
         options = c.V1DeleteOptions(
@@ -397,7 +401,7 @@ class KubeApi:
                 lambda: self.coordination.delete_namespaced_lease(
                     name, namespace, body=options, _request_timeout=self.timeout
                 ),
-                lease=True,
+                lease=reserved,
             )
         except ApiError as error:
             if error.status != 404:

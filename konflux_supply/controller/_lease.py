@@ -341,10 +341,10 @@ class LeaseAppendLock:
         observed = _Observed(self._clock)
         with self._threads.hold(key, timeout):
             delay = 0.02
+            seen: Lease | None = None  # None: try to create it (one call when free)
             while True:
                 try:
-                    lease = self.api.get_lease(self.namespace, name)
-                    if lease is None or observed.expired(lease):
+                    if seen is None or observed.expired(seen):
                         mine = self.api.write_lease(
                             self.namespace,
                             name,
@@ -352,20 +352,28 @@ class LeaseAppendLock:
                             duration=self.duration,
                             transitions=0,
                             labels={"konflux-supply.dev/role": "append-lock"},
-                            resource_version=lease.resource_version if lease else None,
+                            resource_version=seen.resource_version if seen else None,
+                            reserved=False,
                         )
                         break
                 except ApiError as error:
                     if error.status != 409:
                         raise RegistryError(f"the append lock on {key} failed: {error}") from None
-                if self._clock() > deadline:
-                    raise RegistryError(
-                        f"timed out after {timeout:.0f} s waiting for the lease on {key}"
-                    )
-                self._sleep(delay)
-                delay = min(delay * 2, 0.5)
+                try:
+                    seen = self.api.get_lease(self.namespace, name, reserved=False)
+                except ApiError as error:
+                    raise RegistryError(f"the append lock on {key} failed: {error}") from None
+                if seen is not None and not observed.expired(seen):
+                    if self._clock() > deadline:
+                        raise RegistryError(
+                            f"timed out after {timeout:.0f} s waiting for the lease on {key}"
+                        )
+                    self._sleep(delay)
+                    delay = min(delay * 2, 0.5)
             try:
                 yield
             finally:
                 with contextlib.suppress(ApiError):
-                    self.api.delete_lease(self.namespace, name, mine.resource_version)
+                    self.api.delete_lease(
+                        self.namespace, name, mine.resource_version, reserved=False
+                    )
