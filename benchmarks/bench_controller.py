@@ -121,7 +121,7 @@ def _measure(
             if process.poll() is not None:
                 log = (workdir / f"{name}.log").read_text()[-3000:]
                 raise SystemExit(f"the controller exited:\n{log}")
-            time.sleep(0.05)
+            time.sleep(0.2)
         elapsed = time.monotonic() - start
         done = _signed(kube)
         rss = _peak_rss_mb(process.pid)

@@ -296,6 +296,15 @@ class FakeKube:
             self.compacted = self.rv
             self.cond.notify_all()
 
+    def count_annotated(self, plural: str, annotation: str, value: str) -> int:
+        """How many objects carry ``annotation: value`` (no copies: cheap to poll)."""
+        with self.cond:
+            return sum(
+                1
+                for (p, _, _), o in self.objects.items()
+                if p == plural and (o["metadata"].get("annotations") or {}).get(annotation) == value
+            )
+
     def runs(self, plural: str) -> list[dict[str, Any]]:
         with self.cond:
             return [copy.deepcopy(o) for (p, _, _), o in self.objects.items() if p == plural]

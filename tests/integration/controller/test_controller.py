@@ -55,9 +55,10 @@ def _annotation(kube: FakeKube, plural: str, name: str) -> dict[str, str]:
 
 
 def _all_signed(kube: FakeKube, expected: int) -> bool:
-    runs = kube.runs("taskruns") + kube.runs("pipelineruns")
-    done = [r for r in runs if (r["metadata"].get("annotations") or {}).get(controller.SIGNED)]
-    return len(done) == expected
+    return (
+        kube.count_annotated("taskruns", controller.SIGNED, "true")
+        + kube.count_annotated("pipelineruns", controller.SIGNED, "true")
+    ) == expected
 
 
 def test_runs_created_under_chaos_are_signed_exactly_once(

@@ -44,11 +44,7 @@ def _replica(kubeconfig: Path, identity: str, record: Path, log: Path) -> subpro
 
 
 def _signed(kube: FakeKube) -> int:
-    return sum(
-        1
-        for r in kube.runs("taskruns")
-        if (r["metadata"].get("annotations") or {}).get(controller.SIGNED) == "true"
-    )
+    return kube.count_annotated("taskruns", controller.SIGNED, "true")
 
 
 def _shard_holders(kube: FakeKube) -> Counter[str]:
