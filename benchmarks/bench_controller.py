@@ -7,6 +7,9 @@ create to the last ``chains.tekton.dev/signed: true``):
 * ``controller: sign_run with .sig + .att on docker-registry`` — TaskRuns that each built an
   image: in-toto provenance stored as ``.att``, a simple-signing ``.sig``, appends under the
   Lease-backed lock (N = 300, quick 40);
+* ``controller: a fresh run behind N old unsigned runs`` — the backlog exists when the
+  controller starts; once it is being worked on, one fresh run is created:
+  ``fresh_run_latency_s`` (create to signed) and how much backlog was still left then;
 * ``controller: tekton storage, N runs`` — provenance signed into the run's annotations (no
   registry), N = 1,000 and 5,000 (quick 200 and 1,000): throughput and the controller's peak
   RSS (VmHWM), which must stay flat: the queue holds keys, never runs.
@@ -18,6 +21,7 @@ reference/chains.md §6), ``lease_calls`` and ``peak_rss_mb``. Flags: 8 workers,
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -58,6 +62,14 @@ def _signed(kube: FakeKube) -> int:
     return len([r for r in runs if (r["metadata"].get("annotations") or {}).get(SIGNED) == "true"])
 
 
+def _fresh_signed(kube: FakeKube) -> bool:
+    try:
+        run = kube.get("taskruns", "live", "fresh-run")
+    except Exception:
+        return False
+    return bool((run["metadata"].get("annotations") or {}).get(SIGNED) == "true")
+
+
 def _push(registry: oci.Registry, host: str, i: int) -> tuple[str, str]:
     from konflux_supply.oci import Layer, build_signature_image, parse_reference
 
@@ -71,7 +83,13 @@ def _push(registry: oci.Registry, host: str, i: int) -> tuple[str, str]:
 
 
 def _measure(
-    name: str, runs: int, workdir: Path, *, storage: str, registry_host: str | None
+    name: str,
+    runs: int,
+    workdir: Path,
+    *,
+    storage: str,
+    registry_host: str | None,
+    backlog: bool = False,
 ) -> Result:
     kube = FakeKube(bookmark_interval=1.0, history=max(100_000, 4 * runs))
     kube.start()
@@ -89,6 +107,10 @@ def _measure(
         with oci.RegistryPool(oci.RegistryOptions(allow_http=True)) as pool:
             registry, _ = pool.open(f"{registry_host}/bench/app-0")
             images = [_push(registry, registry_host, i) for i in range(runs)]
+    old = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    if backlog:  # old unsigned runs already there when the controller starts
+        for i in range(runs):
+            kube.create("taskruns", task_run(f"team-{i % 50}", f"run-{i}", completed=old))
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
@@ -111,7 +133,19 @@ def _measure(
                 time.sleep(0.1)
         before = dict(kube.requests)
         start = time.monotonic()
-        for i in range(runs):
+        probe: dict[str, float] = {}
+        if backlog:
+            while _signed(kube) < min(200, runs // 4):
+                time.sleep(0.02)
+            created = time.monotonic()
+            kube.create("taskruns", task_run("live", "fresh-run"))
+            limit = time.monotonic() + 300
+            while not _fresh_signed(kube) and time.monotonic() < limit:
+                time.sleep(0.01)
+            probe["fresh_run_latency_s"] = round(time.monotonic() - created, 3)
+            probe["backlog_left_when_fresh_signed"] = runs + 1 - _signed(kube)
+            runs += 1
+        for i in range(0 if backlog else runs):
             kube.create(
                 "taskruns",
                 task_run(f"team-{i % 50}", f"run-{i}", image=images[i] if images else None),
@@ -146,6 +180,7 @@ def _measure(
         "lease_calls": leases,
         "peak_rss_mb": round(rss, 1),
         "exit_code_after_sigterm": process.returncode,
+        **probe,
     }
     return Result(name, elapsed / max(1, done), extra=extra)
 
@@ -167,6 +202,8 @@ def run(quick: bool) -> list[Result]:
                          storage="tekton", registry_host=None),
                 _measure(f"controller: tekton storage, {large} runs", large, work,
                          storage="tekton", registry_host=None),
+                _measure(f"controller: a fresh run behind {large} old unsigned runs", large,
+                         work, storage="tekton", registry_host=None, backlog=True),
             ]  # fmt: skip
         finally:
             registry.terminate()
