@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-deps demo test lint typecheck unit integration conformance bench clean
+.PHONY: setup system-deps tools demo test lint typecheck unit integration conformance interop bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ setup: $(STAMP)
 # Debian packages the integration tests run for real (registry, skopeo, softhsm2, git).
 system-deps:
 	scripts/system-deps
+
+# The real cosign (2.5, 3.1) and crane from Debian, and an OPA server built from Debian's Go packages, into
+# the git-ignored .tools/ (or $KONFLUX_SUPPLY_TOOLS_DIR). Both scripts return at once when the tools are there.
+tools:
+	scripts/fetch-tools
+	scripts/build-opa
 
 demo: setup
 	$(BIN)/konflux-supply demo
@@ -31,7 +37,10 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest tests/unit
 
-test: system-deps setup lint typecheck
+interop: setup tools
+	$(BIN)/pytest -m interop tests/interop
+
+test: system-deps setup tools lint typecheck
 	$(BIN)/pytest -n 2
 
 bench: setup

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from benchmarks._harness import Result
 from benchmarks.bench_signing import statement
 from konflux_supply import oci, publish, signing, verify
-from konflux_supply.oci.cosign import Kind, triangulate
+from konflux_supply.oci.cosign import Kind, build_signature_image, triangulate
 
 
 def _start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -68,7 +68,7 @@ def _populate(
     images = []
     for n in range(count):
         layer = oci.Layer("application/vnd.oci.image.layer.v1.tar", f"image {n}".encode())
-        manifest, config = oci.build_signature_image([layer.descriptor()])
+        manifest, config = build_signature_image([layer.descriptor()])
         ref = oci.parse_reference(f"{host}/bench/app{n % 10}:v{n}")
         registry.put_blob(ref.repository, layer.data)
         registry.put_blob(ref.repository, config)

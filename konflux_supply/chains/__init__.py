@@ -14,7 +14,9 @@
 artifact was signed and stored; otherwise each artifact's status says what failed
 (``konflux-supply.dev/sign-status``), and calling :func:`sign_run` again redoes only that:
 what the run's annotations or the registry already hold under our key is never signed or
-pushed again (reference/chains.md §5; ADR 0060).
+pushed again (reference/chains.md §5; ADR 0060). :mod:`konflux_supply.chains.cluster` reads a
+run and its child TaskRuns from a cluster and patches the annotations back (extra
+``kubernetes``). Guide: ``docs/chains.md``.
 """
 
 from __future__ import annotations

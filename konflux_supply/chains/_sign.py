@@ -326,7 +326,8 @@ def sign_run(
       hold under our key is reused (a retry redoes only what failed).
 
     ``registry``: one :class:`~konflux_supply.oci.Registry` for every image (e.g. an OCI
-    layout), or a :class:`~konflux_supply.oci.RegistryPool` (default: a pool for this call).
+    layout), or a :class:`~konflux_supply.oci.RegistryPool` (default: a pool for this call,
+    anonymous, TLS verification off only with ``storage.oci.repository.insecure``).
     ``signer``: one signer for every artifact, or a :class:`Signers` cache (default: a
     process-wide cache reading ``/etc/signing-secrets``). ``publish_options``: the append
     policy and Docker media types (``storage.oci.repository`` comes from ``config``).
@@ -386,7 +387,7 @@ def sign_run(
     )
     try:
         artifacts: list[ArtifactStatus] = []
-        first, more = _sign_provenance(ctx, run, kind, uid, children)
+        first, more = _sign_provenance(ctx, _without_own_annotations(run), kind, uid, children)
         artifacts.append(first)
         warnings.extend(more)
         if kind == "taskrun":
@@ -403,6 +404,18 @@ def sign_run(
         run_result=result,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+
+
+def _without_own_annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The run as provenance should see it: without ``konflux-supply.dev/sign-status``, which
+    we set ourselves (Chains drops its own ``chains.tekton.dev/*`` the same way), so that a
+    retry signs exactly the statement the first attempt signed."""
+    metadata = _obj(run.get("metadata"))
+    annotations = metadata.get("annotations")
+    if not isinstance(annotations, dict) or SIGN_STATUS not in annotations:
+        return run
+    kept = {k: v for k, v in annotations.items() if k != SIGN_STATUS}
+    return {**run, "metadata": {**metadata, "annotations": kept}}
 
 
 def _sign_images(ctx: _Context, run: Mapping[str, Any]) -> list[ArtifactStatus]:

@@ -55,6 +55,8 @@ def _register() -> None:
         _download,
         _keys,
         _oci,
+        _policy,
+        _policy_push,
         _provenance,
         _report,
         _sbom,
@@ -68,6 +70,8 @@ def _register() -> None:
         _sbom,
         _download,
         _report,
+        _policy,
+        _policy_push,
         _chains,
         _controller,
     )

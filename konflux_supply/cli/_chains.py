@@ -7,6 +7,9 @@ in ``--signing-secrets``, default ``/etc/signing-secrets``; or the config's
 within Tekton's 4 KB result limit. ``--oci-layout DIR`` stores images' signatures and
 attestations in an OCI image layout instead of their registries (offline, for demos/tests).
 
+``--from-cluster NAMESPACE/NAME`` reads the run and its child TaskRuns with the pod's service
+account (extra ``kubernetes``); ``--annotate`` merge-patches the outcome's annotations onto it.
+
 Exit codes: 0 signed and stored (or skipped by policy: a failed run with
 ``sign-failed-runs: false``); 1 not everything was signed and stored (the outcome says what);
 2 bad input.
@@ -59,13 +62,84 @@ def tekton_results(outcome: SignOutcome) -> dict[str, bytes]:
     }
 
 
+def _config(path: str) -> Any:
+    """A ConfigMap file, or the directory a ConfigMap is mounted at (a file per key; the
+    ``..data`` links Kubernetes adds are skipped)."""
+    from konflux_supply.chains import Config
+
+    if not os.path.isdir(path):
+        return Config.from_configmap(read_bytes(path))
+    data: dict[str, str] = {}
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if name.startswith(".") or not os.path.isfile(full):
+            continue
+        try:
+            data[name] = read_bytes(full, cap=1024 * 1024).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text", source=full) from None
+    return Config.from_data(data)
+
+
+def _run_files(run_file: str, child_files: tuple[str, ...]) -> tuple[Any, list[Any]]:
+    run = load_document(run_file)
+    if not isinstance(run, dict):
+        raise InputError("a run must be a JSON object", source=run_file)
+    children = []
+    for path in child_files:
+        child = load_document(path)
+        if not isinstance(child, dict):
+            raise InputError("a TaskRun must be a JSON object", source=path)
+        children.append(child)
+    return run, children
+
+
+def _kubernetes_client() -> Any:
+    """The pod's service account (in-cluster), else the kubeconfig (``KUBECONFIG``)."""
+    from konflux_supply.errors import BackendUnavailable
+
+    try:
+        from kubernetes import client
+        from kubernetes import config as kube_config
+    except ImportError:
+        raise BackendUnavailable.missing_extra("kubernetes", "kubernetes") from None
+    configuration = client.Configuration()
+    try:
+        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except kube_config.ConfigException:
+        try:
+            # KUBECONFIG read now (the client reads it once, at import)
+            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=os.environ.get("KUBECONFIG") or None,
+                client_configuration=configuration,
+            )
+        except (kube_config.ConfigException, OSError) as error:
+            raise BackendUnavailable(
+                f"no Kubernetes configuration: not in a pod, and no kubeconfig ({error})"
+            ) from None
+    return client.ApiClient(configuration)
+
+
 @click.command("sign-run")
 @click.option(
     "--config",
     "config_file",
     required=True,
-    metavar="CONFIGMAP.yaml",
-    help="The chains-config ConfigMap (the whole object or its data: map).",
+    metavar="CONFIGMAP.yaml|DIR",
+    help="The chains-config ConfigMap (the whole object or its data: map), or the directory "
+    "it is mounted at (a file per key).",
+)
+@click.option(
+    "--from-cluster",
+    "from_cluster",
+    metavar="NAMESPACE/NAME",
+    help="Read the run (a PipelineRun, else a TaskRun) and its child TaskRuns from the "
+    "cluster (in-cluster service account, else kubeconfig) instead of RUN.json.",
+)
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="With --from-cluster: merge-patch the outcome's annotations onto the run.",
 )
 @click.option(
     "--signing-secrets",
@@ -97,16 +171,18 @@ def tekton_results(outcome: SignOutcome) -> dict[str, bytes]:
     help="Re-check appends for this long (writers on other hosts sharing no lock).",
 )
 @registry_options
-@click.argument("run_file", metavar="RUN.json")
+@click.argument("run_file", metavar="RUN.json", required=False)
 def sign_run_command(
     config_file: str,
+    from_cluster: str | None,
+    annotate: bool,
     signing_secrets: str,
     child_files: tuple[str, ...],
     results_dir: str | None,
     output: str | None,
     oci_layout: str | None,
     settle: float,
-    run_file: str,
+    run_file: str | None,
     registry_options: RegistryOptions,
 ) -> int:
     """Sign a finished TaskRun or PipelineRun (RUN.json) as Tekton Chains would.
@@ -116,18 +192,22 @@ def sign_run_command(
     """
     from konflux_supply import chains, oci, publish
 
-    config = chains.Config.from_configmap(read_bytes(config_file))
+    config = _config(config_file)
     for warning in config.warnings:
         click.echo(f"konflux-supply: warning: {warning}", err=True)
-    run = load_document(run_file)
-    if not isinstance(run, dict):
-        raise InputError("a run must be a JSON object", source=run_file)
-    children = []
-    for path in child_files:
-        child = load_document(path)
-        if not isinstance(child, dict):
-            raise InputError("a TaskRun must be a JSON object", source=path)
-        children.append(child)
+    if (run_file is None) == (from_cluster is None):
+        raise InputError("give RUN.json or --from-cluster NAMESPACE/NAME (one of them)")
+    if annotate and from_cluster is None:
+        raise InputError("--annotate needs --from-cluster", field="--annotate")
+    api_client: Any = None
+    if from_cluster is not None:
+        from konflux_supply.chains import cluster
+
+        api_client = _kubernetes_client()
+        run, children = cluster.read_run(api_client, from_cluster)
+    else:
+        assert run_file is not None
+        run, children = _run_files(run_file, child_files)
     if results_dir is not None and not os.path.isdir(results_dir):
         raise InputError("not a directory", field="--results-dir", source=results_dir)
     signers = chains.Signers(
@@ -162,6 +242,10 @@ def sign_run_command(
             for name, value in tekton_results(outcome).items()
         ]
     write_all_atomically(files)
+    if annotate:
+        from konflux_supply.chains import cluster
+
+        cluster.annotate_run(api_client, run, outcome.annotations_to_patch())
     if output is None:
         click.echo(document.decode(), nl=False)
     for artifact in outcome.artifacts:

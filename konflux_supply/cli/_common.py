@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 import tempfile
@@ -15,6 +14,7 @@ import click
 
 from konflux_supply.errors import InputError
 from konflux_supply.models.canonical import dumps_compact
+from konflux_supply.models.document import parse_document as parse_document
 
 # A cap on documents read from the command line: runs, policies and predicates are small;
 # anything larger is almost certainly the wrong file.
@@ -43,98 +43,6 @@ def load_document(path: str) -> Any:
     """Parse a JSON or YAML document (one document only) from a file."""
     data = read_bytes(path)
     return parse_document(data, source=path)
-
-
-def parse_document(data: bytes, *, source: str) -> Any:
-    """Parse JSON, falling back to YAML; errors become :class:`InputError`."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", source=source) from None
-    try:
-        return _parse_text(text, source)
-    except RecursionError:
-        raise InputError("the document is nested too deeply", source=source) from None
-
-
-def _parse_text(text: str, source: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as json_error:
-        stripped = text.lstrip()
-        if stripped.startswith(("{", "[")):
-            raise InputError(
-                f"invalid JSON at line {json_error.lineno} column {json_error.colno}: "
-                f"{json_error.msg}",
-                source=source,
-            ) from None
-    except ValueError as error:  # an integer longer than Python's int_max_str_digits
-        raise InputError(f"invalid JSON: {error}", source=source) from None
-    import yaml
-
-    try:
-        docs = [doc for doc in yaml.load_all(text, Loader=_plain_loader()) if doc is not None]
-    except yaml.YAMLError as yaml_error:
-        mark = getattr(yaml_error, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(yaml_error, "problem", None) or "malformed document"
-        raise InputError(f"invalid JSON or YAML{where}: {problem}", source=source) from None
-    except ValueError as error:  # PyYAML's int() of a very long number
-        raise InputError(f"invalid YAML: {error}", source=source) from None
-    if len(docs) != 1:
-        raise InputError(f"expected one document, found {len(docs)}", source=source)
-    # YAML aliases share nodes; expanded into a JSON tree they can grow exponentially (the
-    # "billion laughs"). A tree without aliases has at most about one node per byte of text.
-    budget = [2 * len(text) + 100_000]
-    return _json_keys(docs[0], source, "", budget)
-
-
-def _json_keys(value: Any, source: str, path: str, budget: list[int]) -> Any:
-    """Turn YAML's non-string mapping keys into JSON strings, as Kubernetes' YAML reader does.
-
-    ``1: x`` becomes ``"1": x`` and ``true: x`` becomes ``"true": x``; keys that JSON cannot
-    hold (lists, mappings) are an :class:`InputError` naming where. ``budget`` (a one-item
-    list, decremented per node) stops alias bombs.
-    """
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise InputError(
-            "the document expands to too many nodes (excessive YAML aliasing)",
-            field=path or "(root)",
-            source=source,
-        )
-    if isinstance(value, list):
-        return [_json_keys(item, source, f"{path}[{i}]", budget) for i, item in enumerate(value)]
-    if not isinstance(value, dict):
-        return value
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if isinstance(key, bool):
-            name = "true" if key else "false"
-        elif key is None:
-            name = "null"
-        elif isinstance(key, int | float | str):
-            name = key if isinstance(key, str) else json.dumps(key)
-        else:
-            raise InputError(
-                "a mapping key must be a scalar", field=path or "(root)", source=source
-            )
-        out[name] = _json_keys(item, source, f"{path}.{name}" if path else name, budget)
-    return out
-
-
-def _plain_loader() -> Any:
-    """A safe YAML loader that keeps timestamps as the strings they were (as JSON would)."""
-    import yaml
-
-    class PlainLoader(yaml.SafeLoader):
-        pass
-
-    PlainLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return PlainLoader
 
 
 def echo_json(obj: Any) -> None:

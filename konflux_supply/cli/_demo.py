@@ -267,7 +267,7 @@ def _run(workdir: Path) -> None:
         "sbomTag": str(oci.triangulate(image, oci.Kind.SBOM)),
         "verified": {
             "signatures": len(verified.signatures),
-            "attestations": [statement.predicate_type, "https://cyclonedx.org/bom"],
+            "attestations": [statement.predicate_type, sbom_type.uri],
         },
         "next": [
             f"konflux-supply verify --key {pub_path} {image}",

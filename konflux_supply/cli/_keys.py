@@ -242,22 +242,60 @@ def sign_blob(
 
 @click.command("verify-blob", cls=_GoFlags)
 @_key_option("Public key file, inline PEM, or any KEYREF.")
-@click.option("--signature", required=True, metavar="SIG", help="Base64 signature or a file.")
+@click.option("--signature", metavar="SIG", help="Base64 signature or a file.")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    metavar="FILE",
+    help="A bundle instead of --signature: Sigstore v0.3, or cosign's older blob bundle.",
+)
+@click.option("--trusted-root", metavar="FILE", help="trusted_root.json for a bundle's tlog entry.")
 @click.option(
     "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
     default=False,
-    help="Accepted for cosign compatibility: detached signatures are never checked in a tlog.",
+    help="Detached signatures are never checked in a tlog; a --bundle's entry is not checked.",
 )
 @click.argument("file", metavar="FILE")
-def verify_blob(key: str, signature: str, insecure_ignore_tlog: bool, file: str) -> None:
-    """Verify a detached signature over a file ("Verified OK" on stderr)."""
+def verify_blob(
+    key: str,
+    signature: str | None,
+    bundle_path: str | None,
+    trusted_root: str | None,
+    insecure_ignore_tlog: bool,
+    file: str,
+) -> None:
+    """Verify a detached signature or a bundle over a file ("Verified OK" on stderr)."""
     from konflux_supply import signing
 
-    raw = _signature_arg(signature)
+    if (signature is None) == (bundle_path is None):
+        raise InputError("pass one of --signature or --bundle", field="--signature")
     data = read_bytes(file)
     verifier = signing.load_verifier(
         key, secrets=secrets_from_environment(), config=backend_config()
     )
+    if bundle_path is not None:
+        root: Any = signing.bundle.UNSAFE_IGNORE_TLOG
+        if trusted_root:
+            root = signing.bundle.TrustedRoot.from_file(trusted_root)
+        elif not insecure_ignore_tlog:
+            raise InputError(
+                "--trusted-root is required to check the bundle's transparency log entry",
+                field="--trusted-root",
+                hint="or pass --insecure-ignore-tlog for never-logged signatures",
+            )
+        verified = signing.bundle.verify_key_bundle(
+            read_bytes(bundle_path), verifier, trusted_root=root, artifact=data, source=bundle_path
+        )
+        if verified.payload is not None:
+            raise InputError(
+                "the bundle holds an attestation, not a signature over FILE",
+                field="--bundle",
+                hint="use verify-bundle or verify-blob-attestation",
+            )
+        click.echo("Verified OK", err=True)
+        return
+    assert signature is not None
+    raw = _signature_arg(signature)
     signing.blob.verify_blob(data, raw, verifier)
     if not insecure_ignore_tlog:
         click.echo("note: key-based signature; no transparency log was consulted", err=True)

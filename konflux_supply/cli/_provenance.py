@@ -8,7 +8,34 @@ import click
 
 from konflux_supply.errors import InputError
 
-FORMATS = ("in-toto", "slsa/v1", "slsa/v2alpha3", "slsa/v2alpha4")
+
+def __getattr__(name: str) -> object:
+    """``FORMATS``: the library's own tuple, not a copy (read when first asked for)."""
+    if name == "FORMATS":
+        from konflux_supply.provenance import FORMATS
+
+        return FORMATS
+    raise AttributeError(name)
+
+
+class _Formats(click.Choice[str]):
+    """``provenance.FORMATS``, read when first needed: importing the formatters costs more
+    start-up time than ``konflux-supply --help`` may spend."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from konflux_supply.provenance import FORMATS
+
+        return FORMATS
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass
+
+
 _CHILD_FIELD = re.compile(r"children\[(\d+)\](\.?)")
 
 
@@ -18,14 +45,14 @@ _CHILD_FIELD = re.compile(r"children\[(\d+)\](\.?)")
     "--format",
     "fmt",
     required=True,
-    type=click.Choice(FORMATS),
+    type=_Formats(),
     help="Chains format: in-toto = slsa/v1 (SLSA v0.2), slsa/v2alpha3, slsa/v2alpha4 (SLSA v1.0).",
 )
 @click.option(
     "--builder-id",
-    default="https://tekton.dev/chains/v2",
-    show_default=True,
-    help="builder.id to record (Chains config builder.id).",
+    default=None,
+    help="builder.id to record (Chains config builder.id; default: Chains' own, "
+    "provenance.DEFAULT_BUILDER_ID).",
 )
 @click.option(
     "--build-type",
@@ -48,7 +75,7 @@ _CHILD_FIELD = re.compile(r"children\[(\d+)\](\.?)")
 def provenance_command(
     run_file: str,
     fmt: str,
-    builder_id: str,
+    builder_id: str | None,
     build_type: str | None,
     deep_inspection: bool,
     child_files: tuple[str, ...],
@@ -68,7 +95,7 @@ def provenance_command(
         statement = provenance.generate(
             run,
             format=fmt,
-            builder_id=builder_id,
+            builder_id=provenance.DEFAULT_BUILDER_ID if builder_id is None else builder_id,
             build_type=build_type,
             deep_inspection=deep_inspection,
             children=children,

@@ -22,6 +22,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from konflux_supply.errors import InputError, field_path
+from konflux_supply.models.predicates import (
+    PREDICATE_SLSA_V02,
+    PREDICATE_SLSA_V1,
+    STATEMENT_V01,
+    STATEMENT_V1,
+)
 
 __all__ = [
     "PREDICATE_SLSA_V02",
@@ -44,10 +50,6 @@ __all__ = [
     "Subject",
 ]
 
-STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
-STATEMENT_V1 = "https://in-toto.io/Statement/v1"
-PREDICATE_SLSA_V02 = "https://slsa.dev/provenance/v0.2"
-PREDICATE_SLSA_V1 = "https://slsa.dev/provenance/v1"
 
 _M = TypeVar("_M", bound="_Model")
 

@@ -12,18 +12,16 @@
 Every manifest and blob read is checked against the digest asked for and size-capped; a
 registry that cannot answer raises :class:`~konflux_supply.errors.RegistryError`, which is
 never to be read as "unsigned".
+
+This face is what a user calls; wire-level helpers (building signature images, pushing
+referrers, the lossless-append loop) live in the public submodules :mod:`.cosign`,
+:mod:`.referrers`, :mod:`.append`. Signing and storing together is
+:mod:`konflux_supply.publish`.
 """
 
 from __future__ import annotations
 
-from konflux_supply.oci.append import (
-    AppendLock,
-    AppendOutcome,
-    AppendPolicy,
-    HostFileLock,
-    ThreadLocks,
-    append_to_tag,
-)
+from konflux_supply.oci.append import AppendLock, AppendPolicy, HostFileLock, ThreadLocks
 from konflux_supply.oci.copy import CopyOutcome, copy_image
 from konflux_supply.oci.cosign import (
     AttachedLayer,
@@ -31,11 +29,9 @@ from konflux_supply.oci.cosign import (
     Kind,
     Layer,
     append_layer,
-    build_signature_image,
     read_attachments,
     resolve,
     triangulate,
-    write_sbom,
 )
 from konflux_supply.oci.options import (
     Credentials,
@@ -44,33 +40,24 @@ from konflux_supply.oci.options import (
     RegistryOptions,
     RetryPolicy,
 )
+from konflux_supply.oci.pool import RegistryPool, open_registry
 from konflux_supply.oci.reference import Reference, is_loopback, parse_reference
 from konflux_supply.oci.referrers import (
     BundleReferrer,
     ReferrerImage,
     Referrers,
-    attach_referrer,
-    fallback_tag,
     list_referrers,
-    push_referrer,
     read_bundles,
     read_referrer_images,
 )
-from konflux_supply.oci.registry import (
-    PutResult,
-    Registry,
-    RegistryPool,
-    SizeLimitExceeded,
-    TransientError,
-    open_registry,
-)
+from konflux_supply.oci.registry import Registry, SizeLimitExceeded
 
-#: ``oci.open(ref)`` as in DESIGN.md: same as :func:`open_registry`.
+#: ``oci.open(ref)`` as in DESIGN.md: the same as :func:`open_registry`. Not in ``__all__``:
+#: ``from konflux_supply.oci import *`` must not shadow the builtin ``open``.
 open = open_registry
 
 __all__ = [
     "AppendLock",
-    "AppendOutcome",
     "AppendPolicy",
     "AttachedLayer",
     "Attachments",
@@ -82,7 +69,6 @@ __all__ = [
     "Kind",
     "Layer",
     "Limits",
-    "PutResult",
     "Reference",
     "ReferrerImage",
     "Referrers",
@@ -92,23 +78,15 @@ __all__ = [
     "RetryPolicy",
     "SizeLimitExceeded",
     "ThreadLocks",
-    "TransientError",
     "append_layer",
-    "append_to_tag",
-    "attach_referrer",
-    "build_signature_image",
     "copy_image",
-    "fallback_tag",
     "is_loopback",
     "list_referrers",
-    "open",
     "open_registry",
     "parse_reference",
-    "push_referrer",
     "read_attachments",
     "read_bundles",
     "read_referrer_images",
     "resolve",
     "triangulate",
-    "write_sbom",
 ]

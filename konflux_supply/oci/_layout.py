@@ -7,6 +7,13 @@ temporary file that is fsynced and renamed into place; ``index.json`` is replace
 under an exclusive lock (``index.json.lock``, a host file lock plus a thread lock), so
 concurrent writers in several processes never lose an entry and readers never see a torn
 file. Referrers are found by scanning the listed manifests for a matching ``subject``.
+
+The entries also carry the ``kind`` annotation of cosign's own layout (``cosign save``), which
+is all ``cosign verify --local-image`` reads: a ``sha256-<hex>.sig``/``.att`` tag gets
+``dev.cosignproject.cosign/sigs``/``atts``, and the image it belongs to, when listed,
+``dev.cosignproject.cosign/image`` (``imageIndex`` for an index). A layout written by
+``cosign save`` (those annotations and no tags) is read the same way: its ``.sig``/``.att``
+images are found by their ``kind``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -27,6 +35,7 @@ from typing import Any
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.oci import (
+    INDEX_MEDIA_TYPES,
     OCI_INDEX,
     Descriptor,
     ImageIndex,
@@ -41,7 +50,56 @@ from konflux_supply.oci.registry import PutResult, SizeLimitExceeded
 __all__ = ["REF_NAME", "LayoutRegistry"]
 
 REF_NAME = "org.opencontainers.image.ref.name"
+#: cosign's layout annotation (``pkg/oci/layout``): what an ``index.json`` entry is.
+COSIGN_KIND = "kind"
+_COSIGN_TAG = re.compile(r"^(sha256)-([0-9a-f]{64})\.(sig|att)$")
+_COSIGN_KINDS = {"sig": "dev.cosignproject.cosign/sigs", "att": "dev.cosignproject.cosign/atts"}
+
+
+def _cosign_kinds(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``manifests`` with cosign's ``kind`` annotations on attachment tags and their images."""
+    subjects = set()
+    out = []
+    for entry in manifests:
+        annotations = entry.get("annotations") or {}
+        match = _COSIGN_TAG.match(str(annotations.get(REF_NAME, "")))
+        if match and COSIGN_KIND not in annotations:
+            entry = {**entry, "annotations": {**annotations, COSIGN_KIND: _COSIGN_KINDS[match[3]]}}
+        if match:
+            subjects.add(f"{match[1]}:{match[2]}")
+        out.append(entry)
+    marked = {e.get("digest") for e in out if COSIGN_KIND in (e.get("annotations") or {})}
+    for index, entry in enumerate(out):
+        digest = entry.get("digest")
+        if digest in subjects and digest not in marked:
+            kind = "imageIndex" if entry.get("mediaType") in INDEX_MEDIA_TYPES else "image"
+            annotations = {
+                **(entry.get("annotations") or {}),
+                COSIGN_KIND: f"dev.cosignproject.cosign/{kind}",
+            }
+            out[index] = {**entry, "annotations": annotations}
+            marked.add(digest)
+    return out
+
+
 _LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
+
+
+def _cosign_saved(descriptors: list[Descriptor], reference: str) -> Descriptor | None:
+    """In a layout ``cosign save`` wrote (``kind`` annotations, no tags), the ``.sig``/``.att``
+    image of its one image: ``sha256-<hex>.sig`` when that image is ``sha256:<hex>``."""
+    match = _COSIGN_TAG.match(reference)
+    if match is None:
+        return None
+    kinds = {(d.annotations or {}).get(COSIGN_KIND): d for d in reversed(descriptors)}
+    image = kinds.get("dev.cosignproject.cosign/image") or kinds.get(
+        "dev.cosignproject.cosign/imageIndex"
+    )
+    if image is None or image.digest != f"{match[1]}:{match[2]}":
+        return None
+    return kinds.get(_COSIGN_KINDS[match[3]])
+
+
 _EMPTY_INDEX = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
 _THREAD_LOCKS_GUARD = threading.Lock()
@@ -253,7 +311,9 @@ class LayoutRegistry:
                 )
             return descriptors[0]
         found = [d for d in descriptors if (d.annotations or {}).get(REF_NAME) == reference]
-        return found[-1] if found else None
+        if found:
+            return found[-1]
+        return _cosign_saved(descriptors, reference)
 
     def get_manifest(self, repository: str, reference: str) -> RawManifest | None:
         """A manifest by ``ref.name`` tag or digest (``""`` = the only one)."""
@@ -457,7 +517,7 @@ class LayoutRegistry:
                 if any(m.get("digest") == manifest.digest for m in manifests):
                     return manifests
                 kept = manifests
-            return [*kept, entry.to_obj()]
+            return _cosign_kinds([*kept, entry.to_obj()])
 
         self._update_index(change)
         return PutResult(manifest.digest, subject_processed=doc.subject is not None)

@@ -10,6 +10,8 @@
 * :func:`attach_referrer` stores a cosign signature/attestation/SBOM image as a referrer
   (cosign's ``--registry-referrers-mode=oci-1-1``): one manifest per attachment, so no
   read-modify-write of shared state where the registry has the API.
+* :func:`attach_bundle_referrer` stores a Sigstore bundle (v0.3) as its own referrer, the way
+  cosign writes attestations to referrers (``cosign attest --new-bundle-format``).
 * :func:`read_bundles` reads Sigstore bundle (v0.3+) referrers, as cosign v3 writes them.
   Descriptor ``artifactType`` is not trusted alone: each candidate manifest is fetched and
   must hold exactly one bundle layer.
@@ -26,10 +28,12 @@ from typing import Any
 from konflux_supply.errors import InputError, KonfluxSupplyError, RegistryError
 from konflux_supply.models.oci import (
     OCI_EMPTY,
+    OCI_EMPTY_DATA,
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
     ImageIndex,
+    ImageManifest,
     RawManifest,
 )
 from konflux_supply.oci.append import AppendPolicy, append_to_tag
@@ -45,6 +49,7 @@ __all__ = [
     "BundleReferrer",
     "ReferrerImage",
     "Referrers",
+    "attach_bundle_referrer",
     "attach_referrer",
     "fallback_tag",
     "list_referrers",
@@ -178,6 +183,52 @@ def attach_referrer(
         artifact_type=artifact_type,
     )
     registry.put_blob(subject.repository, config, digest=manifest.manifest.config.digest)
+    push_referrer(registry, subject, manifest, policy=policy)
+    return manifest
+
+
+#: Manifest annotations cosign puts on a bundle referrer.
+BUNDLE_CONTENT_ANNOTATION = "dev.sigstore.bundle.content"
+BUNDLE_PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+CREATED_ANNOTATION = "org.opencontainers.image.created"
+
+
+def attach_bundle_referrer(
+    registry: Registry,
+    subject: Reference,
+    subject_descriptor: Descriptor,
+    bundle: bytes,
+    *,
+    predicate_type: str,
+    created: str,
+    policy: AppendPolicy,
+) -> RawManifest:
+    """Store a DSSE Sigstore bundle (v0.3) as a referrer of ``subject``, as cosign does.
+
+    The manifest is the one cosign writes for ``attest --new-bundle-format``: the empty config,
+    one bundle layer, ``artifactType`` the bundle media type, and the annotations
+    ``dev.sigstore.bundle.content: dsse-envelope``, ``dev.sigstore.bundle.predicateType`` and
+    ``org.opencontainers.image.created`` (``created``, RFC 3339).
+    """
+    layer = Descriptor.for_bytes(bundle, SIGSTORE_BUNDLE_V03)
+    registry.put_blob(subject.repository, bundle, digest=layer.digest)
+    config = Descriptor.for_bytes(OCI_EMPTY_DATA, OCI_EMPTY)
+    registry.put_blob(subject.repository, OCI_EMPTY_DATA, digest=config.digest)
+    manifest = RawManifest.of(
+        ImageManifest(
+            schema_version=2,
+            media_type=OCI_MANIFEST,
+            config=config,
+            layers=[layer],
+            annotations={
+                BUNDLE_CONTENT_ANNOTATION: "dsse-envelope",
+                BUNDLE_PREDICATE_TYPE_ANNOTATION: predicate_type,
+                CREATED_ANNOTATION: created,
+            },
+            subject=_plain(subject_descriptor),
+            artifact_type=SIGSTORE_BUNDLE_V03,
+        )
+    )
     push_referrer(registry, subject, manifest, policy=policy)
     return manifest
 

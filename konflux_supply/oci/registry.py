@@ -1,8 +1,9 @@
-"""The :class:`Registry` protocol and how to open one for a reference.
+"""The :class:`Registry` protocol and the errors and results its implementations share.
 
 Two implementations: the distribution API over HTTP(S) (one connection pool per registry
-host) and an OCI image layout directory (``oci:DIR``). Both check every manifest and blob
-against the digest asked for and cap what they read (:class:`~.options.Limits`).
+host) and an OCI image layout directory (``oci:DIR``); :mod:`.pool` opens them. Both check
+every manifest and blob against the digest asked for and cap what they read
+(:class:`~.options.Limits`).
 
 A layout directory holds one repository: the ``repository`` argument of the methods is
 ignored there; tags are ``org.opencontainers.image.ref.name`` annotations in ``index.json``.
@@ -10,24 +11,15 @@ ignored there; tags are ``org.opencontainers.image.ref.name`` annotations in ``i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from konflux_supply.errors import RegistryError
 from konflux_supply.models.oci import Descriptor, ImageIndex, RawManifest
-from konflux_supply.oci.options import Limits, RegistryOptions
-from konflux_supply.oci.reference import Reference, parse_reference
+from konflux_supply.oci.options import Limits
 
-__all__ = [
-    "PutResult",
-    "Registry",
-    "RegistryPool",
-    "SizeLimitExceeded",
-    "TransientError",
-    "open_registry",
-]
+__all__ = ["PutResult", "Registry", "SizeLimitExceeded", "TransientError"]
 
 
 class SizeLimitExceeded(RegistryError):
@@ -132,61 +124,3 @@ class Registry(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
-
-
-def _new(reference: Reference, options: RegistryOptions) -> Registry:
-    if reference.layout:
-        from konflux_supply.oci._layout import LayoutRegistry
-
-        return LayoutRegistry(reference.repository, options)
-    from konflux_supply.oci._http import HttpRegistry
-
-    return HttpRegistry(reference.registry, options)
-
-
-def open_registry(
-    reference: str | Reference, *, options: RegistryOptions | None = None
-) -> tuple[Registry, Reference]:
-    """Parse ``reference`` (if a string) and open the registry or layout that holds it.
-
-    The caller closes the registry (``registry.close()``) when done.
-    """
-    ref = parse_reference(reference) if isinstance(reference, str) else reference
-    return _new(ref, options or RegistryOptions()), ref
-
-
-class RegistryPool:
-    """Registries opened once and shared (one connection pool per host), thread-safe.
-
-    Use as a context manager, or call :meth:`close`.
-    """
-
-    def __init__(self, options: RegistryOptions | None = None) -> None:
-        self.options = options or RegistryOptions()
-        self._lock = threading.Lock()
-        self._open: dict[tuple[bool, str], Registry] = {}
-
-    def open(self, reference: str | Reference) -> tuple[Registry, Reference]:
-        """The (shared) registry for ``reference``, and the parsed reference."""
-        ref = parse_reference(reference) if isinstance(reference, str) else reference
-        key = (ref.layout, ref.repository if ref.layout else ref.registry)
-        with self._lock:
-            registry = self._open.get(key)
-            if registry is None:
-                registry = _new(ref, self.options)
-                self._open[key] = registry
-        return registry, ref
-
-    def close(self) -> None:
-        """Close every registry opened through this pool."""
-        with self._lock:
-            registries = list(self._open.values())
-            self._open.clear()
-        for registry in registries:
-            registry.close()
-
-    def __enter__(self) -> RegistryPool:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()

@@ -1,12 +1,58 @@
-"""Release-gate policy: ECP evaluation, Rego engines, ``ec.*`` builtins and reports.
+"""Release-gate policy: the EnterpriseContractPolicy, rule selection, Rego engines, ``ec.*``
+builtins and reports (as Conforma's ``ec validate``).
 
-Reports: :mod:`konflux_supply.policy.report` (the Conforma-shaped :class:`Report`, merge,
-shards) and :mod:`konflux_supply.policy.outputs` (``--output`` parsing and rendering).
+* :mod:`.config` — the ECP; :mod:`.criteria` — include/exclude, effective_on, successes;
+* :mod:`.report` — the Conforma-shaped :class:`Report`, merge, shards; :mod:`.outputs` —
+  ``--output`` parsing and rendering.
 """
 
 from __future__ import annotations
 
-from konflux_supply.policy.input_report import InputFileReport, InputReport
+from konflux_supply.policy.annotations import (
+    PackageInfo,
+    RuleInfo,
+    package_infos,
+    rule_infos,
+)
+from konflux_supply.policy.builtins import (
+    BuiltinContext,
+    BuiltinError,
+    BuiltinLimits,
+    make_builtins,
+)
+from konflux_supply.policy.config import (
+    Configuration,
+    EnterpriseContractPolicy,
+    Identity,
+    Source,
+    SourceConfig,
+    VolatileConfig,
+    VolatileCriterion,
+    load_policy,
+)
+from konflux_supply.policy.criteria import (
+    Criteria,
+    Outcome,
+    RuleInfoLike,
+    UnmatchedCriterion,
+    original_component_name,
+    score_results,
+)
+from konflux_supply.policy.engine import (
+    BuiltinFunction,
+    Builtins,
+    BuiltinsFactory,
+    Engine,
+    EngineResult,
+    Module,
+    OpaEngine,
+    RegorusEngine,
+    read_modules,
+)
+from konflux_supply.policy.input_report import (
+    InputFileReport,
+    InputReport,
+)
 from konflux_supply.policy.outputs import (
     FORMATS,
     INPUT_FORMATS,
@@ -26,23 +72,72 @@ from konflux_supply.policy.report import (
     parse_shard,
     select_shard,
 )
+from konflux_supply.policy.sources import (
+    FetchedSource,
+    SourceCache,
+    SourceUrl,
+    load_data,
+    merge_data,
+    parse_source_url,
+    push_bundle,
+    read_source_modules,
+)
 
 __all__ = [
     "FORMATS",
     "INPUT_FORMATS",
     "AttestationResult",
+    "BuiltinContext",
+    "BuiltinError",
+    "BuiltinFunction",
+    "BuiltinLimits",
+    "Builtins",
+    "BuiltinsFactory",
     "ComponentError",
     "ComponentReport",
+    "Configuration",
+    "Criteria",
+    "Engine",
+    "EngineResult",
+    "EnterpriseContractPolicy",
+    "FetchedSource",
+    "Identity",
     "InputFileReport",
     "InputReport",
+    "Module",
+    "OpaEngine",
+    "Outcome",
     "OutputTarget",
+    "PackageInfo",
+    "RegorusEngine",
     "RenderOptions",
     "Report",
+    "RuleInfo",
+    "RuleInfoLike",
+    "Source",
+    "SourceCache",
+    "SourceConfig",
+    "SourceUrl",
+    "UnmatchedCriterion",
+    "VolatileConfig",
+    "VolatileCriterion",
+    "load_data",
+    "load_policy",
+    "make_builtins",
     "merge",
+    "merge_data",
+    "original_component_name",
+    "package_infos",
     "parse_output",
     "parse_outputs",
     "parse_shard",
+    "parse_source_url",
+    "push_bundle",
+    "read_modules",
+    "read_source_modules",
     "render",
+    "rule_infos",
+    "score_results",
     "select_shard",
     "write_outputs",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._format import Notes
 from ._names import GO_SPACE, BadName, parse_digest, parse_image_digest
 from ._run import Result
 
@@ -34,7 +35,7 @@ def _where(result: Result) -> str:
 
 
 def _pairs(
-    results: list[Result], uri_suffix: str, digest_suffix: str, warnings: list[str]
+    results: list[Result], uri_suffix: str, digest_suffix: str, notes: Notes
 ) -> list[tuple[str, str, Result, Result]]:
     """``structuredSignableExtractor.extract``: complete ``(uri, digest)`` pairs by prefix."""
     partials: dict[str, list[Any]] = {}
@@ -46,7 +47,7 @@ def _pairs(
             text = value.strip(GO_SPACE) if type(value) is str else ""
             if not text:
                 why = "is empty" if type(value) is str else "is not a string"
-                warnings.append(f"{_where(result)}: the value {why}; type hint ignored, no subject")
+                notes.warn(f"{_where(result)}: the value {why}; type hint ignored, no subject")
                 continue
             entry = partials.setdefault(name[: -len(suffix)], [None, None, None, None])
             entry[slot] = text
@@ -54,11 +55,11 @@ def _pairs(
     out = []
     for marker, (uri, digest, uri_result, digest_result) in partials.items():
         if uri is None:
-            warnings.append(
+            notes.warn(
                 f"{_where(digest_result)}: no matching {marker}{uri_suffix} result; no subject"
             )
         elif digest is None:
-            warnings.append(
+            notes.warn(
                 f"{_where(uri_result)}: no matching {marker}{digest_suffix} result; no subject"
             )
         else:
@@ -66,12 +67,12 @@ def _pairs(
     return out
 
 
-def _object(result: Result, warnings: list[str]) -> dict[str, str] | None:
+def _object(result: Result, notes: Notes) -> dict[str, str] | None:
     """``isValidArtifactOutput``: the object value of a structured result when it is valid."""
     value = result[1]
     outcome = "no material" if result[0].endswith(ARTIFACT_INPUTS) else "no subject"
     if type(value) is not dict:
-        warnings.append(
+        notes.warn(
             f"{_where(result)}: must be an object of strings with uri and digest; "
             f"type hint ignored, {outcome}"
         )
@@ -87,23 +88,23 @@ def _object(result: Result, warnings: list[str]) -> dict[str, str] | None:
         except BadName as error:
             why = str(error)
     if why is not None:
-        warnings.append(f"{_where(result)}: {why}; type hint ignored, {outcome}")
+        notes.warn(f"{_where(result)}: {why}; type hint ignored, {outcome}")
         return None
     return value
 
 
-def structured(results: list[Result], suffix: str, warnings: list[str]) -> list[dict[str, str]]:
+def structured(results: list[Result], suffix: str, notes: Notes) -> list[dict[str, str]]:
     """``ExtractStructuredTargetFromResults``: valid ``*ARTIFACT_OUTPUTS``/``*ARTIFACT_INPUTS``."""
     out = []
     for result in results:
         if result[0].endswith(suffix):
-            value = _object(result, warnings)
+            value = _object(result, notes)
             if value is not None:
                 out.append(value)
     return out
 
 
-def build_artifacts(results: list[Result], warnings: list[str]) -> list[dict[str, str]]:
+def build_artifacts(results: list[Result], notes: Notes) -> list[dict[str, str]]:
     """``ExtractBuildArtifactsFromResults``: valid ``*ARTIFACT_OUTPUTS`` with isBuildArtifact."""
     out = []
     for result in results:
@@ -111,7 +112,7 @@ def build_artifacts(results: list[Result], warnings: list[str]) -> list[dict[str
             continue
         if result[1].get("isBuildArtifact") != "true":
             continue
-        value = _object(result, warnings)
+        value = _object(result, notes)
         if value is not None:
             out.append(value)
     return out
@@ -141,23 +142,21 @@ def _add_image(out: list[tuple[str, str]], seen: set[str], ref: str) -> None:
         out.append((repo, digest))
 
 
-def oci_images(results: list[Result], warnings: list[str]) -> list[tuple[str, str]]:
+def oci_images(results: list[Result], notes: Notes) -> list[tuple[str, str]]:
     """``ExtractOCIImagesFromResults``: ``(repository, "sha256:<hex>")``, deduplicated."""
     seen: set[str] = set()
     out: list[tuple[str, str]] = []
     dropped = "no subject and no image signature"
-    for uri, digest, uri_result, digest_result in _pairs(
-        results, IMAGE_URL, IMAGE_DIGEST, warnings
-    ):
+    for uri, digest, uri_result, digest_result in _pairs(results, IMAGE_URL, IMAGE_DIGEST, notes):
         try:
             _add_image(out, seen, f"{uri}@{digest}")
         except BadName as error:
-            warnings.append(f"{_where(uri_result)} + {_where(digest_result)}: {error}; {dropped}")
+            notes.warn(f"{_where(uri_result)} + {_where(digest_result)}: {error}; {dropped}")
     for result in results:
         if result[0] != IMAGES:
             continue
         if type(result[1]) is not str:
-            warnings.append(f"{_where(result)}: must be a string of references; no subjects")
+            notes.warn(f"{_where(result)}: must be a string of references; no subjects")
             continue
         value = result[1]
         for entry in value.replace("\n", ",").split(","):
@@ -166,8 +165,8 @@ def oci_images(results: list[Result], warnings: list[str]) -> list[tuple[str, st
                 try:
                     _add_image(out, seen, trimmed)
                 except BadName as error:
-                    warnings.append(f"{_where(result)} entry {trimmed!r}: {error}; {dropped}")
-    for artifact in build_artifacts(results, []):
+                    notes.warn(f"{_where(result)} entry {trimmed!r}: {error}; {dropped}")
+    for artifact in build_artifacts(results, Notes()):  # its warnings are not ours
         try:
             _add_image(out, seen, f"{artifact['uri']}@{artifact['digest']}")
         except BadName:
@@ -192,11 +191,11 @@ def append_artifact(
     items.append({key: value, "digest": digest})
 
 
-def _raw_digest(value: str, result: Result, warnings: list[str]) -> dict[str, str]:
+def _raw_digest(value: str, result: Result, notes: Notes) -> dict[str, str]:
     # Chains splits the digest as written (no trimming, no lower-casing) for the subject.
     alg, _, hex_part = value.partition(":")
     if alg != alg.strip(GO_SPACE).lower() or hex_part != hex_part.strip(GO_SPACE):
-        warnings.append(
+        notes.warn(
             f"{_where(result)}: digest {value!r} is not canonical; the subject keeps it as "
             "written, as Chains does"
         )
@@ -208,31 +207,29 @@ def _add_images(subjects: list[dict[str, Any]], images: list[tuple[str, str]]) -
         append_artifact(subjects, "name", repo, {"sha256": digest[7:]})
 
 
-def subjects_v02(results: list[Result], warnings: list[str]) -> list[dict[str, Any]]:
+def subjects_v02(results: list[Result], notes: Notes) -> list[dict[str, Any]]:
     """``subjectsFromTektonObject`` (SLSA v0.2 and v2alpha3)."""
     subjects: list[dict[str, Any]] = []
-    _add_images(subjects, oci_images(results, warnings))
+    _add_images(subjects, oci_images(results, notes))
     for uri, digest, _uri_result, digest_result in _pairs(
-        results, ARTIFACT_URI, ARTIFACT_DIGEST, warnings
+        results, ARTIFACT_URI, ARTIFACT_DIGEST, notes
     ):
         try:
             parse_digest(digest)
         except BadName as error:
-            warnings.append(f"{_where(digest_result)}: {error}; no subject")
+            notes.warn(f"{_where(digest_result)}: {error}; no subject")
             continue
-        append_artifact(subjects, "name", uri, _raw_digest(digest, digest_result, warnings))
+        append_artifact(subjects, "name", uri, _raw_digest(digest, digest_result, notes))
     for result in results:
         if result[0].endswith(ARTIFACT_OUTPUTS):
-            output = _object(result, warnings)
+            output = _object(result, notes)
             if output is not None:
-                written = _raw_digest(output["digest"], result, warnings)
+                written = _raw_digest(output["digest"], result, notes)
                 append_artifact(subjects, "name", output["uri"], written)
     return subjects
 
 
-def subjects_from_build_artifacts(
-    results: list[Result], warnings: list[str]
-) -> list[dict[str, Any]]:
+def subjects_from_build_artifacts(results: list[Result], notes: Notes) -> list[dict[str, Any]]:
     """``SubjectsFromBuildArtifact`` (v2alpha4): build artifacts first, then images."""
     subjects: list[dict[str, Any]] = []
     for result in results:
@@ -240,7 +237,7 @@ def subjects_from_build_artifacts(
         if name.endswith(ARTIFACT_OUTPUTS):
             value = result[1]
             if type(value) is not dict:
-                _object(result, warnings)  # says why it is no subject
+                _object(result, notes)  # says why it is no subject
                 continue
             flag = value.get("isBuildArtifact")
             if flag != "true":
@@ -250,19 +247,19 @@ def subjects_from_build_artifacts(
                         if "isBuildArtifact" in value
                         else "not marked isBuildArtifact:"
                     )
-                    warnings.append(
+                    notes.warn(
                         f'{_where(result)}: {marked} "true"; slsa/v2alpha4 '
                         "records it as a byproduct, not a subject"
                     )
                 continue
-            value = _object(result, warnings)
+            value = _object(result, notes)
             if value is not None:
-                digest = _raw_digest(value["digest"], result, warnings)
+                digest = _raw_digest(value["digest"], result, notes)
                 append_artifact(subjects, "name", value["uri"], digest)
         elif name.endswith((ARTIFACT_URI, ARTIFACT_DIGEST)):
-            warnings.append(
+            notes.warn(
                 f"{_where(result)}: slsa/v2alpha4 ignores ARTIFACT_URI/ARTIFACT_DIGEST hints "
                 "(use *ARTIFACT_OUTPUTS with isBuildArtifact); no subject"
             )
-    _add_images(subjects, oci_images(results, warnings))
+    _add_images(subjects, oci_images(results, notes))
     return subjects

@@ -11,6 +11,7 @@ from typing import Any
 
 from konflux_supply.errors import InputError
 
+from ._format import Notes
 from ._hints import ARTIFACT_INPUTS, append_artifact, structured
 from ._names import parse_digest
 from ._run import Result, Run
@@ -90,7 +91,7 @@ def _param_specs(spec: dict[str, Any] | None, path: str) -> list[tuple[str, Any,
 
 
 def git_material(
-    run: Run, warnings: list[str], *, specs: list[tuple[str, Any, str]], task_run: bool
+    run: Run, notes: Notes, *, specs: list[tuple[str, Any, str]], task_run: bool
 ) -> list[Material]:
     """``CHAINS-GIT_*`` from spec defaults < run params < run results (the last one wins)."""
     commit = url = ""
@@ -114,16 +115,14 @@ def git_material(
     where = run.where.rstrip(".") or run.kind
     if commit and not url:
         if task_run:
-            warnings.append(
+            notes.warn(
                 f"{where}: {COMMIT_PARAM} is set but {URL_PARAM} is empty; recorded as material "
                 "'git+.git', as Chains does"
             )
         else:
-            warnings.append(
-                f"{where}: {COMMIT_PARAM} is set but {URL_PARAM} is empty; no git material"
-            )
+            notes.warn(f"{where}: {COMMIT_PARAM} is set but {URL_PARAM} is empty; no git material")
     elif url and not commit:
-        warnings.append(f"{where}: {URL_PARAM} is set but {COMMIT_PARAM} is empty; no git material")
+        notes.warn(f"{where}: {URL_PARAM} is set but {COMMIT_PARAM} is empty; no git material")
     if task_run:
         url = spdx_git(url)  # before the emptiness check: the `git+.git` quirk
     if not commit or not url:
@@ -131,28 +130,28 @@ def git_material(
     return [{"uri": spdx_git(url), "digest": {"sha1": commit}}]
 
 
-def inputs_from_results(results: list[Result], warnings: list[str]) -> list[Material]:
+def inputs_from_results(results: list[Result], notes: Notes) -> list[Material]:
     """``RetrieveMaterialsFromStructuredResults``: valid ``*ARTIFACT_INPUTS``."""
     out: list[Material] = []
-    for value in structured(results, ARTIFACT_INPUTS, warnings):
+    for value in structured(results, ARTIFACT_INPUTS, notes):
         alg, hex_part = parse_digest(value["digest"])
         append_artifact(out, "uri", value["uri"], {alg: hex_part})
     return out
 
 
-def task_params_and_results(run: Run, warnings: list[str]) -> list[Material]:
+def task_params_and_results(run: Run, notes: Notes) -> list[Material]:
     """``FromTaskParamsAndResults``."""
     specs = _param_specs(run.task_spec(), run.path("status.taskSpec"))
-    mats = git_material(run, warnings, specs=specs, task_run=True)
-    for material in inputs_from_results(run.results(), warnings):
+    mats = git_material(run, notes, specs=specs, task_run=True)
+    for material in inputs_from_results(run.results(), notes):
         append_artifact(mats, "uri", material["uri"], material["digest"])
     return mats
 
 
-def task_run_materials(run: Run, warnings: list[str]) -> list[Material]:
+def task_run_materials(run: Run, notes: Notes) -> list[Material]:
     """``TaskMaterials`` (SLSA v0.2 TaskRun)."""
     mats = image_materials(run, sidecars=False)
-    for material in image_materials(run, sidecars=True) + task_params_and_results(run, warnings):
+    for material in image_materials(run, sidecars=True) + task_params_and_results(run, notes):
         append_artifact(mats, "uri", material["uri"], material["digest"])
     return mats
 
@@ -174,17 +173,17 @@ def ref_source_entry(run: Run) -> Material | None:
 
 
 def pipeline_git_materials(
-    run: Run, executed: list[Run], warnings: list[str], *, deep: bool
+    run: Run, executed: list[Run], notes: Notes, *, deep: bool
 ) -> list[Material]:
     """``FromPipelineParamsAndResults``."""
-    mats = inputs_from_results(run.results(), warnings)
+    mats = inputs_from_results(run.results(), notes)
     spec = run.pipeline_spec()
     if spec is not None and deep:
         for child in executed:
-            for material in task_params_and_results(child, warnings):
+            for material in task_params_and_results(child, notes):
                 append_artifact(mats, "uri", material["uri"], material["digest"])
     specs = _param_specs(spec, run.path("status.pipelineSpec"))
-    for material in git_material(run, warnings, specs=specs, task_run=False):
+    for material in git_material(run, notes, specs=specs, task_run=False):
         append_artifact(mats, "uri", material["uri"], material["digest"])
     return mats
 
@@ -194,7 +193,7 @@ def _append_material(mats: list[Material], material: Material) -> None:
 
 
 def pipeline_run_materials(
-    run: Run, executed: list[Run], warnings: list[str], *, deep: bool
+    run: Run, executed: list[Run], notes: Notes, *, deep: bool
 ) -> list[Material]:
     """``PipelineMaterials`` (SLSA v0.2 PipelineRun); ``executed`` = the completed children."""
     mats: list[Material] = []
@@ -209,7 +208,7 @@ def pipeline_run_materials(
         child_source = ref_source_entry(child)
         if child_source is not None:
             _append_material(mats, child_source)
-    for material in pipeline_git_materials(run, executed, warnings, deep=deep):
+    for material in pipeline_git_materials(run, executed, notes, deep=deep):
         _append_material(mats, material)
     return [_clean(material) for material in mats]
 
@@ -230,7 +229,7 @@ def to_dependencies(materials: list[Material], name: str = "") -> list[dict[str,
     return out
 
 
-def step_action_inputs(run: Run, warnings: list[str]) -> list[Material]:
+def step_action_inputs(run: Run, notes: Notes) -> list[Material]:
     """``FromStepActionsResults``: git hints per step, then ``*ARTIFACT_INPUTS`` of all steps."""
     mats: list[Material] = []
     for index, step in enumerate(run.step_states()):
@@ -241,13 +240,13 @@ def step_action_inputs(run: Run, warnings: list[str]) -> list[Material]:
             elif name == URL_PARAM:
                 url = _string_val(value)
         if commit and not url:
-            warnings.append(
+            notes.warn(
                 f"{run.path(f'status.steps[{index}]')}: step result {COMMIT_PARAM} is set but "
                 f"{URL_PARAM} is empty; recorded as 'git+.git', as Chains does"
             )
         if commit:
             append_artifact(mats, "uri", spdx_git(url), {"sha1": commit})
-    for material in inputs_from_results(run.all_step_results(), warnings):
+    for material in inputs_from_results(run.all_step_results(), notes):
         append_artifact(mats, "uri", material["uri"], material["digest"])
     return mats
 

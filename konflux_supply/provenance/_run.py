@@ -12,6 +12,7 @@ from typing import Any
 from konflux_supply.errors import InputError
 
 from . import _v1beta1
+from ._format import Notes
 from ._values import item, obj, param_value, parse_time, seq, string, string_map, wrong_type
 
 __all__ = ["PIPELINE_TASK_LABEL", "Result", "Run", "load_run"]
@@ -235,7 +236,7 @@ def _read_params(entries: list[Any], path: str) -> list[tuple[str, Any, bool, st
     return out
 
 
-def load_run(doc: Any, warnings: list[str], *, where: str = "", expect: str | None = None) -> Run:
+def load_run(doc: Any, notes: Notes, *, where: str = "", expect: str | None = None) -> Run:
     """Check the envelope of a run document, convert v1beta1 to v1 and wrap it."""
     if type(doc) is not dict:
         raise InputError(
@@ -259,9 +260,9 @@ def load_run(doc: Any, warnings: list[str], *, where: str = "", expect: str | No
         raise InputError(f"expected a {expect}, found a {kind}", field=f"{where}kind")
     if api_version == "tekton.dev/v1beta1":
         if kind == TASK_RUN:
-            doc = _v1beta1.task_run_to_v1(doc, warnings, where)
+            doc = _v1beta1.task_run_to_v1(doc, notes, where)
         else:
-            doc = _v1beta1.pipeline_run_to_v1(doc, warnings, where)
+            doc = _v1beta1.pipeline_run_to_v1(doc, notes, where)
     for key in ("metadata", "spec", "status"):
         value = doc.get(key)
         if value is not None and type(value) is not dict:
@@ -286,7 +287,7 @@ def task_name(run: Run, task: dict[str, Any], index: int, regular: int) -> str:
 
 
 def match_children(
-    run: Run, children: list[Run], warnings: list[str]
+    run: Run, children: list[Run], notes: Notes
 ) -> list[tuple[int, dict[str, Any], list[Run]]]:
     """Pipeline tasks with the child TaskRuns labelled for them (``GetTaskRunsFromTask``).
 
@@ -313,12 +314,12 @@ def match_children(
                 why = f"it has no {PIPELINE_TASK_LABEL} label"
             else:
                 why = f"its {PIPELINE_TASK_LABEL} label {label!r} names no pipeline task"
-            warnings.append(f"{child.where.rstrip('.')} ({child.name}): ignored, {why}")
+            notes.warn(f"{child.where.rstrip('.')} ({child.name}): ignored, {why}")
     return out
 
 
 def executed(
-    run: Run, matched: list[tuple[int, dict[str, Any], list[Run]]], warnings: list[str]
+    run: Run, matched: list[tuple[int, dict[str, Any], list[Run]]], notes: Notes
 ) -> list[Run]:
     """``GetExecutedTasks``: matched children with a completion time, in pipeline order."""
     out = []
@@ -327,7 +328,7 @@ def executed(
             if child.is_complete():
                 out.append(child)
             else:
-                warnings.append(
+                notes.warn(
                     f"{child.where.rstrip('.')} ({child.name}): ignored, the TaskRun has no "
                     "status.completionTime (it did not run to completion)"
                 )

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from . import _gotypes as go
+from ._format import Notes
 from ._hints import append_artifact, subjects_v02
 from ._materials import pipeline_run_materials, task_run_materials
 from ._run import Run, executed, match_children, pipeline_tasks, task_name
@@ -109,10 +110,10 @@ def _spec_steps(run: Run, spec: dict[str, Any] | None) -> list[dict[str, Any]]:
     ]
 
 
-def task_run(run: Run, builder_id: str, warnings: list[str]) -> tuple[list[Any], dict[str, Any]]:
+def task_run(run: Run, builder_id: str, notes: Notes) -> tuple[list[Any], dict[str, Any]]:
     """Subjects and predicate of a TaskRun."""
-    subjects = subjects_v02(run.results(), warnings)
-    materials = task_run_materials(run, warnings)
+    subjects = subjects_v02(run.results(), notes)
+    materials = task_run_materials(run, notes)
     spec = run.task_spec()
     spec_steps = _spec_steps(run, spec)
     names = [
@@ -230,19 +231,17 @@ def _task_attestation(
     task: dict[str, Any],
     task_path: str,
     after: list[str],
-    warnings: list[str],
+    notes: Notes,
 ) -> dict[str, Any] | None:
     label = f"{child.where.rstrip('.')} ({child.name})"
     spec = child.task_spec()
     if spec is None:
-        warnings.append(
-            f"{label}: no status.taskSpec; left out of buildConfig.tasks (as Chains does)"
-        )
+        notes.warn(f"{label}: no status.taskSpec; left out of buildConfig.tasks (as Chains does)")
         return None
     spec_steps = _spec_steps(child, spec)
     states = child.step_states()
     if len(spec_steps) != len(states):
-        warnings.append(
+        notes.warn(
             f"{label}: status.steps has {len(states)} entries but status.taskSpec.steps has "
             f"{len(spec_steps)}; left out of buildConfig.tasks (as Chains does)"
         )
@@ -254,7 +253,7 @@ def _task_attestation(
         if string(state, "name", state_path).startswith("unnamed-") and string(
             step, "name", step_path
         ):
-            warnings.append(
+            notes.warn(
                 f"{label}: step {index} is unnamed in status.steps but named in "
                 "status.taskSpec.steps; left out of buildConfig.tasks (as Chains does)"
             )
@@ -262,7 +261,7 @@ def _task_attestation(
         steps.append(_step(step, state, step_path, state_path))
     start, finish = child.start_time(), child.completion_time()
     if start is None:
-        warnings.append(
+        notes.warn(
             f"{label}: status.startTime is missing although completionTime is set; left out of "
             "buildConfig.tasks (Chains would crash on this run)"
         )
@@ -297,7 +296,7 @@ def _task_attestation(
 
 
 def _build_config(
-    run: Run, matched: list[tuple[int, dict[str, Any], list[Run]]], warnings: list[str]
+    run: Run, matched: list[tuple[int, dict[str, Any], list[Run]]], notes: Notes
 ) -> dict[str, Any]:
     if run.pipeline_spec() is None:
         return {"tasks": None}
@@ -319,7 +318,7 @@ def _build_config(
                     after.append(ref)
             if not after and index >= regular and last:
                 after.append(last)
-            attestation = _task_attestation(run, child, task, task_path, after, warnings)
+            attestation = _task_attestation(run, child, task, task_path, after, notes)
             if attestation is not None:
                 tasks.append(attestation)
         if index < regular:
@@ -327,16 +326,14 @@ def _build_config(
     return {"tasks": tasks}
 
 
-def pipeline_subjects(
-    run: Run, done: list[Run], deep: bool, warnings: list[str]
-) -> list[dict[str, Any]]:
+def pipeline_subjects(run: Run, done: list[Run], deep: bool, notes: Notes) -> list[dict[str, Any]]:
     """``subjectsFromPipelineRun``: with deep inspection, children first, then the run's own."""
-    own = subjects_v02(run.results(), warnings)
+    own = subjects_v02(run.results(), notes)
     if not deep:
         return own
     merged: list[dict[str, Any]] = []
     for child in done:
-        for subject in subjects_v02(child.results(), warnings):
+        for subject in subjects_v02(child.results(), notes):
             append_artifact(merged, "name", subject["name"], subject["digest"])
     for subject in own:
         append_artifact(merged, "name", subject["name"], subject["digest"])
@@ -344,16 +341,16 @@ def pipeline_subjects(
 
 
 def pipeline_run(
-    run: Run, children: list[Run], builder_id: str, deep: bool, warnings: list[str]
+    run: Run, children: list[Run], builder_id: str, deep: bool, notes: Notes
 ) -> tuple[list[Any], dict[str, Any]]:
     """Subjects and predicate of a PipelineRun with its child TaskRuns."""
-    matched = match_children(run, children, warnings)
-    done = executed(run, matched, warnings)
-    subjects = pipeline_subjects(run, done, deep, warnings)
-    materials = pipeline_run_materials(run, done, warnings, deep=deep)
+    matched = match_children(run, children, notes)
+    done = executed(run, matched, notes)
+    subjects = pipeline_subjects(run, done, deep, notes)
+    materials = pipeline_run_materials(run, done, notes, deep=deep)
     spec = run.pipeline_spec()
     predicate: dict[str, Any] = {
-        "buildConfig": _build_config(run, matched, warnings),
+        "buildConfig": _build_config(run, matched, notes),
         "buildType": "tekton.dev/v1/PipelineRun",
         "builder": {"id": builder_id},
         "invocation": invocation(run, spec, run.path("status.pipelineSpec")),

@@ -8,6 +8,7 @@ from typing import Any
 from konflux_supply.models.canonical import dumps_go
 
 from . import _gotypes as go
+from ._format import Format, Notes
 from ._hints import (
     append_artifact,
     is_build_artifact_or_invalid,
@@ -75,25 +76,25 @@ def _task_byproducts_v4(run: Run) -> list[dict[str, Any]]:
     )
 
 
-def task_subjects_v4(run: Run, warnings: list[str]) -> list[dict[str, Any]]:
+def task_subjects_v4(run: Run, notes: Notes) -> list[dict[str, Any]]:
     """v2alpha4 TaskRun subjects: each step's results, then the TaskRun's."""
     subjects: list[dict[str, Any]] = []
     for index, step in enumerate(run.step_states()):
-        for subject in subjects_from_build_artifacts(run.step_results(index, step), warnings):
+        for subject in subjects_from_build_artifacts(run.step_results(index, step), notes):
             append_artifact(subjects, "name", subject["name"], subject["digest"])
-    for subject in subjects_from_build_artifacts(run.results(), warnings):
+    for subject in subjects_from_build_artifacts(run.results(), notes):
         append_artifact(subjects, "name", subject["name"], subject["digest"])
     return subjects
 
 
 def pipeline_subjects_v4(
-    run: Run, done: list[Run], deep: bool, warnings: list[str]
+    run: Run, done: list[Run], deep: bool, notes: Notes
 ) -> list[dict[str, Any]]:
     """v2alpha4 PipelineRun subjects: the run's own, then (deep) each child's."""
-    subjects = subjects_from_build_artifacts(run.results(), warnings)
+    subjects = subjects_from_build_artifacts(run.results(), notes)
     if deep:
         for child in done:
-            for subject in task_subjects_v4(child, warnings):
+            for subject in task_subjects_v4(child, notes):
                 append_artifact(subjects, "name", subject["name"], subject["digest"])
     return subjects
 
@@ -166,28 +167,29 @@ def _image_dependencies(run: Run) -> list[dict[str, Any]]:
 
 
 def task_run(
-    run: Run, builder_id: str, build_type: str, alpha4: bool, warnings: list[str]
+    run: Run, builder_id: str, build_type: str, notes: Notes
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Subjects and SLSA v1.0 predicate of a TaskRun."""
+    """Subjects and SLSA v1.0 predicate of a TaskRun (``notes.format`` says which)."""
+    alpha4 = notes.format is Format.SLSA_V2ALPHA4
     if alpha4:
         byproducts = _task_byproducts_v4(run)
     else:
         byproducts = _all_results("taskRunResults", run.results())
     deps = _image_dependencies(run)
     if alpha4:
-        deps += to_dependencies(step_action_inputs(run, warnings), "inputs/result")
+        deps += to_dependencies(step_action_inputs(run, notes), "inputs/result")
         deps += step_action_sources(run)
-    inputs = task_params_and_results(run, warnings)
+    inputs = task_params_and_results(run, notes)
     deps += to_dependencies(inputs, "inputs/result") + to_dependencies(inputs, "pipelineResource")
     deps = remove_duplicate_dependencies(deps)
     source = ref_source_entry(run)
     if source is not None:
         deps.insert(0, {**source, "name": "task"})
-    subjects = task_subjects_v4(run, warnings) if alpha4 else subjects_v02(run.results(), warnings)
+    subjects = task_subjects_v4(run, notes) if alpha4 else subjects_v02(run.results(), notes)
     return subjects, _statement_parts(run, build_type, deps, byproducts, builder_id)
 
 
-def _pipeline_task_entry(child: Run, build_type: str, warnings: list[str]) -> tuple[bool, Any]:
+def _pipeline_task_entry(child: Run, build_type: str, notes: Notes) -> tuple[bool, Any]:
     """``AddSLSATaskDescriptor`` / ``AddTektonTaskDescriptor``: (usable?, entry or None)."""
     source = ref_source_entry(child)
     if build_type != TEKTON_BUILD_TYPE:
@@ -195,7 +197,7 @@ def _pipeline_task_entry(child: Run, build_type: str, warnings: list[str]) -> tu
     try:
         content = _content(go.marshal(child.doc, go.TASK_RUN, child.where.rstrip(".")))
     except MarshalError as error:
-        warnings.append(
+        notes.warn(
             f"{child.where.rstrip('.')} ({child.name}): cannot be serialised ({error.summary()}); "
             "left out of resolvedDependencies, as Chains does"
         )
@@ -211,13 +213,13 @@ def pipeline_run(
     children: list[Run],
     builder_id: str,
     build_type: str,
-    alpha4: bool,
     deep: bool,
-    warnings: list[str],
+    notes: Notes,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Subjects and SLSA v1.0 predicate of a PipelineRun with its child TaskRuns."""
-    matched = match_children(run, children, warnings)
-    done = executed(run, matched, warnings)
+    alpha4 = notes.format is Format.SLSA_V2ALPHA4
+    matched = match_children(run, children, notes)
+    done = executed(run, matched, notes)
     if alpha4:
         byproducts = _non_artifacts("pipelineRunResults", run.name, run.results())
         if deep:
@@ -231,7 +233,7 @@ def pipeline_run(
     if source is not None:
         deps.append({**source, "name": "pipeline"})
     for child in done:
-        usable, entry = _pipeline_task_entry(child, build_type, warnings)
+        usable, entry = _pipeline_task_entry(child, build_type, notes)
         if not usable:
             continue
         if entry is not None:
@@ -242,12 +244,12 @@ def pipeline_run(
         deps += images
     if deep and alpha4:
         for child in done:
-            deps += to_dependencies(step_action_inputs(child, warnings), "inputs/result")
-    deps += to_dependencies(pipeline_git_materials(run, done, warnings, deep=deep), "inputs/result")
+            deps += to_dependencies(step_action_inputs(child, notes), "inputs/result")
+    deps += to_dependencies(pipeline_git_materials(run, done, notes, deep=deep), "inputs/result")
     deps = remove_duplicate_dependencies(deps)
 
     if alpha4:
-        subjects = pipeline_subjects_v4(run, done, deep, warnings)
+        subjects = pipeline_subjects_v4(run, done, deep, notes)
     else:
-        subjects = pipeline_subjects(run, done, deep, warnings)
+        subjects = pipeline_subjects(run, done, deep, notes)
     return subjects, _statement_parts(run, build_type, deps, byproducts, builder_id)

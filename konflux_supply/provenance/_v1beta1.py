@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._format import Notes
+
 __all__ = ["pipeline_run_to_v1", "task_run_to_v1"]
 
 Doc = dict[str, Any]
@@ -55,39 +57,39 @@ def _task_spec(spec: Doc) -> Doc:
     return out
 
 
-def _ref(ref: Doc, warnings: list[str], path: str) -> Doc:
+def _ref(ref: Doc, notes: Notes, path: str) -> Doc:
     if ref.get("bundle"):
-        warnings.append(
+        notes.warn(
             f"{path}.bundle: v1beta1 Tekton bundles are not converted to tekton.dev/v1 "
             "(use the bundles resolver); the field is ignored"
         )
     return _rename(ref, {}, drop=("bundle",))
 
 
-def _provenance(provenance: Doc, warnings: list[str], path: str) -> Doc:
+def _provenance(provenance: Doc, notes: Notes, path: str) -> Doc:
     if provenance.get("configSource") and not provenance.get("refSource"):
-        warnings.append(
+        notes.warn(
             f"{path}.configSource: the deprecated v1beta1 configSource is not carried into "
             "tekton.dev/v1 (Chains reads refSource only); no config source recorded"
         )
     return _rename(provenance, {}, drop=("configSource",))
 
 
-def _pipeline_task(task: Doc, warnings: list[str], path: str) -> Doc:
+def _pipeline_task(task: Doc, notes: Notes, path: str) -> Doc:
     out = _rename(task, {}, drop=("resources",))
     if type(out.get("taskRef")) is dict:
-        out["taskRef"] = _ref(out["taskRef"], warnings, f"{path}.taskRef")
+        out["taskRef"] = _ref(out["taskRef"], notes, f"{path}.taskRef")
     if type(out.get("taskSpec")) is dict:
         out["taskSpec"] = _task_spec(out["taskSpec"])
     return out
 
 
-def _pipeline_spec(spec: Doc, warnings: list[str], path: str) -> Doc:
+def _pipeline_spec(spec: Doc, notes: Notes, path: str) -> Doc:
     out = _rename(spec, {}, drop=("resources",))
     for key in ("tasks", "finally"):
         if type(out.get(key)) is list:
             out[key] = [
-                _pipeline_task(task, warnings, f"{path}.{key}[{index}]")
+                _pipeline_task(task, notes, f"{path}.{key}[{index}]")
                 if type(task) is dict
                 else task
                 for index, task in enumerate(out[key])
@@ -95,22 +97,22 @@ def _pipeline_spec(spec: Doc, warnings: list[str], path: str) -> Doc:
     return out
 
 
-def _warn_dropped(doc: Doc, keys: tuple[str, ...], path: str, warnings: list[str]) -> None:
+def _warn_dropped(doc: Doc, keys: tuple[str, ...], path: str, notes: Notes) -> None:
     for key in keys:
         if doc.get(key):
-            warnings.append(f"{path}.{key}: not part of tekton.dev/v1; ignored")
+            notes.warn(f"{path}.{key}: not part of tekton.dev/v1; ignored")
 
 
-def _task_run_status(status: Doc, warnings: list[str], path: str) -> Doc:
-    _warn_dropped(status, ("resourcesResult",), path, warnings)
+def _task_run_status(status: Doc, notes: Notes, path: str) -> Doc:
+    _warn_dropped(status, ("resourcesResult",), path, notes)
     out = _rename(status, {"taskResults": "results"}, drop=("resourcesResult", "cloudEvents"))
     if type(out.get("taskSpec")) is dict:
         out["taskSpec"] = _task_spec(out["taskSpec"])
     if type(out.get("provenance")) is dict:
-        out["provenance"] = _provenance(out["provenance"], warnings, f"{path}.provenance")
+        out["provenance"] = _provenance(out["provenance"], notes, f"{path}.provenance")
     if type(out.get("retriesStatus")) is list:
         out["retriesStatus"] = [
-            _task_run_status(entry, warnings, f"{path}.retriesStatus[{index}]")
+            _task_run_status(entry, notes, f"{path}.retriesStatus[{index}]")
             if type(entry) is dict
             else entry
             for index, entry in enumerate(out["retriesStatus"])
@@ -121,20 +123,20 @@ def _task_run_status(status: Doc, warnings: list[str], path: str) -> Doc:
             if type(step) is dict and type(step.get("provenance")) is dict:
                 step = dict(step)
                 step["provenance"] = _provenance(
-                    step["provenance"], warnings, f"{path}.steps[{index}].provenance"
+                    step["provenance"], notes, f"{path}.steps[{index}].provenance"
                 )
             steps.append(step)
         out["steps"] = steps
     return out
 
 
-def task_run_to_v1(doc: Doc, warnings: list[str], where: str = "") -> Doc:
+def task_run_to_v1(doc: Doc, notes: Notes, where: str = "") -> Doc:
     """A v1beta1 TaskRun as the v1 object the API server would hand to Chains."""
     out = dict(doc)
     out["apiVersion"] = "tekton.dev/v1"
     spec = doc.get("spec")
     if type(spec) is dict:
-        _warn_dropped(spec, ("resources",), f"{where}spec", warnings)
+        _warn_dropped(spec, ("resources",), f"{where}spec", notes)
         new_spec = _rename(
             spec,
             {"stepOverrides": "stepSpecs", "sidecarOverrides": "sidecarSpecs"},
@@ -144,23 +146,23 @@ def task_run_to_v1(doc: Doc, warnings: list[str], where: str = "") -> Doc:
             if key in new_spec:
                 new_spec[key] = _maybe_list(new_spec[key], _run_container_spec)
         if type(new_spec.get("taskRef")) is dict:
-            new_spec["taskRef"] = _ref(new_spec["taskRef"], warnings, f"{where}spec.taskRef")
+            new_spec["taskRef"] = _ref(new_spec["taskRef"], notes, f"{where}spec.taskRef")
         if type(new_spec.get("taskSpec")) is dict:
             new_spec["taskSpec"] = _task_spec(new_spec["taskSpec"])
         out["spec"] = new_spec
     status = doc.get("status")
     if type(status) is dict:
-        out["status"] = _task_run_status(status, warnings, f"{where}status")
+        out["status"] = _task_run_status(status, notes, f"{where}status")
     return out
 
 
-def pipeline_run_to_v1(doc: Doc, warnings: list[str], where: str = "") -> Doc:
+def pipeline_run_to_v1(doc: Doc, notes: Notes, where: str = "") -> Doc:
     """A v1beta1 PipelineRun as the v1 object the API server would hand to Chains."""
     out = dict(doc)
     out["apiVersion"] = "tekton.dev/v1"
     spec = doc.get("spec")
     if type(spec) is dict:
-        _warn_dropped(spec, ("resources",), f"{where}spec", warnings)
+        _warn_dropped(spec, ("resources",), f"{where}spec", notes)
         new_spec = _rename(
             spec, {}, drop=("resources", "serviceAccountName", "podTemplate", "timeout")
         )
@@ -174,11 +176,11 @@ def pipeline_run_to_v1(doc: Doc, warnings: list[str], where: str = "") -> Doc:
             new_spec["timeouts"] = {"pipeline": spec["timeout"]}
         if type(new_spec.get("pipelineRef")) is dict:
             new_spec["pipelineRef"] = _ref(
-                new_spec["pipelineRef"], warnings, f"{where}spec.pipelineRef"
+                new_spec["pipelineRef"], notes, f"{where}spec.pipelineRef"
             )
         if type(new_spec.get("pipelineSpec")) is dict:
             new_spec["pipelineSpec"] = _pipeline_spec(
-                new_spec["pipelineSpec"], warnings, f"{where}spec.pipelineSpec"
+                new_spec["pipelineSpec"], notes, f"{where}spec.pipelineSpec"
             )
         if type(new_spec.get("taskRunSpecs")) is list:
             new_spec["taskRunSpecs"] = _maybe_list(
@@ -199,11 +201,11 @@ def pipeline_run_to_v1(doc: Doc, warnings: list[str], where: str = "") -> Doc:
         new_status = _rename(status, {"pipelineResults": "results"}, drop=("taskRuns", "runs"))
         if type(new_status.get("pipelineSpec")) is dict:
             new_status["pipelineSpec"] = _pipeline_spec(
-                new_status["pipelineSpec"], warnings, f"{where}status.pipelineSpec"
+                new_status["pipelineSpec"], notes, f"{where}status.pipelineSpec"
             )
         if type(new_status.get("provenance")) is dict:
             new_status["provenance"] = _provenance(
-                new_status["provenance"], warnings, f"{where}status.provenance"
+                new_status["provenance"], notes, f"{where}status.provenance"
             )
         out["status"] = new_status
     return out

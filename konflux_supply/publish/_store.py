@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,10 +10,10 @@ from konflux_supply.errors import InputError
 from konflux_supply.models.oci import Descriptor, RawManifest
 from konflux_supply.oci import Kind, Layer, Reference, Registry, resolve
 from konflux_supply.oci.cosign import append_layer, triangulate, write_sbom
-from konflux_supply.oci.referrers import attach_referrer
+from konflux_supply.oci.referrers import attach_bundle_referrer, attach_referrer
 from konflux_supply.publish.options import PublishOptions
 
-__all__ = ["Published", "pinned", "resolved", "store"]
+__all__ = ["Published", "pinned", "resolved", "store", "store_bundle"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,34 @@ def store(
         docker_media_types=options.docker_media_types,
     )
     return Published(str(tag), layer.descriptor(), outcome.written, outcome.manifest)
+
+
+def store_bundle(
+    registry: Registry,
+    subject: Reference,
+    bundle: bytes,
+    predicate_type: str,
+    options: PublishOptions,
+    *,
+    now: datetime.datetime | None = None,
+) -> Published:
+    """Store a DSSE Sigstore bundle (v0.3) as a referrer of ``subject``: how cosign stores
+    attestations as OCI 1.1 referrers (no cosign reads an ``att.v1`` referrer)."""
+    target = options.repository or subject
+    if target.registry != subject.registry or target.layout != subject.layout:
+        raise InputError("referrers must live on the image's registry", field="repository")
+    descriptor = registry.head_manifest(subject.repository, pinned(subject))
+    if descriptor is None:
+        raise InputError(f"image not found: {subject}", field="image")
+    moment = (now or datetime.datetime.now(datetime.UTC)).astimezone(datetime.UTC)
+    manifest = attach_bundle_referrer(
+        registry,
+        target.with_digest(pinned(subject)),
+        descriptor,
+        bundle,
+        predicate_type=predicate_type,
+        created=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        policy=options.policy,
+    )
+    layer = manifest.manifest.layers[0]
+    return Published(f"{target.name}@{manifest.digest}", layer, True, manifest)

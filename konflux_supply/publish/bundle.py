@@ -21,7 +21,8 @@ from konflux_supply.models.oci import (
     ImageManifest,
     RawManifest,
 )
-from konflux_supply.oci import Reference, Registry, push_referrer
+from konflux_supply.oci import Reference, Registry
+from konflux_supply.oci.referrers import push_referrer
 from konflux_supply.publish._store import Published, pinned, resolved
 from konflux_supply.publish.options import PublishOptions
 from konflux_supply.signing import Signer, bundle

@@ -12,7 +12,10 @@
   already signed (a DSSE envelope), stored as a ``.att`` layer the same way.
 
 Where each goes (tag or OCI 1.1 referrer, ``COSIGN_REPOSITORY``, Docker media types, the
-lossless-append policy) is one :class:`~konflux_supply.publish.PublishOptions`.
+lossless-append policy) is one :class:`~konflux_supply.publish.PublishOptions`. As referrers,
+signatures are cosign's ``sig.v1`` images and attestations Sigstore bundles (v0.3), which is
+how cosign stores attestations as referrers (an already signed envelope, with no signer to
+name the key, stays an ``att.v1`` referrer).
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from konflux_supply.oci.cosign import (
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING,
 )
-from konflux_supply.publish._store import Published, pinned, resolved, store
+from konflux_supply.publish._store import Published, pinned, resolved, store, store_bundle
 from konflux_supply.publish.options import PublishOptions
 from konflux_supply.signing import Signer, dsse, simple_signing, verifier_from_pem
 from konflux_supply.signing.blob import predicate_type_uri, predicate_value, statement_bytes
+from konflux_supply.signing.bundle import dsse_bundle
 
 __all__ = [
     "attach_signature",
@@ -201,6 +205,11 @@ def attest_image(
     subject = resolved(registry, subject)
     statement = image_statement(subject, predicate, predicate_type, now=now)
     envelope = dsse.sign(statement, signer, IN_TOTO_PAYLOAD_TYPE)
+    if opts.referrers:  # cosign writes attestation referrers as Sigstore bundles
+        bundle = dsse_bundle(envelope, signer)
+        return store_bundle(
+            registry, subject, bundle, predicate_type_uri(predicate_type), opts, now=now
+        )
     layer = attestation_layer(envelope, predicate_type_uri(predicate_type))
     return store(registry, subject, Kind.ATTESTATION, layer, opts)
 
@@ -273,5 +282,7 @@ def attest_statement(
     else:
         assert signer is not None
         envelope = dsse.sign(payload, signer, IN_TOTO_PAYLOAD_TYPE)
+    if opts.referrers and signer is not None:  # as cosign: a Sigstore bundle referrer
+        return store_bundle(registry, subject, dsse_bundle(envelope, signer), predicate_type, opts)
     layer = attestation_layer(envelope, predicate_type)
     return store(registry, subject, Kind.ATTESTATION, layer, opts)

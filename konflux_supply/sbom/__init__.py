@@ -20,8 +20,6 @@ fields policies read; nothing is dropped on a round trip. See ``docs/sbom.md``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._common import (
     CYCLONEDX_VERSIONS,
     MEDIA_TYPE_CYCLONEDX_JSON,
@@ -47,7 +45,13 @@ from ._read import (
     validate,
 )
 from ._spdx import SpdxDocument, SpdxPackage, SpdxRelationship
-from ._store import AttachedSbom, read_attached, read_predicate, sbom_format_for
+from ._store import (
+    AttachedSbom,
+    predicate,
+    read_attached,
+    read_predicate,
+    sbom_format_for,
+)
 
 __all__ = [
     "CYCLONEDX_VERSIONS",
@@ -86,12 +90,3 @@ __all__ = [
     "sbom_format_for",
     "validate",
 ]
-
-
-def predicate(document: Sbom) -> tuple[str, Any]:
-    """``(predicateType, predicate)`` for an in-toto attestation of ``document``.
-
-    As ``cosign attest --type cyclonedx|spdxjson|spdx`` writes them: CycloneDX and SPDX JSON as
-    an object, SPDX tag-value as a string. The reverse is :func:`parse_predicate`.
-    """
-    return document.predicate_type, document.predicate()

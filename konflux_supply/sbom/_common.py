@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from konflux_supply.errors import InputError
 
+# in-toto predicate types of ``cosign attest --type cyclonedx|spdxjson|spdx`` (re-exported).
+from konflux_supply.models.predicates import PREDICATE_CYCLONEDX, PREDICATE_SPDX
+
 __all__ = [
     "CYCLONEDX_VERSIONS",
     "MAX_ISSUES",
@@ -30,10 +33,6 @@ SPDX_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
 MEDIA_TYPE_CYCLONEDX_JSON = "application/vnd.cyclonedx+json"
 MEDIA_TYPE_SPDX_JSON = "text/spdx+json"
 MEDIA_TYPE_SPDX = "text/spdx"
-
-#: in-toto predicate types of ``cosign attest --type cyclonedx|spdxjson|spdx``.
-PREDICATE_CYCLONEDX = "https://cyclonedx.org/bom"
-PREDICATE_SPDX = "https://spdx.dev/Document"
 
 #: Validation stops collecting after this many issues (the document is invalid either way).
 MAX_ISSUES = 1000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from konflux_supply.errors import InputError, VerificationError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttachedSbom",
+    "predicate",
     "read_attached",
     "read_predicate",
     "sbom_format_for",
@@ -177,3 +178,12 @@ def read_attached(
         raise layer.error
     assert layer.data is not None
     return AttachedSbom(pinned, location, layer.descriptor.media_type, layer.data, layer.descriptor)
+
+
+def predicate(document: Sbom) -> tuple[str, Any]:
+    """``(predicateType, predicate)`` for an in-toto attestation of ``document``.
+
+    As ``cosign attest --type cyclonedx|spdxjson|spdx`` writes them: CycloneDX and SPDX JSON as
+    an object, SPDX tag-value as a string. The reverse is :func:`parse_predicate`.
+    """
+    return document.predicate_type, document.predicate()

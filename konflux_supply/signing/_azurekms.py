@@ -27,7 +27,7 @@ from konflux_supply.signing._keys import KeyVerifier, check_key
 from konflux_supply.signing._remote import RemoteSigner, raw_to_der
 
 if TYPE_CHECKING:
-    from konflux_supply.signing import BackendConfig, SecretsCallback
+    from konflux_supply.signing._protocols import BackendConfig, SecretsCallback
 
 SCHEMES = ("azurekms",)
 API_VERSION = "7.4"

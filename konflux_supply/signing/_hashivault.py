@@ -30,7 +30,7 @@ from konflux_supply.signing._keys import KeyVerifier, algorithm_name, check_key,
 from konflux_supply.signing._remote import RemoteSigner
 
 if TYPE_CHECKING:
-    from konflux_supply.signing import BackendConfig, SecretsCallback
+    from konflux_supply.signing._protocols import BackendConfig, SecretsCallback
 
 SCHEMES = ("hashivault", "openbao")
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from konflux_supply.errors import BackendUnavailable, InputError
 
 if TYPE_CHECKING:
-    from konflux_supply.signing import BackendConfig, KeySigner, KeyVerifier, SecretsCallback
+    from konflux_supply.signing._keys import KeySigner, KeyVerifier
+    from konflux_supply.signing._protocols import BackendConfig, SecretsCallback
 
 SCHEMES = ("k8s",)
 

@@ -29,7 +29,7 @@ from konflux_supply.signing._keys import _pkcs1_to_spki, algorithm_name, check_k
 from konflux_supply.signing._remote import RemoteSigner, raw_to_der
 
 if TYPE_CHECKING:
-    from konflux_supply.signing import BackendConfig, SecretsCallback
+    from konflux_supply.signing._protocols import BackendConfig, SecretsCallback
 
 SCHEMES = ("pkcs11",)
 

@@ -20,7 +20,13 @@ from typing import Any
 from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.canonical import dumps_compact, dumps_sorted
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
-from konflux_supply.signing import Signer, Verifier, dsse
+from konflux_supply.models.predicates import (
+    COSIGN_PREDICATE_TYPES,
+    PREDICATE_COSIGN_CUSTOM,
+    STATEMENT_V01,
+)
+from konflux_supply.signing import dsse
+from konflux_supply.signing._protocols import Signer, Verifier
 
 __all__ = [
     "PREDICATE_TYPES",
@@ -36,22 +42,10 @@ __all__ = [
     "verify_blob_attestation",
 ]
 
-STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
-CUSTOM = "https://cosign.sigstore.dev/attestation/v1"
-
-PREDICATE_TYPES: Mapping[str, str] = {
-    "custom": CUSTOM,
-    "slsaprovenance": "https://slsa.dev/provenance/v0.2",
-    "slsaprovenance02": "https://slsa.dev/provenance/v0.2",
-    "slsaprovenance1": "https://slsa.dev/provenance/v1",
-    "spdx": "https://spdx.dev/Document",
-    "spdxjson": "https://spdx.dev/Document",
-    "cyclonedx": "https://cyclonedx.org/bom",
-    "link": "https://in-toto.io/Link/v1",
-    "vuln": "https://cosign.sigstore.dev/attestation/vuln/v1",
-    "openvex": "https://openvex.dev/ns",
-}
-"""cosign's ``--type`` names and the predicateType URI each stands for."""
+CUSTOM = PREDICATE_COSIGN_CUSTOM
+#: cosign's ``--type`` names and the predicateType URI each stands for (the one table is
+#: :data:`konflux_supply.models.predicates.COSIGN_PREDICATE_TYPES`).
+PREDICATE_TYPES: Mapping[str, str] = COSIGN_PREDICATE_TYPES
 
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 

@@ -5,7 +5,9 @@
   the artifact, or DSSE over the PAE) with the given key, the ``messageDigest``, and — unless
   the caller passes :data:`UNSAFE_IGNORE_TLOG` — at least one Rekor v1 entry whose inclusion
   promise/proof and checkpoint verify with a :class:`TrustedRoot` and whose body names this
-  artifact, signature and key.
+  artifact, signature and key. cosign's older blob bundle (``base64Signature``, ``cert``,
+  ``rekorBundle``; ``sign-blob --bundle`` without ``--new-bundle-format``) is read as the same
+  key-based bundle (``_legacy_bundle``).
 * **Keyless** bundles (a Fulcio certificate) go to sigstore-python (extra ``keyless``) with a
   trusted root read from a file and an exact identity/issuer policy.
 
@@ -33,7 +35,9 @@ from konflux_supply.errors import (
 )
 from konflux_supply.models.canonical import dumps_compact
 from konflux_supply.models.dsse import Envelope
-from konflux_supply.signing import Signer, Verifier, _keys, _rekor, dsse, load_public_key
+from konflux_supply.signing import _keys, _legacy_bundle, _rekor, dsse
+from konflux_supply.signing._keypair import _as_public_key, load_public_key
+from konflux_supply.signing._protocols import Signer, Verifier
 
 __all__ = [
     "BUNDLE_V03",
@@ -115,7 +119,6 @@ class VerifiedBundle:
 
 def key_hint(public_key: object) -> str:
     """cosign's bundle ``publicKey.hint``: base64 of SHA-256 over the key's PKIX DER."""
-    from konflux_supply.signing import _as_public_key
 
     return base64.b64encode(
         hashlib.sha256(_keys.spki_der(_as_public_key(public_key))).digest()
@@ -138,6 +141,12 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object", field="(bundle)", source=source)
     media = doc.get("mediaType")
+    if _legacy_bundle.is_legacy_blob_bundle(doc):
+        raise InputError(
+            "cosign's older blob bundle (base64Signature) is key-based: verify it with a key",
+            field="mediaType",
+            source=source,
+        )
     if not isinstance(media, str) or media not in MEDIA_TYPES:
         raise InputError(
             f"unsupported bundle media type {media!r}", field="mediaType", source=source
@@ -151,6 +160,21 @@ def parse(data: bytes | str | Mapping[str, Any], *, source: str | None = None) -
             source=source,
         )
     return doc
+
+
+def _legacy_blob_bundle(
+    data: bytes | str | Mapping[str, Any], source: str | None
+) -> Mapping[str, Any] | None:
+    """``data`` as cosign's older blob bundle (``base64Signature``, ``cert``, ``rekorBundle``)."""
+    if isinstance(data, Mapping):
+        return data if _legacy_bundle.is_legacy_blob_bundle(dict(data)) else None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise InputError("the bundle is too large", source=source)
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None  # parse() reports it
+    return doc if _legacy_bundle.is_legacy_blob_bundle(doc) else None
 
 
 def _subject_has(payload: bytes, artifact: bytes) -> bool:
@@ -199,6 +223,11 @@ def verify_key_bundle(
     """
     if not isinstance(trusted_root, TrustedRoot | UnsafeIgnoreTlog):
         raise InputError("pass a TrustedRoot, or UNSAFE_IGNORE_TLOG to skip the log checks")
+    legacy = _legacy_blob_bundle(bundle, source)
+    if legacy is not None:  # cosign's older blob bundle: the same facts as a v0.3 bundle
+        bundle = _legacy_bundle.upgrade(
+            legacy, load_public_key(verifier.public_key_pem()), source=source
+        )
     doc = parse(bundle, source=source)
     material = doc["verificationMaterial"]
     if "publicKey" not in material:

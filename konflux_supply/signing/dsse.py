@@ -29,8 +29,9 @@ from typing import Any
 
 from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, Signature
-from konflux_supply.signing import Signer, Verifier, _keys
-from konflux_supply.signing import keyid as _keyid
+from konflux_supply.signing import _keys
+from konflux_supply.signing._keypair import keyid as _keyid
+from konflux_supply.signing._protocols import Signer, Verifier
 
 __all__ = [
     "IN_TOTO_PAYLOAD_TYPE",

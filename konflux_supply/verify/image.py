@@ -33,6 +33,7 @@ from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE
 from konflux_supply.models.oci import Descriptor
+from konflux_supply.models.predicates import PREDICATE_COSIGN_SIGN
 from konflux_supply.oci import Kind, Reference, Registry, resolve
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
 from konflux_supply.signing import Verifier, dsse, simple_signing
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The predicate type of cosign v3's signature bundles (``cosign sign --new-bundle-format``).
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+COSIGN_SIGN_PREDICATE = PREDICATE_COSIGN_SIGN
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,11 @@ class VerifiedSignature:
 
 @dataclass(frozen=True)
 class VerifiedAttestation:
-    """A DSSE attestation whose signature verified and whose subject is the image."""
+    """A DSSE attestation whose signature verified and whose subject is the image.
+
+    ``envelope`` is what ``cosign verify-attestation`` prints: the layer as stored for
+    ``.att``/referrer images, the DSSE envelope of a Sigstore bundle (cosign's rendering).
+    """
 
     envelope: bytes
     statement: bytes
@@ -199,6 +204,37 @@ def _bundle_payload(candidate: Candidate, trust: Trust) -> bytes:
     return verified.payload
 
 
+def _std_b64(value: Any) -> str:
+    raw = str(value or "")
+    try:
+        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=False)
+    except (binascii.Error, ValueError):
+        return raw
+    return base64.b64encode(decoded).decode("ascii")
+
+
+def _cosign_envelope(bundle: Any) -> bytes:
+    """A verified bundle's DSSE envelope as ``cosign verify-attestation`` prints it: Go's
+    encoding of the protobuf type (``payload``, ``payloadType``, ``signatures`` of ``sig`` and
+    ``keyid``; empty fields left out; bytes in standard base64)."""
+    envelope = bundle.get("dsseEnvelope") if isinstance(bundle, Mapping) else None
+    envelope = envelope if isinstance(envelope, Mapping) else {}
+    signatures = []
+    for item in envelope.get("signatures") or []:
+        entry = {"sig": _std_b64(item.get("sig"))} if isinstance(item, Mapping) else {}
+        if isinstance(item, Mapping) and item.get("keyid"):
+            entry["keyid"] = str(item["keyid"])
+        signatures.append(entry)
+    printed: dict[str, Any] = {}
+    if envelope.get("payload"):
+        printed["payload"] = _std_b64(envelope["payload"])
+    if envelope.get("payloadType"):
+        printed["payloadType"] = str(envelope["payloadType"])
+    if signatures:
+        printed["signatures"] = signatures
+    return dumps_go(printed)
+
+
 def _subject_digest(subject: Any) -> str | None:
     if not isinstance(subject, dict):
         return None
@@ -257,9 +293,9 @@ def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> Ve
         )
         optional = subject.get("annotations") if isinstance(subject, dict) else None
         _annotations_hold(optional if isinstance(optional, dict) else None, trust.annotations)
-        claims = SimpleSigning(
-            str(image.name), digest, simple_signing.SIGNATURE_TYPE, optional, payload
-        )
+        # As cosign 3 prints a bundle signature: the reference as given, the statement's type.
+        given = f"{image.name}:{image.tag}" if image.tag else str(image)
+        claims = SimpleSigning(given, digest, COSIGN_SIGN_PREDICATE, optional, payload)
         return VerifiedSignature(payload, claims, layer, "bundle")
     encoded = candidate.annotations.get(SIGNATURE_ANNOTATION)
     if encoded is None:
@@ -290,8 +326,13 @@ def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> 
         if statement["predicateType"] == COSIGN_SIGN_PREDICATE != wanted:
             # cosign v3's image signature: not an attestation unless that type is asked for.
             raise VerificationError("the bundle holds an image signature, not an attestation")
+        assert candidate.data is not None
         return VerifiedAttestation(
-            payload, payload, str(statement["predicateType"]), layer, "bundle"
+            _cosign_envelope(json.loads(candidate.data)),
+            payload,
+            str(statement["predicateType"]),
+            layer,
+            "bundle",
         )
     try:
         envelope = dsse.parse(data)
@@ -335,46 +376,25 @@ def _verified(
     return verified
 
 
-def verify_signatures(
-    registry: Registry,
-    image: Reference,
-    policy: Policy | Sequence[Verifier],
-    *,
-    options: VerifyOptions | None = None,
+def _signatures(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
-    """``cosign verify``: the image's signatures that hold under ``policy``, or raise.
-
-    The policy's :class:`~konflux_supply.verify.Annotations` must be among each accepted
-    signature's signed claims; a :class:`~konflux_supply.verify.PredicateType` is ignored.
-    """
-    trust = trust_of(policy)
-    opts = options or VerifyOptions()
     pinned = _pin(registry, image)
     outcomes = Outcomes("signatures", pinned)
-    verified = _verified(registry, pinned, Kind.SIGNATURE, trust, opts, outcomes)
+    verified = _verified(registry, pinned, Kind.SIGNATURE, trust, options, outcomes)
     if not verified:
         raise outcomes.fail()
     return VerifiedImage(pinned, signatures=tuple(verified))
 
 
-def verify_attestations(
-    registry: Registry,
-    image: Reference,
-    policy: Policy | Sequence[Verifier],
-    *,
-    options: VerifyOptions | None = None,
+def _attestations(
+    registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
-    """``cosign verify-attestation``: the verified attestations of the policy's
-    :class:`~konflux_supply.verify.PredicateType`, or every verified attestation when the
-    policy names none. (The CLI's ``--type`` defaults to ``custom``, as cosign's.)
-    """
-    trust = trust_of(policy)
     wanted = trust.predicate_type
-    opts = options or VerifyOptions()
     pinned = _pin(registry, image)
     outcomes = Outcomes("attestations", pinned)
     verified: list[VerifiedAttestation] = _verified(
-        registry, pinned, Kind.ATTESTATION, trust, opts, outcomes
+        registry, pinned, Kind.ATTESTATION, trust, options, outcomes
     )
     if not verified:
         raise outcomes.fail()
@@ -392,6 +412,35 @@ def verify_attestations(
     return VerifiedImage(pinned, attestations=matching)
 
 
+def verify_signatures(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify``: the image's signatures that hold under ``policy``, or raise.
+
+    The policy's :class:`~konflux_supply.verify.Annotations` must be among each accepted
+    signature's signed claims; a :class:`~konflux_supply.verify.PredicateType` is ignored.
+    """
+    return _signatures(registry, image, trust_of(policy), options or VerifyOptions())
+
+
+def verify_attestations(
+    registry: Registry,
+    image: Reference,
+    policy: Policy | Sequence[Verifier],
+    *,
+    options: VerifyOptions | None = None,
+) -> VerifiedImage:
+    """``cosign verify-attestation``: the verified attestations of the policy's
+    :class:`~konflux_supply.verify.PredicateType`, or every verified attestation when the
+    policy names none. (The CLI's ``--type`` defaults to ``custom``, as cosign's.)
+    """
+    return _attestations(registry, image, trust_of(policy), options or VerifyOptions())
+
+
 def verify_image(
     registry: Registry,
     image: Reference,
@@ -402,15 +451,7 @@ def verify_image(
     """Signatures and attestations together (both must verify), as a release gate needs:
     one policy for both (its annotations bind signatures, its predicate type attestations)."""
     trust = trust_of(policy)
-    signed = verify_signatures(registry, image, _as_policy(trust), options=options)
-    attested = verify_attestations(registry, signed.reference, _as_policy(trust), options=options)
+    opts = options or VerifyOptions()
+    signed = _signatures(registry, image, trust, opts)
+    attested = _attestations(registry, signed.reference, trust, opts)
     return VerifiedImage(signed.reference, signed.signatures, attested.attestations)
-
-
-def _as_policy(trust: Trust) -> Policy:
-    from konflux_supply.verify.policy import AllOf, Annotations
-
-    parts: list[Policy] = [trust.signer, Annotations(trust.annotations)]
-    if trust.predicate_type is not None:
-        parts.append(trust.predicate_type)
-    return AllOf(*parts)

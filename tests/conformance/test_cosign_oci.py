@@ -25,16 +25,14 @@ from konflux_supply.oci import (
     AppendPolicy,
     Kind,
     Layer,
-    build_signature_image,
     open_registry,
     parse_reference,
-    push_referrer,
     read_attachments,
     read_bundles,
     triangulate,
 )
-from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03
+from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, build_signature_image
+from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03, push_referrer
 from konflux_supply.signing import simple_signing
 from konflux_supply.verify import VerifiedImage, VerifiedSignature
 from tests.integration.conftest import (  # noqa: F401 - session fixtures used below

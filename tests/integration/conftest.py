@@ -6,10 +6,15 @@ fake, and a fault-injecting proxy. Reusable by every area's integration tests.
 * ``referrers_registry`` — :class:`FakeRegistry` with the OCI 1.1 referrers API.
 * ``bearer_registry`` — :class:`FakeRegistry` behind bearer tokens (``/token`` + basic creds).
 * ``fault_proxy`` — a :class:`FaultProxy` in front of ``registry``, rules cleared per test.
+* ``git_server`` — ``git http-backend`` (smart HTTP) on loopback; ``create_repo(name, files)``.
+* ``tls_git_server`` — the same over HTTPS; its CA file is ``tls_git_server.ca_file``.
 
 Each service object has ``host`` (``127.0.0.1:PORT``), ``options`` (a ready
 :class:`~konflux_supply.oci.RegistryOptions`) and ``ref(repository)`` → ``host/repository``.
 A missing service binary fails the test with how to install it; it does not skip.
+
+The real cosign, crane and OPA (``cosign_binaries``, ``crane_binary``, ``opa_binary``,
+``opa_server``) come from ``tests/integration/_tools.py``.
 """
 
 from __future__ import annotations
@@ -27,8 +32,15 @@ from pathlib import Path
 import pytest
 
 from konflux_supply.oci import Credentials, RegistryOptions, RetryPolicy
+from tests.integration._tools import (  # noqa: F401  (fixtures re-exported)
+    cosign_binaries,
+    crane_binary,
+    opa_binary,
+    opa_server,
+)
 from tests.integration.fake_registry import FakeRegistry
 from tests.integration.fault_proxy import FaultProxy
+from tests.integration.git_server import GitServer
 
 INSTALL_HINT = (
     "install it with: apt-get install -y docker-registry skopeo apache2-utils "
@@ -284,3 +296,32 @@ def fault_proxy(_fault_proxy_session: FaultProxy) -> Iterator[FaultProxy]:
     _fault_proxy_session.plan.clear()
     yield _fault_proxy_session
     _fault_proxy_session.plan.clear()
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    """A git smart-HTTP server on a free loopback port (``http://127.0.0.1:PORT/<name>.git``);
+    repositories are made per test with unique names through ``create_repo``."""
+    require_binary("git")
+    server = GitServer(tmp_path_factory.mktemp("git-server")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    """``git_server`` over HTTPS (URLs as Conforma's acceptance tests: ``git::https://…``);
+    trust ``ca_file`` (``SourceCache(git_ca_file=...)``)."""
+    require_binary("git")
+    workdir = tmp_path_factory.mktemp("git-server-tls")
+    ca, cert, key = make_ca_and_server_cert(workdir)
+    server = GitServer(workdir / "repos", tls=(cert, key))
+    server.root.mkdir()
+    server.ca_file = ca
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -108,7 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if not head and body:
+        # A HEAD answer never carries a body (an error's JSON included): a client that keeps the
+        # connection alive would read it as the start of the next response.
+        if not head and body and self.command != "HEAD":
             self.wfile.write(body)
 
     def _error(self, status: int, code: str, message: str = "") -> None:

@@ -10,7 +10,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["provenance", "provenance_sign", "signing"])
+@pytest.mark.parametrize("name", ["policies", "provenance", "provenance_sign", "signing"])
 def test_cpu_benchmark_runs_and_reports_ratios(name: str) -> None:
     module = importlib.import_module(f"benchmarks.bench_{name}")
     results = module.run(quick=True)

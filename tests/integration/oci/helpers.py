@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 
-from konflux_supply.oci import Layer, Reference, Registry, build_signature_image, parse_reference
-from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci import (
+    Layer,
+    Reference,
+    Registry,
+    parse_reference,
+)
+from konflux_supply.oci.cosign import (
+    DSSE_ENVELOPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    build_signature_image,
+)
 
 
 def push_image(registry: Registry, reference: str, content: bytes = b"layer") -> Reference:

@@ -21,11 +21,11 @@ from konflux_supply.oci import (
     Reference,
     RegistryOptions,
     append_layer,
-    attach_referrer,
     list_referrers,
     open_registry,
     read_attachments,
 )
+from konflux_supply.oci.referrers import attach_referrer
 from tests.integration.conftest import RegistryService
 from tests.integration.oci.helpers import att_layer, push_image, sig_layer
 
@@ -38,7 +38,10 @@ THREADS = 25
 def _writer_process(
     host: str, subject: str, lock_dir: str | None, settle: float, worker: int, threads: int
 ) -> None:
-    from konflux_supply.oci import RetryPolicy, parse_reference
+    from konflux_supply.oci import (
+        RetryPolicy,
+        parse_reference,
+    )
 
     options = RegistryOptions(allow_http=True, retry=RetryPolicy(attempts=8, backoff=0.05))
     registry, _ = open_registry(f"{host}/x:y", options=options)

@@ -17,8 +17,8 @@ from konflux_supply.oci import (
     open_registry,
     read_attachments,
     triangulate,
-    write_sbom,
 )
+from konflux_supply.oci.cosign import write_sbom
 from tests.integration.conftest import RegistryService, require_binary
 from tests.integration.oci.helpers import att_layer, push_image, sig_layer
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from konflux_supply import chains, oci, signing
 from konflux_supply.oci import Registry
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.signing import KeySigner
 
 UID = "0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
@@ -107,7 +108,7 @@ def statement_of(annotations: dict[str, str], key: str) -> dict[str, Any]:
 def push_image(registry: Registry, name: str, tag: str = "latest") -> str:
     """Push a tiny image (an empty-filesystem manifest) to ``name``; returns its digest."""
     ref = oci.parse_reference(f"{name}:{tag}")
-    manifest, config = oci.build_signature_image([], created="2026-12-01T00:00:00Z")
+    manifest, config = build_signature_image([], created="2026-12-01T00:00:00Z")
     registry.put_blob(ref.repository, config, digest=manifest.manifest.config.digest)
     registry.put_manifest(ref.repository, tag, manifest)
     return manifest.digest

@@ -9,7 +9,7 @@ import pytest
 
 from konflux_supply import oci, signing, verify
 from konflux_supply.cli import main
-from tests.unit.chains._helpers import digest_of, task_run, write_cosign_secrets
+from tests.unit.chains._helpers import digest_of, push_image, task_run, write_cosign_secrets
 
 CONFIG = """\
 apiVersion: v1
@@ -128,3 +128,31 @@ def test_big_status_is_summarised_in_results() -> None:
     results = tekton_results(SignOutcome(run="taskrun/ns/x", artifacts=artifacts))
     assert results["SIGNED"] == b"true"
     assert json.loads(results["SIGN_STATUS"]) == {"counts": {"stored": 100}, "truncated": True}
+
+
+def test_demo_path_an_image_in_an_oci_layout(
+    tmp_path: Path, cli_environment: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the demo does: the image lives in an OCI layout; sign-run stores into it, and
+    verify / verify-attestation read it back by ``oci:DIR`` reference."""
+    layout = tmp_path / "layout"
+    registry, _ = oci.open_registry(f"oci:{layout}")
+    digest = push_image(registry, "quay.io/konflux-demo/app", tag="demo")
+    (tmp_path / "run.json").write_text(
+        json.dumps(task_run(image="quay.io/konflux-demo/app", digest=digest))
+    )
+    (tmp_path / "config.yaml").write_text("artifacts.taskrun.storage: oci\n")
+    public = write_cosign_secrets(tmp_path / "secrets")
+    (tmp_path / "cosign.pub").write_bytes(public)
+    args = ["--config", str(tmp_path / "config.yaml"), "--oci-layout", str(layout)]
+    args += ["--signing-secrets", str(tmp_path / "secrets"), str(tmp_path / "run.json")]
+    assert main(["sign-run", *args]) == 0
+    pub = str(tmp_path / "cosign.pub")
+    assert main(["verify", "--key", pub, f"oci:{layout}@{digest}"]) == 0
+    assert (
+        main(
+            ["verify-attestation", "--key", pub, "--type", "slsaprovenance02", f"oci:{layout}:demo"]
+        )
+        == 0
+    )
+    capsys.readouterr()

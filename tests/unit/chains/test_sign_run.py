@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from konflux_supply import chains, oci, signing, verify
 from konflux_supply.chains import Config
@@ -29,6 +31,7 @@ ANNOTATION = re.compile(
     r"chains\.tekton\.dev/(payload|signature|cert|chain)-"
     r"(taskrun-[0-9a-f-]+|pipelinerun-[0-9a-f-]+|[0-9a-f]{12})"
 )
+SIGNER = key_signer()
 BOTH = {
     "artifacts.taskrun.storage": "oci,tekton",
     "artifacts.oci.storage": "oci,tekton",
@@ -290,3 +293,51 @@ def test_bad_input_raises_input_error() -> None:
         chains.sign_run([], Config())  # type: ignore[arg-type]
     with pytest.raises(InputError):
         chains.sign_run(task_run(), {})  # type: ignore[arg-type]
+
+
+def test_our_status_annotation_does_not_change_the_provenance(layout: Registry) -> None:
+    signer = key_signer()
+    plain = chains.sign_run(task_run(), Config(), registry=layout, signer=signer)
+    marked = task_run(annotations={"konflux-supply.dev/sign-status": '{"a":"failed: x"}'})
+    again = chains.sign_run(marked, Config(), registry=layout, signer=signer)
+    assert plain.artifacts[0].payload == again.artifacts[0].payload
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "kind": st.sampled_from(["TaskRun", "PipelineRun", "Pod"]) | json_values,
+            "metadata": json_values,
+            "spec": json_values,
+            "status": st.fixed_dictionaries(
+                {"conditions": st.just([{"type": "Succeeded", "status": "True"}])},
+                optional={
+                    "results": json_values,
+                    "steps": json_values,
+                    "completionTime": json_values,
+                },
+            )
+            | json_values,
+        },
+    )
+)
+def test_any_run_gives_an_outcome_never_an_untyped_error(
+    layout: Registry, run: dict[str, object]
+) -> None:
+    outcome = chains.sign_run(run, Config(), registry=layout, signer=SIGNER)
+    assert isinstance(outcome.to_json(), dict)
+    if outcome.signed:
+        assert all(a.state in ("stored", "skipped") for a in outcome.artifacts)

@@ -8,7 +8,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from konflux_supply.models.oci import Descriptor, ImageIndex, RawManifest, digest_of, is_digest
-from konflux_supply.oci import Limits, PutResult
+from konflux_supply.oci import (
+    Limits,
+)
+from konflux_supply.oci.registry import PutResult
 
 
 class MemoryRegistry:

@@ -16,13 +16,13 @@ from konflux_supply.oci import (
     Layer,
     Reference,
     ThreadLocks,
-    append_to_tag,
-    build_signature_image,
     copy_image,
     list_referrers,
     read_attachments,
 )
 from konflux_supply.oci._layout import LayoutRegistry
+from konflux_supply.oci.append import append_to_tag
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.publish import PublishOptions, attest_image, sign_image
 from konflux_supply.verify import (
     AllOf,

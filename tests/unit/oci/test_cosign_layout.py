@@ -20,13 +20,18 @@ from konflux_supply.oci import (
     SizeLimitExceeded,
     ThreadLocks,
     append_layer,
-    build_signature_image,
     read_attachments,
     triangulate,
-    write_sbom,
 )
 from konflux_supply.oci._layout import LayoutRegistry
-from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci.append import append_to_tag
+from konflux_supply.oci.cosign import (
+    DSSE_ENVELOPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    build_signature_image,
+    write_sbom,
+)
 from tests.unit.oci.memory import MemoryRegistry
 
 DIGEST = "sha256:" + "ab" * 32
@@ -198,8 +203,6 @@ def test_append_gives_up_with_a_clear_error() -> None:
     class Forgetful(MemoryRegistry):
         def put_manifest(self, repository, reference, manifest, *, retry=True):  # type: ignore[no-untyped-def]
             return super().put_manifest(repository, "elsewhere", manifest)
-
-    from konflux_supply.oci import append_to_tag
 
     clock = iter(range(0, 10_000, 10))
     with pytest.raises(RegistryError, match="could not make an append"):

@@ -22,12 +22,12 @@ from konflux_supply.oci import (
     Limits,
     Reference,
     SizeLimitExceeded,
-    attach_referrer,
     copy_image,
     read_attachments,
     read_bundles,
 )
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci.referrers import attach_referrer
 from konflux_supply.publish import PublishOptions, attach_sbom, attest_image, sign_image
 from konflux_supply.sbom import parse as parse_sbom
 from konflux_supply.signing.bundle import UNSAFE_IGNORE_TLOG

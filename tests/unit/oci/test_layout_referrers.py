@@ -19,18 +19,20 @@ from konflux_supply.oci import (
     Reference,
     RegistryPool,
     ThreadLocks,
-    attach_referrer,
-    build_signature_image,
-    fallback_tag,
     list_referrers,
     open_registry,
-    push_referrer,
     read_bundles,
     read_referrer_images,
 )
 from konflux_supply.oci._layout import REF_NAME, LayoutRegistry
-from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03, bundle_version
+from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING, build_signature_image
+from konflux_supply.oci.referrers import (
+    SIGSTORE_BUNDLE_V03,
+    attach_referrer,
+    bundle_version,
+    fallback_tag,
+    push_referrer,
+)
 from tests.unit.oci.memory import MemoryRegistry
 
 POLICY = AppendPolicy(lock=ThreadLocks())

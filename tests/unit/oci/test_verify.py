@@ -21,13 +21,16 @@ from konflux_supply.oci import (
     SizeLimitExceeded,
     ThreadLocks,
     append_layer,
-    build_signature_image,
-    push_referrer,
     read_attachments,
     triangulate,
 )
-from konflux_supply.oci.cosign import DSSE_ENVELOPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03
+from konflux_supply.oci.cosign import (
+    DSSE_ENVELOPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    build_signature_image,
+)
+from konflux_supply.oci.referrers import SIGSTORE_BUNDLE_V03, push_referrer
 from konflux_supply.publish import (
     PublishOptions,
     attest_image,

@@ -15,9 +15,9 @@ from konflux_supply.oci import (
     Layer,
     Reference,
     ThreadLocks,
-    build_signature_image,
     read_attachments,
 )
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.publish import PublishOptions, attest_statement
 from konflux_supply.verify import AllOf, Keys, PredicateType, verify_attestations
 from tests.unit.oci.memory import MemoryRegistry

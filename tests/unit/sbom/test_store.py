@@ -15,6 +15,7 @@ import pytest
 from konflux_supply import oci, publish, sbom, signing
 from konflux_supply.cli import main
 from konflux_supply.errors import InputError, RegistryError, VerificationError
+from konflux_supply.oci.cosign import build_signature_image
 
 from .helpers import FIXTURES, SERIAL, WHEN, bom, component, dumps
 from .images import push_image, push_index
@@ -215,7 +216,7 @@ def test_download_failures(
     pinned = oci.resolve(registry, ref)[0]
     # A .sbom image of two layers is not an attached SBOM.
     layers = [oci.Layer("text/spdx", b"a"), oci.Layer("text/spdx", b"b")]
-    manifest, config = oci.build_signature_image([layer.descriptor() for layer in layers])
+    manifest, config = build_signature_image([layer.descriptor() for layer in layers])
     for data in (b"a", b"b", config):
         registry.put_blob("", data)
     registry.put_manifest("", oci.triangulate(pinned, oci.Kind.SBOM).tag or "", manifest)

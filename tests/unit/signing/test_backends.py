@@ -14,7 +14,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from konflux_supply import signing
 from konflux_supply.errors import BackendUnavailable, InputError
-from konflux_supply.signing import _awskms, _azurekms, _gcpkms, _hashivault, _k8s, _pkcs11
+from konflux_supply.signing import (
+    _awskms,
+    _azurekms,
+    _backends,
+    _gcpkms,
+    _hashivault,
+    _k8s,
+    _pkcs11,
+)
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -134,10 +142,10 @@ def test_k8s_grammar() -> None:
 
 
 def test_registry_matches_backend_schemes() -> None:
-    for scheme, target in list(signing._BACKENDS.items()):
-        if isinstance(target, str):
-            module = importlib.import_module(target)
-            assert scheme in module.SCHEMES
+    signing.registered_schemes()
+    for scheme, target in list(_backends._BACKENDS.items()):
+        module = importlib.import_module(target) if isinstance(target, str) else target
+        assert scheme in module.SCHEMES
 
 
 @pytest.mark.parametrize(

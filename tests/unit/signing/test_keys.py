@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -204,3 +205,16 @@ def test_check_key_rejects_foreign_types() -> None:
 
     with pytest.raises(InputError, match="unsupported key type"):
         _keys.check_key(x25519.X25519PrivateKey.generate())
+
+
+def test_ed25519_key_files_sign_pure_ed25519_as_every_cosign_verifies(tmp_path: Path) -> None:
+    pem = ED25519.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "ed25519.pem").write_bytes(pem)
+    signer = signing.load_signer(str(tmp_path / "ed25519.pem"))
+    signature = signer.sign(DATA)
+    ED25519.public_key().verify(signature, DATA)  # pure Ed25519
+    assert signing.verifier_from_pem(signer.public_key_pem()).verify(signature, DATA) is None

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from konflux_supply import signing
 from konflux_supply.errors import InputError
+from konflux_supply.signing import _backends
 
 PASSWORD = b"konflux-test"
 
@@ -146,7 +147,7 @@ def test_register_backend_dispatches(monkeypatch: pytest.MonkeyPatch) -> None:
         def verifier_from_uri(uri: str, *, secrets: object, config: object) -> signing.Verifier:
             return signing.verifier_from_public_key(key.public_key())
 
-    monkeypatch.setitem(signing._BACKENDS, "fake", Fake)
+    monkeypatch.setitem(_backends._BACKENDS, "fake", Fake)
     signature = signing.load_signer("fake://x").sign(b"z")
     signing.load_verifier("fake://x").verify(signature, b"z")
     with pytest.raises(InputError):

@@ -10,8 +10,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from konflux_supply import signing
 from konflux_supply.errors import InputError, KonfluxSupplyError, VerificationError
-from konflux_supply.oci import Layer, Limits, Reference, SizeLimitExceeded, build_signature_image
+from konflux_supply.oci import (
+    Layer,
+    Limits,
+    Reference,
+    SizeLimitExceeded,
+)
 from konflux_supply.oci._layout import LayoutRegistry
+from konflux_supply.oci.cosign import build_signature_image
 from konflux_supply.oci.options import RegistryOptions
 from konflux_supply.publish import PublishOptions, attest_image, sign_image
 from konflux_supply.signing.bundle import TrustedRoot
