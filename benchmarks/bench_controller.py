@@ -71,7 +71,8 @@ def _fresh_signed(kube: FakeKube) -> bool:
 
 
 def _push(registry: oci.Registry, host: str, i: int) -> tuple[str, str]:
-    from konflux_supply.oci import Layer, build_signature_image, parse_reference
+    from konflux_supply.oci import Layer, parse_reference
+    from konflux_supply.oci.cosign import build_signature_image
 
     ref = parse_reference(f"{host}/bench/app-{i}:v1")
     layer = Layer("application/vnd.oci.image.layer.v1.tar", f"layer {i}".encode())
