@@ -97,6 +97,7 @@ class ShardLeases:
         self._member_rv: str | None = None
         self._on_acquired = on_acquired or (lambda shards: None)
         self._stop = threading.Event()
+        self._ticking = threading.Lock()  # one round at a time; release_all waits for it
         self.live_members = 1
         self.transitions = 0
 
@@ -135,9 +136,14 @@ class ShardLeases:
         """Renew, rebalance, take over; until :meth:`stop`."""
         while not self._stop.is_set():
             try:
-                self.tick()
+                with self._ticking:
+                    if self._stop.is_set():
+                        return
+                    self.tick()
             except ApiError as error:
                 _log.warning("lease round failed", extra={"error": str(error)})
+            except Exception:
+                _log.exception("lease round crashed")
             self._stop.wait(self.options.renew_every)
 
     def stop(self) -> None:
@@ -215,7 +221,10 @@ class ShardLeases:
     def _renew(self, shard: int, seen: Lease | None) -> None:
         opts = self.options
         with self._lock:
-            rv = self._held[shard][0]
+            held = self._held.get(shard)
+        if held is None:
+            return
+        rv = held[0]
         if seen is not None and (seen.holder != opts.identity or seen.resource_version != rv):
             if seen.holder != opts.identity:
                 self._lose(shard, f"now held by {seen.holder}")
@@ -293,6 +302,14 @@ class ShardLeases:
         shard back and delete the member Lease."""
         self.stop()
         deadline = self._clock() + drain_timeout
+        got = self._ticking.acquire(timeout=max(1.0, drain_timeout))
+        try:
+            self._release_all(deadline)
+        finally:
+            if got:
+                self._ticking.release()
+
+    def _release_all(self, deadline: float) -> None:
         with self._lock:
             self._releasing = set(self._held)
             while any(self._in_flight.get(s) for s in self._held) and self._clock() < deadline:
