@@ -4,6 +4,7 @@ built it, appends serialised through Lease-backed locks."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from tests.integration.controller._fake_api import FakeKube, pipeline_run, task_
 from tests.integration.controller._helpers import wait_for
 from tests.integration.oci.helpers import push_image
 
-IMAGES = 6
+IMAGES = int(os.environ.get("KONFLUX_SUPPLY_CONTROLLER_IMAGES", "6"))
 
 
 def _layers(registry: oci.Registry, image: str, kind: Kind) -> int:
