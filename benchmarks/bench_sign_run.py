@@ -77,8 +77,9 @@ def _bare_publish(
             f"{run['status']['results'][0]['value']}@{run['status']['results'][1]['value']}"
         )
         statement = provenance.generate(run, format="in-toto")
-        publish.sign_image(registry, image, signer)
-        publish.attest_statement(registry, image, statement.to_json(), signer)
+        unheld = publish.PublishOptions(require_image=False)  # as sign_run: no image to read
+        publish.sign_image(registry, image, signer, options=unheld)
+        publish.attest_statement(registry, image, statement.to_json(), signer, options=unheld)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as workers:

@@ -367,13 +367,16 @@ def sign_run(
         warnings.append("the run failed; signed because sign-failed-runs is on")
     if not uid:
         warnings.append("the run has no metadata.uid: its tekton annotation key is incomplete")
-    options = publish_options or publish.PublishOptions()
+    # Chains stores for the digest a run names without reading the image first
+    # (ociremote.SignedUnknown when it is not found): so does sign_run.
+    options = publish_options or publish.PublishOptions(require_image=False)
     if config.oci_repository:
         try:
             options = publish.PublishOptions(
                 policy=options.policy,
                 repository=parse_reference(config.oci_repository),
                 docker_media_types=options.docker_media_types,
+                require_image=options.require_image,
             )
         except InputError as error:
             raise InputError(error.message, field="storage.oci.repository") from None

@@ -11,15 +11,17 @@ stdout, messages for people on stderr. Exit codes (a contract scripts rely on):
 * 141 — stdout was closed before everything was written (``… | head``), as the shell reports a
   tool killed by SIGPIPE (what cosign, a Go program, gives); never success, and not a verdict
 
-Commands live in private modules (``_provenance``, ...) that import the library lazily so that
-``konflux-supply --help`` starts fast.
+Commands live in private modules (``_provenance``, ...), listed in :data:`COMMANDS` and
+imported only when their command runs; they import the library lazily too, so that
+``konflux-supply --help`` and every command start fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import click
 
@@ -36,50 +38,102 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="konflux-supply")
-def cli() -> None:
-    """Supply-chain security for Tekton and Konflux: provenance, signing, OCI storage."""
+#: Every top-level command: its name, the private module(s) whose ``register(group)`` add it
+#: (space-separated, for a group that more than one module fills) and its help in the
+#: command list. Modules are imported only when their command runs, so ``--help`` and each
+#: command start fast. One row per command (a test checks the table against the modules).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "attach": ("_oci", "Attach artifacts to an image."),
+    "attest": ("_oci", "Attest to an image (in-toto, DSSE, in .att)."),
+    "attest-blob": ("_keys", "Attest to a file: a DSSE envelope on stdout."),
+    "controller": ("_controller", "Sign finished runs in a cluster (list, watch, Leases)."),
+    "copy": ("_oci", "Copy an image with everything attached to it."),
+    "demo": ("_demo", "Build, sign, attest and verify an image, offline."),
+    "download": ("_download", "Download artifacts attached to an image."),
+    "generate-key-pair": ("_keys", "Generate a cosign key pair (ECDSA P-256)."),
+    "import-key-pair": ("_keys", "Import a PEM private key as a cosign key pair."),
+    "policy": ("_policy _policy_push", "Rego policy libraries: test, lint, push."),
+    "provenance": ("_provenance", "Print the in-toto statement for a Tekton run."),
+    "public-key": ("_keys", "Print the public key (PKIX PEM) of a KEYREF."),
+    "report": ("_report", "Work with release-gate reports."),
+    "sbom": ("_sbom", "Generate, merge and validate SBOMs."),
+    "sign": ("_oci", "Sign an image (simple signing, in .sig)."),
+    "sign-blob": ("_keys", "Sign a file; the signature goes to stdout."),
+    "sign-run": ("_chains", "Sign a finished Tekton run as Chains would."),
+    "triangulate": ("_oci", "Print where cosign stores an image's attachments."),
+    "validate": ("_validate", "Validate images or inputs against an EnterpriseContractPolicy."),
+    "verify": ("_oci", "Verify an image's signatures."),
+    "verify-attestation": ("_oci", "Verify an image's attestations of --type."),
+    "verify-blob": ("_keys", "Verify a detached signature over a file."),
+    "verify-blob-attestation": ("_keys", "Verify a DSSE attestation about a file."),
+    "verify-bundle": ("_keys", "Verify a Sigstore bundle offline."),
+}
 
 
 class _CommandModule(Protocol):
     def register(self, group: click.Group) -> None: ...
 
 
-def _register() -> None:
-    # Each command module exposes register(group); add new modules to this tuple.
-    from konflux_supply.cli import (
-        _chains,
-        _controller,
-        _demo,
-        _download,
-        _keys,
-        _oci,
-        _policy,
-        _policy_push,
-        _provenance,
-        _report,
-        _sbom,
-    )
-
-    modules: tuple[_CommandModule, ...] = (
-        _demo,
-        _provenance,
-        _keys,
-        _oci,
-        _sbom,
-        _download,
-        _report,
-        _policy,
-        _policy_push,
-        _chains,
-        _controller,
-    )
-    for module in modules:
-        module.register(cli)
+def _short(text: str, limit: int) -> str:
+    """``text`` cut at a word to ``limit`` characters (``...`` marks the cut), as click does."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 3, 1)].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "..."
 
 
-_register()
+class LazyGroup(click.Group):
+    """A group whose commands come from :data:`COMMANDS`, their modules imported on first use."""
+
+    def __init__(self, *args: Any, table: dict[str, tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.table = table
+        self._loaded: set[str] = set()
+
+    def load(self, module_name: str) -> None:
+        """Import one command module and let it register its commands (once)."""
+        if module_name in self._loaded:
+            return
+        self._loaded.add(module_name)
+        module: _CommandModule = importlib.import_module(f"{__name__}.{module_name}")
+        module.register(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.table})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands and cmd_name not in self.table:
+            return self.commands[cmd_name]
+        for module_name in self.table.get(cmd_name, ("", ""))[0].split():
+            self.load(module_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table: ``--help`` imports no command module."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self.table:
+                rows.append((name, _short(self.table[name][1], limit)))
+            else:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    table=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="konflux-supply")
+def cli() -> None:
+    """Supply-chain security for Tekton and Konflux: provenance, signing, OCI storage."""
 
 
 def report_error(error: KonfluxSupplyError) -> None:

@@ -215,7 +215,8 @@ def sign_run_command(
         backend_config=backend_config(),
         secrets=secrets_from_environment(),
     )
-    options = publish.PublishOptions(policy=append_policy(settle))
+    # As Chains: store for the digests the run names without reading the images first.
+    options = publish.PublishOptions(policy=append_policy(settle), require_image=False)
     registry: Any
     if oci_layout is not None:
         registry, _ = oci.open_registry(f"oci:{oci_layout}", options=registry_options)

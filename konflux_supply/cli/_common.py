@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,35 @@ from konflux_supply.models.document import parse_document as parse_document
 # A cap on documents read from the command line: runs, policies and predicates are small;
 # anything larger is almost certainly the wrong file.
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+
+
+#: Long work says what it is doing on stderr: at once for an input this large, and every
+#: PROGRESS_EVERY seconds while one step lasts (a 75 MB SBOM takes more than a minute).
+PROGRESS_SIZE = 16 * 1024 * 1024
+PROGRESS_EVERY = 10.0
+
+
+@contextlib.contextmanager
+def progress(what: str, *, size: int = 0) -> Iterator[None]:
+    """Say on stderr that ``what`` (``"validating big.json"``) is under way: at once when
+    ``size`` (bytes) is large, then every :data:`PROGRESS_EVERY` seconds until it ends."""
+    started = time.monotonic()
+    if size >= PROGRESS_SIZE:
+        click.echo(f"konflux-supply: {what} ({size / (1024 * 1024):.0f} MB)…", err=True)
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(PROGRESS_EVERY):
+            elapsed = time.monotonic() - started
+            click.echo(f"konflux-supply: still {what} ({elapsed:.0f} s)…", err=True)
+
+    ticker = threading.Thread(target=tick, name="progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
 
 
 def read_bytes(path: str, *, cap: int = MAX_DOCUMENT_BYTES, hint: str | None = None) -> bytes:
@@ -40,9 +72,10 @@ def read_bytes(path: str, *, cap: int = MAX_DOCUMENT_BYTES, hint: str | None = N
 
 
 def load_document(path: str) -> Any:
-    """Parse a JSON or YAML document (one document only) from a file."""
+    """Parse a JSON or YAML document (one document only) from a file; a key given twice in
+    one object is refused (two readers must never disagree on which value wins)."""
     data = read_bytes(path)
-    return parse_document(data, source=path)
+    return parse_document(data, source=path, unique_keys=True)
 
 
 def echo_json(obj: Any) -> None:

@@ -22,7 +22,7 @@ import click
 from konflux_supply.cli._common import read_bytes, registrar, write_all_atomically, write_atomically
 from konflux_supply.cli._sbom import check_sbom_predicate
 from konflux_supply.cli._trust import transparency_log
-from konflux_supply.errors import BackendUnavailable, InputError
+from konflux_supply.errors import BackendUnavailable, InputError, VerificationError
 
 if TYPE_CHECKING:
     from konflux_supply.signing import BackendConfig
@@ -59,11 +59,21 @@ class _GoFlags(click.Command):
         return super().parse_args(ctx, out)
 
 
-def _stdin_secret(prompt: str, confirm: bool) -> bytes:
-    if sys.stdin.isatty():
-        value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-        return str(value).encode("utf-8")
-    return sys.stdin.buffer.read()
+def _stdin_secret(prompt: str, confirm: bool, variable: str) -> bytes:
+    """A secret typed at the terminal, or read from stdin; a closed stdin is exit 2 saying
+    which variable to set."""
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, "closed", False):
+        raise InputError(f"no {variable} set and stdin is closed", hint=f"set {variable}")
+    try:
+        if stdin.isatty():
+            value = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+            return str(value).encode("utf-8")
+        return stdin.buffer.read()
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"no {variable} set and stdin cannot be read ({error})", hint=f"set {variable}"
+        ) from None
 
 
 def secrets_from_environment(*, confirm: bool = False) -> Callable[[str], bytes]:
@@ -80,11 +90,15 @@ def secrets_from_environment(*, confirm: bool = False) -> Callable[[str], bytes]
             value = (
                 env.encode("utf-8")
                 if env is not None
-                else _stdin_secret("Enter password for private key", confirm)
+                else _stdin_secret("Enter password for private key", confirm, "COSIGN_PASSWORD")
             )
         elif what == signing.SECRET_PKCS11_PIN:
             env = os.environ.get("COSIGN_PKCS11_PIN")
-            value = env.encode("utf-8") if env is not None else _stdin_secret("Enter PIN", False)
+            value = (
+                env.encode("utf-8")
+                if env is not None
+                else _stdin_secret("Enter PIN", False, "COSIGN_PKCS11_PIN")
+            )
         elif what == signing.SECRET_VAULT_TOKEN:
             env = os.environ.get("VAULT_TOKEN") or os.environ.get("BAO_TOKEN")
             if not env:
@@ -109,6 +123,8 @@ def backend_config() -> BackendConfig:
         vault_address=os.environ.get("VAULT_ADDR") or os.environ.get("BAO_ADDR") or None,
         vault_transit_path=os.environ.get("TRANSIT_SECRET_ENGINE_PATH") or "transit",
         vault_namespace=os.environ.get("VAULT_NAMESPACE") or None,
+        # As the AWS SDKs: AWS_REGION first, then AWS_DEFAULT_REGION (boto3 reads only the latter).
+        aws_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
     )
 
 
@@ -312,7 +328,7 @@ def verify_blob(
 @click.option("--bundle", "bundle_path", metavar="FILE", help="Also write a key-only v0.3 bundle.")
 @click.option("--tlog-upload/--no-tlog-upload", default=False, help="Not supported; see sign-blob.")
 @click.option("--yes", "-y", is_flag=True, help="Accepted for cosign compatibility.")
-@click.argument("file", metavar="FILE", required=False)
+@click.argument("file", metavar="[FILE]", required=False)
 def attest_blob(
     key: str,
     predicate: str | None,
@@ -325,7 +341,13 @@ def attest_blob(
     yes: bool,
     file: str | None,
 ) -> None:
-    """Attest to a file: a DSSE envelope (in-toto statement) on stdout."""
+    """Attest to a file: a DSSE envelope (in-toto statement) on stdout.
+
+    FILE is the artifact the statement is about (with --predicate). With --statement the
+    statement is signed as it is and FILE is not needed; verify the envelope with
+    verify-blob-attestation against the artifact the statement names, or with
+    --check-claims=false for the signature only.
+    """
     import json
 
     from konflux_supply import signing
@@ -388,21 +410,58 @@ def _envelope_arg(path: str) -> bytes:
     default=False,
     help="Accepted for cosign compatibility (no transparency log is consulted).",
 )
-@click.argument("file", metavar="FILE")
+@click.option(
+    "--check-claims/--no-check-claims",
+    default=True,
+    show_default=True,
+    help="Check that the statement is about FILE and of --type (false: signature only, "
+    "FILE not needed).",
+)
+@click.argument("file", metavar="[FILE]", required=False)
 def verify_blob_attestation(
-    key: str, signature: str, predicate_type: str, insecure_ignore_tlog: bool, file: str
+    key: str,
+    signature: str,
+    predicate_type: str,
+    insecure_ignore_tlog: bool,
+    check_claims: bool,
+    file: str | None,
 ) -> None:
-    """Verify a DSSE attestation about a file ("Verified OK" on stderr)."""
+    """Verify a DSSE attestation about a file ("Verified OK" on stderr).
+
+    FILE is the artifact the statement names as its subject (required unless
+    --check-claims=false).
+    """
     from konflux_supply import signing
 
+    if check_claims and not file:
+        raise InputError(
+            "the artifact FILE is required: without it an attestation about any artifact "
+            "would verify",
+            field="FILE",
+            hint="pass the file the statement is about, or --check-claims=false to check only "
+            "the signature",
+        )
     envelope = _envelope_arg(signature)
-    blob = read_bytes(file)
+    blob = read_bytes(file) if file else None
     verifier = signing.load_verifier(
         key, secrets=secrets_from_environment(), config=backend_config()
     )
-    signing.blob.verify_blob_attestation(
-        envelope, blob, [verifier], predicate_type=predicate_type, source=signature
-    )
+    try:
+        signing.blob.verify_blob_attestation(
+            envelope,
+            blob,
+            [verifier],
+            predicate_type=predicate_type,
+            source=signature,
+            check_claims=check_claims,
+        )
+    except VerificationError as error:
+        if "no subject" in error.message and error.hint is None:
+            error.hint = (
+                "FILE must be the artifact the statement is about (not the statement); "
+                "--check-claims=false checks only the signature"
+            )
+        raise
     if not insecure_ignore_tlog:
         click.echo("note: key-based attestation; no transparency log was consulted", err=True)
     click.echo("Verified OK", err=True)

@@ -267,7 +267,7 @@ def _verify_args(f: Any) -> Any:
         )
         kwargs["verify_options"] = verify.VerifyOptions(
             repository=repository_override(),
-            referrers=new_bundle_format,
+            referrers=True,  # what sign wrote in either --registry-referrers-mode
             bundles=new_bundle_format,
         )
         return f(*args, **kwargs)
@@ -275,13 +275,16 @@ def _verify_args(f: Any) -> Any:
     wrapper = click.option(
         "--insecure-ignore-tlog/--no-insecure-ignore-tlog",
         default=False,
-        help="Accepted for cosign compatibility: key-based signatures are checked without a "
-        "transparency log.",
+        help="Read Sigstore bundles (--new-bundle-format) without checking their "
+        "transparency-log entries. Cosign signatures (tag or oci-1-1 referrer) are read "
+        "without it.",
     )(wrapper)
     wrapper = click.option(
         "--new-bundle-format/--no-new-bundle-format",
         default=False,
-        help="Also read OCI 1.1 referrers (cosign oci-1-1 images and Sigstore bundles).",
+        help="Also read Sigstore bundle referrers (cosign v3); needs --trusted-root or "
+        "--insecure-ignore-tlog. Signatures stored as tags or as oci-1-1 referrers are "
+        "always read.",
     )(wrapper)
     wrapper = click.option("--trusted-root", metavar="FILE", help="trusted_root.json for bundles.")(
         wrapper

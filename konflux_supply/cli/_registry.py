@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
     from konflux_supply.oci import AppendPolicy, DockerConfig, Reference, RegistryOptions
 
 __all__ = ["append_policy", "registry_options", "repository_override", "writer_options"]
+
+
+#: cosign's default ``--timeout`` (3m0s).
+DEFAULT_TIMEOUT = 180.0
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s)")
 
 
 def _docker_config() -> DockerConfig | None:
@@ -49,13 +56,35 @@ def _docker_config() -> DockerConfig | None:
 
 
 def _proxies() -> dict[str, str] | None:
-    import urllib.request
-
-    found = urllib.request.getproxies()
+    """``*_proxy`` from the environment as ``urllib.request.getproxies_environment`` reads
+    them (lower case wins; ``HTTP_PROXY`` ignored under CGI), without importing urllib's
+    HTTP stack at every start."""
+    found: dict[str, str] = {}
+    for name, value in os.environ.items():
+        if len(name) > 5 and name[-6] == "_" and name[-5:].lower() == "proxy" and value:
+            found[name[:-6].lower()] = value
+    if "REQUEST_METHOD" in os.environ:
+        found.pop("http", None)
+    for name, value in os.environ.items():
+        if name.endswith("_proxy"):
+            if value:
+                found[name[:-6].lower()] = value
+            else:
+                found.pop(name[:-6].lower(), None)
     out = {key: value for key, value in found.items() if key in ("http", "https")}
     if out and found.get("no"):
         out["no_proxy"] = found["no"]
     return out or None
+
+
+class _SameForEveryHost:
+    """``--registry-username/--registry-password``: the same credentials for every host."""
+
+    def __init__(self, credentials: Any) -> None:
+        self.credentials = credentials
+
+    def __call__(self, host: str) -> Any:
+        return self.credentials
 
 
 def build_options(
@@ -65,8 +94,10 @@ def build_options(
     allow_http: str | None,
     insecure: bool,
     retries: int = 5,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> RegistryOptions:
-    """RegistryOptions from the flags and the environment."""
+    """RegistryOptions from the flags and the environment; ``timeout`` (seconds, from now)
+    bounds the whole command's registry traffic, retries included."""
     from konflux_supply.errors import InputError
     from konflux_supply.oci import Credentials, RegistryOptions, RetryPolicy
 
@@ -76,8 +107,8 @@ def build_options(
         )
     credentials: Any
     if username is not None:
-        given = Credentials(username, password or "")
-        credentials = lambda host: given  # noqa: E731 - one login for every registry (as cosign)
+        # One login for every registry (as cosign); picklable, for the ec.* builtins' workers.
+        credentials = _SameForEveryHost(Credentials(username, password or ""))
     else:
         credentials = _docker_config()
     if cacert is not None and not Path(cacert).is_file():
@@ -89,12 +120,83 @@ def build_options(
         allow_http=allow_http is not None,
         allow_http_any=allow_http == "any",
         proxies=_proxies(),
-        retry=RetryPolicy(attempts=retries),
+        retry=RetryPolicy(
+            attempts=retries,
+            # A third of the whole time per request (60 s under the default 3m0s), so that a
+            # request that hangs can still be retried before the time runs out.
+            timeout=min(60.0, timeout / 3) if timeout else 60.0,
+            deadline=None if not timeout else time.monotonic() + timeout,
+            on_retry=_say_retrying,
+        ),
     )
+
+
+def _say_retrying(message: str) -> None:
+    click.echo(f"konflux-supply: {message}", err=True)
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[float]  # generic in click >= 8.2 only
+else:
+    _ParamType = click.ParamType
+
+
+class Duration(_ParamType):
+    """Seconds (``90``, ``2.5``) or a Go duration as cosign takes (``3m0s``, ``1h``, ``500ms``);
+    ``0`` means no overall limit."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION.findall(text)
+            if not parts or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration (seconds, or like 3m0s)", param, ctx)
+            scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+            seconds = sum(float(n) * scale[u] for n, u in parts)
+        if seconds < 0 or seconds != seconds or seconds == float("inf"):
+            self.fail(f"{value!r} is not a duration (seconds, or like 3m0s)", param, ctx)
+        return seconds
 
 
 def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the registry flags; the command gets ``registry_options: RegistryOptions``."""
+    return _with_registry_options(
+        command,
+        default_timeout="3m0s",
+        timeout_help="Time for all registry requests of the command, retries included (as "
+        "cosign's --timeout: seconds or 3m0s; 0 = no limit).",
+    )
+
+
+def run_registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The registry flags for a long run (``validate image``): ``--timeout`` bounds the whole
+    run (default 5m0s, as Conforma's), and the command also gets ``timeout: float | None``."""
+
+    def with_timeout(*args: Any, registry_options: Any, **kwargs: Any) -> Any:
+        deadline = registry_options.retry.deadline
+        kwargs["timeout"] = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        return command(*args, registry_options=registry_options, **kwargs)
+
+    functools.update_wrapper(with_timeout, command)
+    return _with_registry_options(
+        with_timeout,
+        default_timeout="5m0s",
+        timeout_help="Time for the whole run (as Conforma's --timeout: seconds or 5m0s; 0 = no "
+        "limit); a component not done by then is an error (exit 3).",
+    )
+
+
+def _with_registry_options(
+    command: Callable[..., Any], *, default_timeout: str, timeout_help: str
+) -> Callable[..., Any]:
 
     @click.option(
         "--registry-username",
@@ -136,6 +238,15 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         help="Do not verify registry TLS certificates.",
     )
+    @click.option(
+        "--timeout",
+        "registry_timeout",
+        type=Duration(),
+        default=default_timeout,
+        show_default=True,
+        metavar="DURATION",
+        help=timeout_help,
+    )
     @functools.wraps(command)
     def wrapper(
         *args: Any,
@@ -146,6 +257,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         allow_http_registry_anywhere: bool,
         allow_insecure_registry: bool,
         registry_retries: int,
+        registry_timeout: float,
         **kwargs: Any,
     ) -> Any:
         kwargs["registry_options"] = build_options(
@@ -155,6 +267,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "any" if allow_http_registry_anywhere else "loopback" if allow_http_registry else None,
             allow_insecure_registry,
             registry_retries,
+            registry_timeout,
         )
         return command(*args, **kwargs)
 

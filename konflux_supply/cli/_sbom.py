@@ -11,7 +11,7 @@ import click
 
 from konflux_supply.errors import InputError
 
-from ._common import echo_json, read_bytes, write_atomically
+from ._common import echo_json, progress, read_bytes, write_atomically
 from ._registry import registry_options
 
 if TYPE_CHECKING:
@@ -176,7 +176,9 @@ def validate_command(sbom_file: str, schema: bool, max_bytes: int | None) -> int
     from konflux_supply import sbom
 
     limits = _limits(max_bytes)
-    result = sbom.validate(_read(sbom_file, limits), schema=schema, source=sbom_file, limits=limits)
+    data = _read(sbom_file, limits)
+    with progress(f"validating {sbom_file}", size=len(data)):
+        result = sbom.validate(data, schema=schema, source=sbom_file, limits=limits)
     document = result.document
     echo_json(
         {
@@ -230,18 +232,26 @@ def merge_command(
 
     limits = _limits(max_bytes)
     when = _timestamp(timestamp)
-    boms = [sbom.parse_cyclonedx(_read(p, limits), source=p, limits=limits) for p in sbom_files]
+    boms = []
+    total = 0
+    for path in sbom_files:
+        data = _read(path, limits)
+        total += len(data)
+        with progress(f"reading {path}", size=len(data)):
+            boms.append(sbom.parse_cyclonedx(data, source=path, limits=limits))
     root = _subject(subject, repository, registry_options)
-    merged = sbom.merge(
-        boms,
-        subject=root,
-        serial_number=serial_number,
-        timestamp=when,
-        spec_version=spec_version,
-        on_conflict=_warn,
-        sources=sbom_files,
-    )
-    write_output(merged.to_json(), output)
+    with progress(f"merging {len(boms)} SBOMs", size=total):
+        merged = sbom.merge(
+            boms,
+            subject=root,
+            serial_number=serial_number,
+            timestamp=when,
+            spec_version=spec_version,
+            on_conflict=_warn,
+            sources=sbom_files,
+        )
+        result = merged.to_json()
+    write_output(result, output)
 
 
 def _components(path: str, limits: ParseLimits) -> list[Any]:

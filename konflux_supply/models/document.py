@@ -11,6 +11,8 @@ parsers must never disagree on which value wins). Every failure is an
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -59,9 +61,26 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def _refuse_constant(name: str) -> Any:
+    raise _NotStrictJson(name)
+
+
+class _NotStrictJson(Exception):
+    pass
+
+
 def _parse_text(text: str, source: str, unique_keys: bool) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_unique_object if unique_keys else None)
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_object if unique_keys else None,
+            parse_constant=_refuse_constant,
+        )
+    except _NotStrictJson as constant:
+        raise InputError(
+            f"invalid JSON: {constant} is not a JSON number (strict JSON has no NaN or Infinity)",
+            source=source,
+        ) from None
     except _DuplicateKey as duplicate:
         raise InputError(
             f"an object has the key {duplicate.key!r} more than once", source=source
@@ -74,8 +93,11 @@ def _parse_text(text: str, source: str, unique_keys: bool) -> Any:
                 f"{json_error.msg}",
                 source=source,
             ) from None
-    except ValueError as error:  # an integer longer than Python's int_max_str_digits
-        raise InputError(f"invalid JSON: {error}", source=source) from None
+    except ValueError:  # an integer longer than Python's int_max_str_digits
+        raise InputError(
+            f"invalid JSON: a number has more than {sys.get_int_max_str_digits()} digits",
+            source=source,
+        ) from None
     import yaml
 
     try:
@@ -92,7 +114,12 @@ def _parse_text(text: str, source: str, unique_keys: bool) -> Any:
         problem = getattr(yaml_error, "problem", None) or "malformed document"
         raise InputError(f"invalid JSON or YAML{where}: {problem}", source=source) from None
     except (ValueError, TypeError) as error:  # PyYAML's int() of a very long number
-        raise InputError(f"invalid YAML: {error}", source=source) from None
+        reason = (
+            f"a number has more than {sys.get_int_max_str_digits()} digits"
+            if "digits" in str(error)
+            else str(error)
+        )
+        raise InputError(f"invalid YAML: {reason}", source=source) from None
     if len(docs) != 1:
         raise InputError(f"expected one document, found {len(docs)}", source=source)
     # YAML aliases share nodes; expanded into a JSON tree they can grow exponentially (the
@@ -112,6 +139,12 @@ def _json_keys(value: Any, source: str, path: str, budget: list[int]) -> Any:
     if budget[0] < 0:
         raise InputError(
             "the document expands to too many nodes (excessive YAML aliasing)",
+            field=path or "(root)",
+            source=source,
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(
+            f"{value} is not a JSON number (YAML's .nan and .inf are refused as in JSON)",
             field=path or "(root)",
             source=source,
         )

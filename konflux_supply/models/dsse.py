@@ -95,7 +95,7 @@ def _decoded(text: str, kept: tuple[str, bytes] | None) -> bytes:
 class Signature(BaseModel):
     """One DSSE signature: an optional, unauthenticated ``keyid`` hint and the base64 ``sig``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, defer_build=True)
 
     keyid: str = ""
     sig: str
@@ -126,7 +126,9 @@ class Signature(BaseModel):
 class Envelope(BaseModel):
     """A DSSE envelope; ``payload`` (base64 text) and :attr:`payload_bytes` (decoded)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, strict=True, populate_by_name=True, defer_build=True
+    )
 
     payload_type: str = Field(alias="payloadType")
     payload: str

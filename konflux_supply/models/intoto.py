@@ -55,7 +55,9 @@ _M = TypeVar("_M", bound="_Model")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, populate_by_name=True, strict=True, defer_build=True
+    )
 
     @classmethod
     def parse_data(cls: type[_M], data: Any, *, source: str | None = None, prefix: str = "") -> _M:

@@ -82,7 +82,9 @@ def _check_annotations(value: Any) -> Any:
 
 
 class _Document(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(
+        extra="allow", frozen=True, populate_by_name=True, strict=True, defer_build=True
+    )
 
     #: (python attribute, JSON name) in Go struct order; extras follow.
     _order: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -119,10 +119,30 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (``/proc``); else
+    read once by setting and restoring it (under a lock)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _THREAD_LOCKS_GUARD:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def _file_mode() -> int:
+    """The mode ``cp`` would give a new file (0644 under umask 022): a layout is meant to be
+    read by other users (``skopeo inspect``, an air-gapped copy), unlike mkstemp's 0600."""
+    return 0o666 & ~_umask()
+
+
 def _write_atomic(target: Path, chunks: Iterable[bytes], *, check: Callable[[], None]) -> None:
     """Write chunks to a temporary file beside ``target``, run ``check``, rename into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
@@ -155,6 +175,30 @@ def _read_regular(path: Path, limit: int) -> bytes:
     """At most ``limit`` bytes of the regular file ``path``."""
     with os.fdopen(_open_regular(path), "rb") as handle:
         return handle.read(limit)
+
+
+class _Malformed(Exception):
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def _check_descriptor(entry: Any, where: str) -> None:
+    """One ``index.json`` entry as a descriptor, or :class:`_Malformed` in one line naming
+    the field (never pydantic's multi-line dump)."""
+    from pydantic import ValidationError
+
+    if not isinstance(entry, dict):
+        raise _Malformed("an entry is not a JSON object", where)
+    try:
+        Descriptor.model_validate(entry)
+    except ValidationError as error:
+        first = error.errors()[0]
+        parts = [str(part) for part in first["loc"]]
+        field = ".".join([where, *parts]) if parts else where
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise _Malformed(message, field) from None
 
 
 class LayoutRegistry:
@@ -214,20 +258,50 @@ class LayoutRegistry:
             ) from None
         if len(raw) > limit:
             raise InputError(f"index.json is larger than {limit} bytes", source=str(self.path))
+        self._check_layout_version()
         try:
             document = json.loads(raw)
-            manifests = document["manifests"]
+            if not isinstance(document, dict):
+                raise _Malformed("not a JSON object")
+            manifests = document.get("manifests")
             if not isinstance(manifests, list):
-                raise TypeError
-            for entry in manifests:
-                Descriptor.model_validate(entry)
-        except (ValueError, KeyError, TypeError) as error:
-            raise InputError(f"malformed index.json: {error}", source=str(self.path)) from None
+                raise _Malformed("'manifests' is not a list", "manifests")
+            for position, entry in enumerate(manifests):
+                _check_descriptor(entry, f"manifests[{position}]")
+        except _Malformed as error:
+            raise InputError(
+                f"malformed index.json: {error.reason}", field=error.field, source=str(self.path)
+            ) from None
+        except ValueError as error:  # not JSON
+            reason = getattr(error, "msg", None) or "not JSON"
+            raise InputError(f"malformed index.json: {reason}", source=str(self.path)) from None
         except RecursionError:
             raise InputError(
                 "malformed index.json: nested too deeply", source=str(self.path)
             ) from None
         return dict(document)
+
+    def _check_layout_version(self) -> None:
+        """The ``oci-layout`` file, when there, must say ``1.0.0`` (as containers/image
+        checks): a layout of another version may mean something else."""
+        try:
+            raw = _read_regular(self.path / "oci-layout", 4096)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise InputError(
+                f"cannot read oci-layout: {error.strerror}", source=str(self.path)
+            ) from None
+        try:
+            version = json.loads(raw).get("imageLayoutVersion")
+        except (ValueError, AttributeError, RecursionError):
+            raise InputError("malformed oci-layout file", source=str(self.path)) from None
+        if version != "1.0.0":
+            raise InputError(
+                f"unsupported imageLayoutVersion {version!r} (only 1.0.0 is read)",
+                field="oci-layout.imageLayoutVersion",
+                source=str(self.path),
+            )
 
     def _descriptors(self) -> list[Descriptor]:
         return [Descriptor.model_validate(d) for d in self._read_index()["manifests"]]

@@ -68,8 +68,21 @@ def new_hasher(digest: str) -> Any:
     return hashlib.sha512() if digest.startswith("sha512:") else hashlib.sha256()
 
 
+_NOT_RESOLVED = (
+    "NameResolutionError",
+    "Failed to resolve",
+    "Name or service not known",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "Temporary failure in name resolution",
+)
+
+
 def describe(error: BaseException) -> str:
+    """A transport failure in our words (one line; never requests' pool dump)."""
     text = str(error)
+    if any(marker in text for marker in _NOT_RESOLVED):
+        return "the host name does not resolve (DNS)"
     for marker in ("Connection reset", "Connection refused", "Connection aborted", "timed out"):
         if marker in text:
             return f"{marker.lower()} ({type(error).__name__})"
@@ -77,6 +90,10 @@ def describe(error: BaseException) -> str:
         return "connection broken mid-body (truncated response)"
     if isinstance(error, requests.exceptions.Timeout):
         return "request timed out"
+    if isinstance(error, requests.exceptions.ProxyError):
+        return "the proxy refused or failed the connection"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "cannot connect (ConnectionError)"
     return f"{type(error).__name__}: {text[:200]}"
 
 
@@ -185,7 +202,6 @@ class Transport:
         self._base: str | None = None
         self._base_lock = threading.Lock()
         self._auth = Authenticator(host, options.credentials_for(host), self._plain_fetch)
-        self._timeout = options.retry.timeout
 
     @property
     def name(self) -> str:
@@ -251,7 +267,7 @@ class Transport:
                 if self._http_allowed():
                     try:
                         self._session.get(
-                            f"{base}/v2/", verify=self._verify, timeout=min(self._timeout, 5)
+                            f"{base}/v2/", verify=self._verify, timeout=min(self._timeout(), 5)
                         ).close()
                     except requests.exceptions.SSLError as error:
                         # A TLS registry with a certificate we do not trust stays HTTPS (and
@@ -286,7 +302,7 @@ class Transport:
         """GET /v2/ to learn how the registry authenticates, before sending a body."""
         try:
             response = self._session.get(
-                self._url("/v2/"), verify=self._verify, timeout=self._timeout, stream=True
+                self._url("/v2/"), verify=self._verify, timeout=self._timeout(), stream=True
             )
         except requests.exceptions.RequestException as error:
             raise Transient(f"ping: {describe(error)}") from None
@@ -316,7 +332,7 @@ class Transport:
                 url,
                 headers=request_headers,
                 verify=self._verify,
-                timeout=self._timeout,
+                timeout=self._timeout(),
                 stream=True,
                 **kwargs,
             )
@@ -384,12 +400,23 @@ class Transport:
         url = self._url(path)
         accepted = set(ok)
         label = what or f"{method} {urlsplit(url).path}"
-        cause = "no attempt made"
+        cause = "no answer before the deadline"
         delay = 0.0
         for attempt in range(attempts):
             if attempt:
+                left = policy.remaining(time.monotonic())
+                if left is not None and left <= delay:
+                    break
+                if policy.on_retry is not None:
+                    detail = cause.removeprefix(f"{label}: ")
+                    policy.on_retry(
+                        f"{label} ({self.host}) failed: {detail}; retrying "
+                        f"(attempt {attempt + 1} of {attempts})"
+                    )
                 self._sleep(delay)
             delay = self._backoff(attempt)
+            if self._timeout() <= 0:
+                break
             try:
                 response = self._send(
                     method, url, scope=scope, auth=auth, headers=headers, **kwargs
@@ -448,9 +475,21 @@ class Transport:
                 response.close()
         if not retry:
             raise Transient(cause)
+        if attempt < attempts - 1 or self._timeout() <= 0:
+            raise RegistryError(
+                f"{label} ({self.host}): timed out: {cause}",
+                url=url,
+                hint="the whole command's time (--timeout) ran out; retry, or raise --timeout",
+            )
         raise RegistryError(
             f"{cause} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})", url=url
         )
+
+    def _timeout(self) -> float:
+        """This request's timeout: the per-request one, cut to what the deadline leaves."""
+        policy = self.options.retry
+        left = policy.remaining(time.monotonic())
+        return policy.timeout if left is None else min(policy.timeout, left)
 
     def _backoff(self, attempt: int) -> float:
         policy = self.options.retry

@@ -244,8 +244,11 @@ def append_to_tag(
                     last = registry.get_manifest(repository, tag)
         if present(last):
             assert last is not None
-            if not lockless or _quiet(
-                registry, repository, tag, last, present, policy, clock, sleep
+            # Found already there (nothing written): its writer settled it; no wait for us.
+            if (
+                not lockless
+                or not written
+                or _quiet(registry, repository, tag, last, present, policy, clock, sleep)
             ):
                 return AppendOutcome(last, written, rounds)
         # Lost to a concurrent writer: back off with jitter, then append again.

@@ -17,6 +17,7 @@ caller decides (an error is never "unsigned").
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -141,11 +142,19 @@ def _stored_at(subject: Reference, kind: Kind, repository: Reference | None) -> 
 def resolve(registry: Registry, reference: Reference) -> tuple[Reference, RawManifest]:
     """Resolve a tag to a digest once (GET, digest-checked); the manifest comes along.
 
-    :class:`InputError` if the image does not exist (a wrong reference is the caller's).
+    A reference by digest is fetched too: signing, attesting or verifying an image the
+    registry does not hold must never look like success. :class:`InputError` if the image
+    does not exist (a wrong reference is the caller's), naming a layout directory that is
+    not there.
     """
     identifier = reference.digest or reference.tag or ""
     manifest = registry.get_manifest(reference.repository, identifier)
     if manifest is None:
+        if reference.layout and not os.path.isdir(reference.repository):
+            raise InputError(
+                f"image not found: {reference} (no directory {reference.repository})",
+                field="image",
+            )
         raise InputError(f"image not found: {reference}", field="image")
     return reference.with_digest(manifest.digest), manifest
 

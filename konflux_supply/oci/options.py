@@ -68,6 +68,11 @@ class RetryPolicy:
     Delays grow as ``backoff * 2**n`` (capped by ``max_backoff``) with full jitter; a
     ``Retry-After`` header is honoured up to ``max_retry_after`` seconds (a longer one ends
     the retries with an error naming it). ``timeout`` is the connect/read timeout per request.
+
+    ``deadline`` bounds everything (cosign's ``--timeout``): a :func:`time.monotonic` instant
+    after which no request starts and no retry waits; each request's timeout is cut to what
+    is left. ``on_retry`` is told, before each retry, which request failed and why (the CLI
+    prints it on stderr; a registry that never answers is not silent).
     """
 
     attempts: int = 5
@@ -75,6 +80,12 @@ class RetryPolicy:
     max_backoff: float = 8.0
     max_retry_after: float = 60.0
     timeout: float = 60.0
+    deadline: float | None = None
+    on_retry: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds left before :attr:`deadline` (``None``: no deadline)."""
+        return None if self.deadline is None else self.deadline - now
 
     def __post_init__(self) -> None:
         if self.attempts < 1:

@@ -58,6 +58,8 @@ def generate(
     fmt = Format.parse(format)
     if type(builder_id) is not str:
         raise InputError("builder id must be a string", field="builder_id")
+    if not builder_id.strip():
+        raise InputError("builder id must not be empty (it names who built)", field="builder_id")
     if build_type not in (None, "", *BUILD_TYPES):
         raise InputError(
             f"unsupported build type {build_type!r} (use {SLSA_BUILD_TYPE} or {TEKTON_BUILD_TYPE})",
@@ -66,6 +68,12 @@ def generate(
     notes = Notes(fmt)
     try:
         main, kids = _load(run, children, notes)
+        if not main.status:
+            raise InputError(
+                f"the {main.kind} has no status: it has not run, so there is nothing to attest "
+                "(provenance is made for finished runs)",
+                field="status",
+            )
         if fmt.slsa_v02:
             if build_type:
                 notes.warn(f"build type {build_type!r} applies to SLSA v1.0 formats only; ignored")

@@ -35,9 +35,13 @@ def pinned(subject: Reference) -> str:
     return subject.digest
 
 
-def resolved(registry: Registry, subject: Reference) -> Reference:
-    """``subject`` pinned to a digest (a tag is resolved once)."""
-    return subject if subject.digest else resolve(registry, subject)[0]
+def resolved(registry: Registry, subject: Reference, *, require: bool = True) -> Reference:
+    """``subject`` pinned to a digest (a tag is resolved once); a digest the registry does
+    not hold is :class:`InputError` ("image not found"), before anything is written, unless
+    ``require`` is false (:attr:`PublishOptions.require_image`)."""
+    if subject.digest and not require:
+        return subject
+    return resolve(registry, subject)[0]
 
 
 def store(

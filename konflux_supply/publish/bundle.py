@@ -57,7 +57,7 @@ def attach_bundle(
     ``signer`` gives the bundle's public-key hint; ``now`` the ``created`` annotation.
     """
     opts = options or PublishOptions()
-    subject = resolved(registry, subject)
+    subject = resolved(registry, subject, require=opts.require_image)
     described = registry.head_manifest(subject.repository, pinned(subject))
     if described is None:
         raise InputError(f"image not found: {subject}", field="image")

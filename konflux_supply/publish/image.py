@@ -116,7 +116,7 @@ def sign_image(
     required for an image in an OCI layout).
     """
     opts = options or PublishOptions()
-    subject = resolved(registry, subject)
+    subject = resolved(registry, subject, require=opts.require_image)
     layer = signature_layer(subject, signer, annotations=annotations, identity=identity)
     duplicate = _same_key_duplicate(layer, signer)
     return store(registry, subject, Kind.SIGNATURE, layer, opts, duplicate=duplicate)
@@ -140,7 +140,7 @@ def attach_signature(
     here: the caller made it (a verifier reads it back).
     """
     opts = options or PublishOptions()
-    subject = resolved(registry, subject)
+    subject = resolved(registry, subject, require=opts.require_image)
     claims = simple_signing.parse(payload, source="payload")
     if claims.docker_manifest_digest != pinned(subject):
         raise InputError(
@@ -202,7 +202,7 @@ def attest_image(
     a URI; ``now`` stamps a ``custom`` predicate (default: the current time).
     """
     opts = options or PublishOptions()
-    subject = resolved(registry, subject)
+    subject = resolved(registry, subject, require=opts.require_image)
     statement = image_statement(subject, predicate, predicate_type, now=now)
     envelope = dsse.sign(statement, signer, IN_TOTO_PAYLOAD_TYPE)
     if opts.referrers:  # cosign writes attestation referrers as Sigstore bundles
@@ -261,7 +261,7 @@ def attest_statement(
     ``predicateType`` annotation; otherwise :class:`InputError` and nothing is written.
     """
     opts = options or PublishOptions()
-    subject = resolved(registry, subject)
+    subject = resolved(registry, subject, require=opts.require_image)
     if isinstance(statement, Envelope):
         if statement.payload_type != IN_TOTO_PAYLOAD_TYPE:
             raise InputError(

@@ -21,6 +21,11 @@ class PublishOptions:
       ``--registry-referrers-mode=oci-1-1``) instead of under the ``sha256-<hex>.<kind>`` tag.
     * ``docker_media_types`` — write Docker v2s2 media types for a new attachment image
       (cosign's ``COSIGN_DOCKER_MEDIA_TYPES=1``).
+    * ``require_image`` — the image must exist, by digest too (one GET first): a digest the
+      registry does not hold is :class:`~konflux_supply.errors.InputError` "image not
+      found" and nothing is written (ADR 0079). ``False`` stores for a digest without
+      reading it, as Tekton Chains and cosign do (``ociremote.SignedUnknown``) for the images
+      a run names; a referrer still needs its subject's manifest.
 
     Size caps are the registry's own (:attr:`konflux_supply.oci.RegistryOptions.limits`).
     """
@@ -29,3 +34,4 @@ class PublishOptions:
     repository: Reference | None = None
     referrers: bool = False
     docker_media_types: bool = False
+    require_image: bool = True

@@ -37,7 +37,8 @@ def attach_sbom(
     With ``options.referrers`` it becomes an OCI 1.1 referrer instead."""
     opts = options or PublishOptions()
     layer = Layer(document.media_type, _stored_bytes(document))
-    return store(registry, resolved(registry, subject), Kind.SBOM, layer, opts)
+    pinned = resolved(registry, subject, require=opts.require_image)
+    return store(registry, pinned, Kind.SBOM, layer, opts)
 
 
 def attest_sbom(

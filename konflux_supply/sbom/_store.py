@@ -147,7 +147,7 @@ def read_attached(
     if platform is not None:
         pinned = _platform_image(registry, image, platform)
     else:
-        pinned = image if image.digest else oci.resolve(registry, image)[0]
+        pinned = oci.resolve(registry, image)[0]
     found = oci.read_attachments(
         registry, pinned, oci.Kind.SBOM, repository=repository, fetch=False
     )

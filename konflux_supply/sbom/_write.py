@@ -31,8 +31,11 @@ def make_serial_number(value: str | None) -> str:
         return uuid.uuid4().urn
     if not _SERIAL.match(value):
         raise InputError(
-            "a serial number must look like urn:uuid:<UUID in lower-case hex>",
+            f"{value!r} is not an RFC 4122 UUID URN: the serial number must be "
+            "urn:uuid:xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx in lower-case hex, with version V "
+            "1 to 5 and variant N 8, 9, a or b (as CycloneDX's schema requires)",
             field="serialNumber",
+            hint="omit --serial-number for a random one, or use `uuidgen | tr A-Z a-z`",
         )
     return value
 

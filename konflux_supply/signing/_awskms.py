@@ -88,17 +88,26 @@ def _client(uri: AwsKmsUri, config: BackendConfig) -> Any:
         from botocore.config import Config
     except ImportError:
         raise BackendUnavailable.missing_extra("awskms", "boto3") from None
+    from botocore.exceptions import NoRegionError
+
     endpoint = config.aws_endpoint_url or (f"https://{uri.endpoint}" if uri.endpoint else None)
-    return boto3.client(
-        "kms",
-        region_name=config.aws_region or uri.region,
-        endpoint_url=endpoint,
-        config=Config(
-            connect_timeout=config.timeout,
-            read_timeout=config.timeout,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
-    )
+    try:
+        return boto3.client(
+            "kms",
+            region_name=config.aws_region or uri.region,
+            endpoint_url=endpoint,
+            config=Config(
+                connect_timeout=config.timeout,
+                read_timeout=config.timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+    except NoRegionError:
+        raise InputError(
+            f"AWS KMS key {uri.key_id} needs a region: the URI names none",
+            field="key",
+            hint="use a key ARN, or set AWS_REGION (or AWS_DEFAULT_REGION)",
+        ) from None
 
 
 def _call(describe: str, method: Any, **kwargs: Any) -> dict[str, Any]:

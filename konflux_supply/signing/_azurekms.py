@@ -15,6 +15,7 @@ back as JWS ``r||s`` and are converted to DER. The bearer token comes from
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,26 @@ def _token(config: BackendConfig) -> Callable[[], str]:
     except ImportError:
         raise BackendUnavailable.missing_extra("azurekms", "azure-identity") from None
     credential = DefaultAzureCredential()
-    return lambda: str(credential.get_token("https://vault.azure.net/.default").token)
+
+    def token() -> str:
+        # azure-identity logs every credential it tried (a dozen lines) and then raises the
+        # same text: neither reaches the user; one line in our words does.
+        logger = logging.getLogger("azure.identity")
+        level = logger.level
+        logger.setLevel(logging.CRITICAL)  # its child loggers inherit the level
+        try:
+            return str(credential.get_token("https://vault.azure.net/.default").token)
+        except Exception as error:  # azure-identity raises its own types
+            first = (str(error).splitlines() or [type(error).__name__])[0]
+            raise BackendUnavailable(
+                f"Azure Key Vault: no credentials ({first.rstrip('.')})",
+                hint="set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, "
+                "or log in with `az login`",
+            ) from None
+        finally:
+            logger.setLevel(level)
+
+    return token
 
 
 def _jwk_public_key(jwk: dict[str, Any]) -> Any:

@@ -40,8 +40,11 @@ class JsonApi:
         url = self.base + path
         try:
             token = self.token()
+        except BackendUnavailable:
+            raise
         except Exception as error:  # credential providers raise their own types
-            raise BackendUnavailable(f"{self.name}: no credentials: {error}") from None
+            first = (str(error).splitlines() or [type(error).__name__])[0]
+            raise BackendUnavailable(f"{self.name}: no credentials: {first}") from None
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
             response = self.session.request(

@@ -187,17 +187,27 @@ def _subject_digests(statement: Any) -> list[str]:
 
 def verify_blob_attestation(
     envelope: Envelope | bytes | str | Mapping[str, Any],
-    blob: bytes,
+    blob: bytes | None,
     verifiers: Sequence[Verifier] | Verifier,
     *,
     predicate_type: str = "custom",
     source: str | None = None,
+    check_claims: bool = True,
 ) -> bytes:
-    """``cosign verify-blob-attestation``: returns the verified statement bytes or raises."""
+    """``cosign verify-blob-attestation``: returns the verified statement bytes or raises.
+
+    With ``check_claims`` (the default) the statement must name ``blob``'s sha256 among its
+    subjects and be of ``predicate_type``; ``check_claims=False`` (cosign's
+    ``--check-claims=false``) checks the signature only, and ``blob`` may be ``None``.
+    """
     expected_type = predicate_type_uri(predicate_type)
     payload = dsse.verify_envelope(
         envelope, verifiers, payload_type=IN_TOTO_PAYLOAD_TYPE, source=source
     ).payload
+    if not check_claims:
+        return payload
+    if blob is None:
+        raise InputError("the file the attestation is about is required", field="blob")
     try:
         statement = json.loads(payload)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -23,6 +23,7 @@ from konflux_supply.oci import (
     Kind,
     Reference,
     Registry,
+    SizeLimitExceeded,
     read_attachments,
     read_bundles,
     read_referrer_images,
@@ -128,7 +129,15 @@ def candidates(
         yield Candidate(label, "tag", layer.descriptor, layer.data, layer.annotations, layer.error)
     at = _referrers_at(image, repository)
     if referrers:
-        found_images = read_referrer_images(registry, at, kind, max_count=caps.max_signatures)
+        try:
+            found_images = read_referrer_images(registry, at, kind, max_count=caps.max_signatures)
+        except SizeLimitExceeded:
+            raise  # more than the caps allow: refused outright, as for the tag's layers
+        except RegistryError as error:
+            # Not "unsigned" and not fatal: a tag signature may still verify; if none does,
+            # this unread listing makes it "no verdict" (exit 3).
+            yield Candidate(f"referrers of {at}", "referrer", None, None, error=error)
+            found_images = []
         for found in found_images:
             label = f"referrer {found.descriptor.digest}"
             if found.error is not None:

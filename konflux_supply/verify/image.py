@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from konflux_supply.errors import InputError, VerificationError
+from konflux_supply.errors import InputError, KonfluxSupplyError, VerificationError
 from konflux_supply.models.canonical import dumps_go
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE
 from konflux_supply.models.oci import Descriptor
 from konflux_supply.models.predicates import PREDICATE_COSIGN_SIGN
-from konflux_supply.oci import Kind, Reference, Registry, resolve
+from konflux_supply.oci import Kind, Reference, Registry, list_referrers, resolve
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
+from konflux_supply.oci.referrers import BUNDLE_MEDIA_TYPE_PREFIX
 from konflux_supply.signing import Verifier, dsse, simple_signing
 from konflux_supply.signing.bundle import verify_key_bundle, verify_keyless_bundle
 from konflux_supply.signing.simple_signing import SimpleSigning
@@ -64,7 +65,14 @@ class VerifyOptions:
 
     * ``repository`` — where attachments live (cosign's ``COSIGN_REPOSITORY``).
     * ``referrers`` — also consider cosign ``oci-1-1`` referrers (signature/attestation images
-      pushed with ``subject``).
+      pushed with ``subject``); on by default, so that what ``sign`` wrote in either
+      ``--registry-referrers-mode`` verifies (as cosign 2.5+ finds both). A referrers listing
+      that cannot be read is recorded like an unreadable candidate: no verdict unless another
+      candidate verifies.
+    * ``require_image`` — the image must exist (one GET, by digest too): a digest the
+      registry does not hold is :class:`InputError` "image not found" (exit 2), never a pass
+      and never "unsigned" (ADR 0079). ``False`` reads the attachments of a digest without
+      it (cosign's ``SignedUnknown``: e.g. attachments copied without their image).
     * ``bundles`` — also consider Sigstore bundle (v0.3) referrers; how their
       transparency-log entries are judged is the policy's choice
       (:attr:`~konflux_supply.verify.Keys.transparency_log`, or an
@@ -72,8 +80,9 @@ class VerifyOptions:
     """
 
     repository: Reference | None = None
-    referrers: bool = False
+    referrers: bool = True
     bundles: bool = False
+    require_image: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,8 @@ class VerifiedAttestation:
     source: str
 
     def statement_json(self) -> Any:
-        """The verified statement, parsed."""
+        """The verified statement parsed from its JSON (a ``dict``, not text: the exact
+        bytes are :attr:`statement`)."""
         return json.loads(self.statement)
 
 
@@ -134,8 +144,10 @@ class VerifiedImage:
         return dumps_go([signature.cosign_json() for signature in self.signatures])
 
 
-def _pin(registry: Registry, image: Reference) -> Reference:
-    if image.digest:
+def _pin(registry: Registry, image: Reference, options: VerifyOptions) -> Reference:
+    """The image pinned to its digest; a digest the registry does not hold is not "unsigned"
+    but :class:`InputError` (exit 2): a typo must never read as a verdict, either way."""
+    if image.digest and not options.require_image:
         return image
     return resolve(registry, image)[0]
 
@@ -376,14 +388,41 @@ def _verified(
     return verified
 
 
+def _failure(
+    registry: Registry, image: Reference, options: VerifyOptions, outcomes: Outcomes
+) -> KonfluxSupplyError:
+    """Why nothing verified; a "no" says so when unread Sigstore bundles are there (they need
+    ``bundles`` and a transparency-log choice: never read silently, never hidden either)."""
+    error = outcomes.fail()
+    if options.bundles or not isinstance(error, VerificationError) or error.hint:
+        return error
+    at = options.repository.with_digest(image.digest or "") if options.repository else image
+    try:
+        listing = list_referrers(registry, at)
+    except KonfluxSupplyError:
+        return error
+    count = sum(
+        1
+        for d in listing.descriptors
+        if (d.artifact_type or "").startswith(BUNDLE_MEDIA_TYPE_PREFIX)
+    )
+    if count:
+        error.hint = (
+            f"{count} Sigstore bundle referrer(s) of this image were not read: read bundles "
+            "(CLI: --new-bundle-format with --trusted-root FILE, or --insecure-ignore-tlog for "
+            "key-based bundles never logged)"
+        )
+    return error
+
+
 def _signatures(
     registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
-    pinned = _pin(registry, image)
+    pinned = _pin(registry, image, options)
     outcomes = Outcomes("signatures", pinned)
     verified = _verified(registry, pinned, Kind.SIGNATURE, trust, options, outcomes)
     if not verified:
-        raise outcomes.fail()
+        raise _failure(registry, pinned, options, outcomes)
     return VerifiedImage(pinned, signatures=tuple(verified))
 
 
@@ -391,13 +430,13 @@ def _attestations(
     registry: Registry, image: Reference, trust: Trust, options: VerifyOptions
 ) -> VerifiedImage:
     wanted = trust.predicate_type
-    pinned = _pin(registry, image)
+    pinned = _pin(registry, image, options)
     outcomes = Outcomes("attestations", pinned)
     verified: list[VerifiedAttestation] = _verified(
         registry, pinned, Kind.ATTESTATION, trust, options, outcomes
     )
     if not verified:
-        raise outcomes.fail()
+        raise _failure(registry, pinned, options, outcomes)
     if wanted is None:
         return VerifiedImage(pinned, attestations=tuple(verified))
     matching = tuple(a for a in verified if a.predicate_type == wanted.uri)

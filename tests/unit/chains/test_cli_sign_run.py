@@ -9,7 +9,14 @@ import pytest
 
 from konflux_supply import oci, signing, verify
 from konflux_supply.cli import main
-from tests.unit.chains._helpers import digest_of, push_image, task_run, write_cosign_secrets
+from tests.unit.chains._helpers import (
+    digest_of,
+    image_digest,
+    push_image,
+    push_named_image,
+    task_run,
+    write_cosign_secrets,
+)
 
 CONFIG = """\
 apiVersion: v1
@@ -29,6 +36,8 @@ def files(tmp_path: Path, cli_environment: None) -> dict[str, Path]:
     (tmp_path / "results").mkdir()
     public = write_cosign_secrets(tmp_path / "secrets")
     (tmp_path / "cosign.pub").write_bytes(public)
+    registry, _ = oci.open_registry(f"oci:{tmp_path / 'layout'}")
+    push_named_image(registry, "registry.example/team/app", "build-app")  # what the run built
     return {
         "config": tmp_path / "chains-config.yaml",
         "run": tmp_path / "run.json",
@@ -70,7 +79,7 @@ def test_sign_run_writes_outcome_results_and_layout(
     assert len(status) <= 4096
     assert set(json.loads(status).values()) == {"stored"}
     registry, _ = oci.open_registry(f"oci:{files['layout']}")
-    image = oci.parse_reference(f"registry.example/team/app@{digest_of('build-app')}")
+    image = oci.parse_reference(f"registry.example/team/app@{image_digest('build-app')}")
     policy = verify.Keys([signing.load_verifier(str(files["pub"]))])
     assert verify.verify_signatures(registry, image, policy).signatures
     assert verify.verify_attestations(registry, image, policy).attestations

@@ -18,11 +18,12 @@ from konflux_supply.signing import dsse
 from tests.unit.chains._helpers import (
     UID,
     decode,
-    digest_of,
     from_data,
+    image_digest,
     key_signer,
     patched,
     push_image,
+    push_named_image,
     task_run,
     write_cosign_secrets,
 )
@@ -40,7 +41,10 @@ BOTH = {
 
 @pytest.fixture
 def layout(tmp_path: Path) -> Registry:
+    """A layout holding the images the runs of these tests built (signing needs them)."""
     registry, _ = oci.open_registry(f"oci:{tmp_path / 'layout'}")
+    for name in ["build-app", *(f"build-{index}" for index in range(8))]:
+        push_named_image(registry, "registry.example/team/app", name)
     return registry
 
 
@@ -55,7 +59,7 @@ def test_default_config_stores_nothing_else(layout: Registry) -> None:
     [provenance, image] = outcome.artifacts
     assert [s.backend for s in provenance.stores] == ["tekton"]
     assert [s.backend for s in image.stores] == ["oci"]
-    assert not any(k.endswith(digest_of("build-app")[7:19]) for k in outcome.annotations)
+    assert not any(k.endswith(image_digest("build-app")[7:19]) for k in outcome.annotations)
 
 
 def test_tekton_storage_annotations_verify(layout: Registry) -> None:
@@ -81,14 +85,14 @@ def test_tekton_storage_annotations_verify(layout: Registry) -> None:
     assert storage[f"chains.tekton.dev/cert-taskrun-{UID}"] == ""
     assert storage[f"chains.tekton.dev/chain-taskrun-{UID}"] == ""
     # the image: raw signature over the simple-signing payload, key = 12 hex of the digest
-    short = digest_of("build-app").removeprefix("sha256:")[:12]
+    short = image_digest("build-app").removeprefix("sha256:")[:12]
     image_payload = decode(storage, f"chains.tekton.dev/payload-{short}")
     verifier.verify(decode(storage, f"chains.tekton.dev/signature-{short}"), image_payload)
     assert signing.simple_signing.parse(image_payload).docker_reference == (
         "registry.example/team/app"
     )
     # default oci storage for images: the .sig is in the registry too
-    image = f"registry.example/team/app@{digest_of('build-app')}"
+    image = f"registry.example/team/app@{image_digest('build-app')}"
     assert _layers(layout, image, Kind.SIGNATURE) == 1
 
 
@@ -103,7 +107,7 @@ def test_second_run_writes_nothing(layout: Registry) -> None:
     assert again.signed
     assert again.written == 0
     assert again.annotations_to_patch() == {"chains.tekton.dev/signed": "true"}
-    image = f"registry.example/team/app@{digest_of('build-app')}"
+    image = f"registry.example/team/app@{image_digest('build-app')}"
     assert _layers(layout, image, Kind.SIGNATURE) == 1
     assert _layers(layout, image, Kind.ATTESTATION) == 1
     # same run without its annotations: the registry's copies are found and reused

@@ -96,3 +96,35 @@ def test_an_unsigned_statement_needs_a_signer() -> None:
     image = _image(registry, "a")
     with pytest.raises(InputError, match="needs a signer"):
         attest_statement(registry, image, _statement(image))
+
+
+@pytest.mark.parametrize("what", ["sign", "attest", "statement", "sbom"])
+def test_a_digest_the_registry_does_not_hold_is_refused_and_nothing_is_written(
+    what: str,
+) -> None:
+    from konflux_supply.publish import attach_sbom, attest_image, sign_image
+    from konflux_supply.sbom import parse
+
+    registry = MemoryRegistry()
+    ghost = Reference("registry.example", "ghost/app", digest="sha256:" + "0" * 64)
+    document = parse(b'{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1}')
+    calls = {
+        "sign": lambda: sign_image(registry, ghost, KEY, options=OPTIONS),
+        "attest": lambda: attest_image(
+            registry, ghost, KEY, b"{}", "slsaprovenance", options=OPTIONS
+        ),
+        "statement": lambda: attest_statement(
+            registry, ghost, _statement(ghost), KEY, options=OPTIONS
+        ),
+        "sbom": lambda: attach_sbom(registry, ghost, document, options=OPTIONS),
+    }
+    with pytest.raises(InputError, match="image not found"):
+        calls[what]()
+    assert registry.list_tags("") == []
+
+
+def test_verifying_a_digest_the_registry_does_not_hold_is_not_a_pass() -> None:
+    registry = MemoryRegistry()
+    ghost = Reference("registry.example", "ghost/app", digest="sha256:" + "0" * 64)
+    with pytest.raises(InputError, match="image not found"):
+        verify_attestations(registry, ghost, AllOf(Keys([PUB]), PredicateType(PROVENANCE)))

@@ -251,3 +251,35 @@ def test_generate_manifest_errors_name_the_file(
     err = capsys.readouterr().err
     assert f"{path}: manifest: " in err
     assert reason in err
+
+
+@pytest.mark.parametrize("command", ["validate", "merge"])
+def test_long_sbom_work_reports_progress_on_stderr(
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 10, item 11: a large input is announced, and a long step says it is still going."""
+    import time
+
+    from konflux_supply import sbom
+    from konflux_supply.cli import _common
+
+    monkeypatch.setattr(_common, "PROGRESS_SIZE", 10)  # every input counts as large here
+    monkeypatch.setattr(_common, "PROGRESS_EVERY", 0.01)
+    slow = sbom.validate if command == "validate" else sbom.merge
+
+    def slowly(*args: object, **kwargs: object) -> object:
+        time.sleep(0.2)
+        return slow(*args, **kwargs)  # type: ignore[operator]
+
+    monkeypatch.setattr(sbom, command, slowly)
+    path = tmp_path / "bom.cdx.json"
+    path.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1}')
+    argv = ["sbom", command, str(path)] + ([str(path)] if command == "merge" else [])
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    doing = "validating" if command == "validate" else "merging 2 SBOMs"
+    assert any(line.startswith(f"konflux-supply: {doing}") for line in err), err
+    assert any(line.startswith(f"konflux-supply: still {doing}") for line in err), err

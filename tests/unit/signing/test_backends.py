@@ -405,3 +405,24 @@ def test_awskms_malformed_public_key_is_backend_unavailable(public_key: Any) -> 
     config = signing.BackendConfig(clients={"awskms": Kms()})
     with pytest.raises((BackendUnavailable, InputError)):
         signing.load_verifier("awskms:///alias/release", config=config)
+
+
+@pytest.mark.parametrize(
+    ("env", "region"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-2"}, "us-east-2"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"}, "eu-west-1"),
+        ({}, None),
+    ],
+)
+def test_the_cli_honours_aws_region_as_the_sdks_do(
+    env: dict[str, str], region: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from konflux_supply.cli._keys import backend_config
+
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert backend_config().aws_region == region

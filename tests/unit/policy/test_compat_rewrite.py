@@ -1,0 +1,336 @@
+"""Each source rewrite of ``compat.prepare`` on a Rego fixture of ours using the same idiom."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from konflux_supply.policy import _compat_metadata, compat
+from tests.unit.policy._compat_helpers import engine, prepared, value
+
+LIB = """package acme.lib
+
+import rego.v1
+
+# METADATA
+# title: Greeting
+# description: Says hello.
+# custom:
+#   short_name: hello
+#   failure_msg: Hello %s
+#   effective_on: 2024-05-06T00:00:00Z
+#   collections: [alpha, beta]
+greet(name) := sprintf("Hello %s", [name])
+
+double(x) := x * 2
+
+words := ["a", "b"]
+"""
+
+
+def test_metadata_chain_in_opa_shape() -> None:
+    source = """# METADATA
+# title: Pets
+# description: Rules about pets.
+package acme.pets
+
+import rego.v1
+
+# METADATA
+# title: No cats
+# description: Cats are not allowed.
+# custom:
+#   short_name: no_cats
+#   effective_on: 2024-05-06T00:00:00Z
+#   collections: [alpha]
+deny contains result if {
+	result := rego.metadata.chain()
+}
+
+plain := rego.metadata.chain()
+
+annotations := rego.metadata.rule()
+
+bare := rego.metadata.rule()
+"""
+    found = engine({"pets.rego": source})
+    chain = value(found, "data.acme.pets.deny")[0]
+    assert chain == [
+        {
+            "path": ["data", "acme", "pets", "deny"],
+            "annotations": {
+                "scope": "rule",
+                "title": "No cats",
+                "description": "Cats are not allowed.",
+                # a YAML timestamp stays a string, as OPA reads annotations through JSON
+                "custom": {
+                    "short_name": "no_cats",
+                    "effective_on": "2024-05-06T00:00:00Z",
+                    "collections": ["alpha"],
+                },
+            },
+        },
+        {
+            "path": ["data", "acme", "pets"],
+            "annotations": {
+                "scope": "package",
+                "title": "Pets",
+                "description": "Rules about pets.",
+            },
+        },
+    ]
+    # a rule without annotations: its entry has only a path
+    assert value(found, "data.acme.pets.plain")[0] == {"path": ["data", "acme", "pets", "plain"]}
+    assert value(found, "data.acme.pets.bare") == {}
+
+
+def test_metadata_rule_returns_the_rule_annotations() -> None:
+    source = """package acme.one
+
+import rego.v1
+
+# METADATA
+# title: One
+# custom:
+#   short_name: one
+deny contains rego.metadata.rule() if true
+"""
+    assert value(engine({"one.rego": source}), "data.acme.one.deny") == [
+        {"scope": "rule", "title": "One", "custom": {"short_name": "one"}}
+    ]
+
+
+def test_import_alias_and_whole_package_import_resolve_to_data_references() -> None:
+    source = """package acme.user
+
+import rego.v1
+
+import data.acme.lib
+import data.acme.lib as l2
+
+a := lib.greet("x")
+
+b := l2.double(21)
+
+c := count(lib.words)
+"""
+    text = prepared(source)
+    assert "data.acme.lib.greet(" in text
+    assert "data.acme.lib.double(" in text
+    assert text.count("\n") == source.count("\n")  # line numbers are kept
+    found = engine({"lib.rego": LIB, "user.rego": source})
+    assert value(found, "data.acme.user.a") == "Hello x"
+    assert value(found, "data.acme.user.b") == 42
+    assert value(found, "data.acme.user.c") == 2
+
+
+def test_a_local_that_shadows_an_import_or_a_rule_stays_local() -> None:
+    source = """package acme.shadow
+
+import rego.v1
+
+import data.acme.lib
+
+expected := "rule value"
+
+images := [{"ref": "a"}, {"ref": "b"}]
+
+refs := [lib | some lib in images]
+
+pairs contains [k, expected] if {
+	some k, expected in {"x": 1}
+}
+
+picked := expected if {
+	expected := lib.double(2)
+}
+
+still_rule := expected
+"""
+    found = engine({"lib.rego": LIB, "shadow.rego": source})
+    assert value(found, "data.acme.shadow.refs") == [{"ref": "a"}, {"ref": "b"}]
+    assert value(found, "data.acme.shadow.pairs") == [["x", 1]]
+    assert value(found, "data.acme.shadow.picked") == 4
+    assert value(found, "data.acme.shadow.still_rule") == "rule value"
+
+
+def test_output_argument_call_becomes_an_assignment() -> None:
+    source = """package acme.out
+
+import rego.v1
+
+import data.acme.lib
+
+result if {
+	lib.double(4, eight)
+	eight == 8
+}
+
+checked if lib.double(4, 8)
+
+wrong if lib.double(4, 9)
+"""
+    text = dict(compat.prepare([("lib.rego", LIB), ("out.rego", source)]))["out.rego"]
+    assert "eight = data.acme.lib.double(4)" in text
+    found = engine({"lib.rego": LIB, "out.rego": source})
+    assert value(found, "data.acme.out.result") is True
+    assert value(found, "data.acme.out.checked") is True
+    with pytest.raises(KeyError):
+        value(found, "data.acme.out.wrong")
+
+
+def test_ec_builtins_are_routed_so_with_can_mock_them() -> None:
+    source = """package acme.blobs
+
+import rego.v1
+
+size := count(ec.oci.blob("registry.local/x@sha256:abc"))
+"""
+    tests = """package acme.blobs_test
+
+import rego.v1
+
+import data.acme.blobs
+
+_blob(_ref) := "four"
+
+test_mocked if blobs.size == 4 with ec.oci.blob as _blob
+"""
+    found = engine({"blobs.rego": source, "blobs_test.rego": tests})
+    assert value(found, "data.acme.blobs_test.test_mocked") is True
+    # offline stubs are undefined (never null) without the mock
+    with pytest.raises(KeyError):
+        value(found, "data.acme.blobs.size")
+
+
+def test_with_value_is_evaluated_outside_the_with_scope() -> None:
+    # regorus evaluates a rule the ``with`` value depends on as undefined inside the scope
+    source = """package acme.names
+
+import rego.v1
+
+label := "REPORTS"
+
+found contains r if {
+	some r in input.results
+	r.name == label
+}
+"""
+    tests = """package acme.names_test
+
+import rego.v1
+
+import data.acme.names
+
+_results := [{"name": names.label}, {"name": "other"}]
+
+test_found if count(names.found) == 1 with input.results as _results
+"""
+    text = prepared(tests, "names_test.rego")
+    assert "__with_0 := _results;" in text
+    found = engine({"names.rego": source, "names_test.rego": tests})
+    assert value(found, "data.acme.names_test.test_found") is True
+
+
+def test_identical_function_definitions_in_two_files_are_kept_once() -> None:
+    one = 'package acme.dup\n\nwrap(items) := {"items": items}\n\nfirst := wrap([1])\n'
+    two = 'package acme.dup\n\nwrap(items) := {"items": items}\n\nsecond := wrap([2])\n'
+    found = engine({"one.rego": one, "two.rego": two})
+    assert value(found, "data.acme.dup.first") == {"items": [1]}
+    assert value(found, "data.acme.dup.second") == {"items": [2]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ('[x | some x in "spam"]', []),
+        ("[x | some x in 1]", []),
+        ('[v | some k, v in {"a": 1}]', [1]),
+        ('object.get("not an object", "k", "default")', None),
+        ('concat(",", ["a", 1])', None),
+        ('concat(",", ["a", "b"])', "a,b"),
+        ('array.concat({"a": 1}, [])', None),
+        ("regex.match(1, 2)", None),
+        ('object.union([], {"a": 1})', None),
+        ('time.parse_ns("2006-01-02", "23-01-01")', None),
+        ('time.parse_ns("2006-01-02", "2023-01-02")', 1672617600000000000),
+    ],
+)
+def test_builtin_type_errors_are_undefined_as_in_opa(expression: str, expected: Any) -> None:
+    source = f"package acme.guard\n\nimport rego.v1\n\nresult := {expression}\n"
+    found = engine({"guard.rego": source})
+    if expected is None:
+        with pytest.raises(KeyError):
+            value(found, "data.acme.guard.result")
+    else:
+        assert value(found, "data.acme.guard.result") == expected
+
+
+def test_iterating_walk_yields_each_path_and_value() -> None:
+    source = """package acme.walk
+
+import rego.v1
+
+found contains v if {
+	some pair in walk({"a": {"annotations": {"x": "y"}}})
+	v := pair.annotations
+}
+"""
+    assert value(engine({"walk.rego": source}), "data.acme.walk.found") == [{"x": "y"}]
+
+
+def test_a_module_that_does_not_parse_is_returned_unchanged() -> None:
+    broken = "package acme.broken\n\nthis is not rego {\n"
+    out = dict(compat.prepare([("broken.rego", broken)]))
+    assert out["broken.rego"] == broken
+    assert compat.SUPPORT_MODULE_PATH in out
+
+
+_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
+_SCALARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -:.", min_size=1, max_size=20)
+
+
+@given(st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4))
+def test_metadata_block_round_trips_custom_values(custom: dict[str, Any]) -> None:
+    body = yaml.safe_dump({"title": "T", "custom": custom}, default_flow_style=False)
+    lines = ["package acme.gen", "", "# METADATA", *[f"# {line}" for line in body.splitlines()]]
+    lines.append("allow := true")
+    found = _compat_metadata.block_above(lines, len(lines))
+    assert found is not None
+    assert found["custom"] == custom  # strings stay strings (no dates, numbers or booleans)
+
+
+@given(st.text(max_size=200))
+def test_prepare_never_raises_on_arbitrary_text(text: str) -> None:
+    out = compat.prepare([("fuzz.rego", text)])
+    assert out[-1][0] == compat.SUPPORT_MODULE_PATH
+    assert out[0][0] == "fuzz.rego"
+
+
+@given(st.lists(st.text(alphabet="# METADATAtile:x\n-", max_size=30), max_size=8))
+def test_block_above_only_raises_annotation_errors(lines: list[str]) -> None:
+    lines = [line.replace("\n", "") for line in lines] + ["allow := true"]
+    with contextlib.suppress(_compat_metadata.AnnotationError):
+        _compat_metadata.block_above(lines, len(lines))
+
+
+def test_with_values_under_not_are_left_in_place() -> None:
+    # hoisted, an undefined value would fail the body where OPA evaluates the negation
+    source = """package acme.neg
+
+import rego.v1
+
+unset := {"flag": false}
+
+holds if {
+	not input.flag with input as unset
+}
+"""
+    text = prepared(source)
+    assert "__with_" not in text
+    assert value(engine({"neg.rego": source}), "data.acme.neg.holds") is True
