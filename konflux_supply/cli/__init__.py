@@ -46,7 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("_oci", "Attach artifacts to an image."),
     "attest": ("_oci", "Attest to an image (in-toto, DSSE, in .att)."),
     "attest-blob": ("_keys", "Attest to a file: a DSSE envelope on stdout."),
-    "controller": ("_controller", "Sign finished runs in a cluster (list, watch, Leases)."),
+    "controller": ("_controller", "Sign finished Tekton runs in a cluster."),
     "copy": ("_oci", "Copy an image with everything attached to it."),
     "demo": ("_demo", "Build, sign, attest and verify an image, offline."),
     "download": ("_download", "Download artifacts attached to an image."),
