@@ -59,6 +59,7 @@ def _register() -> None:
         _provenance,
         _report,
         _sbom,
+        _validate,
     )
 
     modules: tuple[_CommandModule, ...] = (
@@ -71,6 +72,7 @@ def _register() -> None:
         _report,
         _policy,
         _policy_push,
+        _validate,
         _chains,
     )
     for module in modules:

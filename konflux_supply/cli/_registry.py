@@ -58,6 +58,16 @@ def _proxies() -> dict[str, str] | None:
     return out or None
 
 
+class _SameForEveryHost:
+    """``--registry-username/--registry-password``: the same credentials for every host."""
+
+    def __init__(self, credentials: Any) -> None:
+        self.credentials = credentials
+
+    def __call__(self, host: str) -> Any:
+        return self.credentials
+
+
 def build_options(
     username: str | None,
     password: str | None,
@@ -76,8 +86,8 @@ def build_options(
         )
     credentials: Any
     if username is not None:
-        given = Credentials(username, password or "")
-        credentials = lambda host: given  # noqa: E731 - one login for every registry (as cosign)
+        # One login for every registry (as cosign); picklable, for the ec.* builtins' workers.
+        credentials = _SameForEveryHost(Credentials(username, password or ""))
     else:
         credentials = _docker_config()
     if cacert is not None and not Path(cacert).is_file():

@@ -94,6 +94,17 @@ def _decode_error(encoded: tuple[str, str, str | None]) -> KonfluxSupplyError:
     return PolicyError(message)
 
 
+def _context_errors(context: Any) -> list[Any]:
+    """What the builtins recorded on the evaluation's context (``BuiltinContext.errors``).
+
+    The context is a copy in the worker: the failures a builtin recorded there are sent back
+    with the answer and appended to the caller's context, so ``ctx.unavailable`` in the
+    calling process sees them (ADR 0058: fail closed on a registry that did not answer).
+    """
+    errors = getattr(context, "errors", None)
+    return list(errors) if isinstance(errors, list) else []
+
+
 def _run_tests(conn: Connection, spec: CompileSpec, refs: Sequence[str]) -> None:
     compiled = Compiled(spec)
     for ref in refs:
@@ -154,7 +165,10 @@ def _serve(conn: Connection, spec: CompileSpec | None, memory_limit_mb: int | No
                 continue
             assert compiled is not None
             method: Callable[..., Any] = getattr(compiled, kind)
-            conn.send(("ok", method(*args)))
+            context = args[-1]
+            before = len(_context_errors(context))
+            value = method(*args)
+            conn.send(("ok", (value, _context_errors(context)[before:])))
         except Exception as error:
             conn.send(("error", _encode_error(error)))
         except BaseException as error:  # pyo3 PanicException derives from BaseException
@@ -336,12 +350,21 @@ class ProcessPool:
         finally:
             self._idle.put(worker)
 
+    def _call_with_context(self, kind: str, args: tuple[Any, ...], context: Any) -> Any:
+        value, recorded = self._call(kind, (*args, context))
+        errors = getattr(context, "errors", None)
+        if recorded and isinstance(errors, list):
+            lock = getattr(context, "_lock", None)
+            with lock if lock is not None else contextlib.nullcontext():
+                errors.extend(recorded)
+        return value
+
     def collect(self, input_json: str, context: Any) -> EngineResult:
-        result: EngineResult = self._call("collect", (input_json, context))
+        result: EngineResult = self._call_with_context("collect", (input_json,), context)
         return result
 
     def query(self, ref: str, input_json: str | None, context: Any) -> Any:
-        return self._call("query", (ref, input_json, context))
+        return self._call_with_context("query", (ref, input_json), context)
 
     def close(self) -> None:
         for worker in self._workers:

@@ -79,8 +79,9 @@ class Component:
         """The component in the Snapshot's JSON shape (unknown fields kept)."""
         out: dict[str, Any] = copy.deepcopy(dict(self.extra))
         out.update({"name": self.name, "containerImage": self.container_image})
-        if self.source:
-            out["source"] = copy.deepcopy(dict(self.source))
+        # Always present, as in Conforma's input (``"source": {}``), so a policy reading
+        # ``input.snapshot.components[_].source`` finds an object.
+        out["source"] = copy.deepcopy(dict(self.source))
         return out
 
 

@@ -417,6 +417,10 @@ def test_sigstore_bundle_referrers() -> None:
         options=options,
     )
     assert attested.attestations[0].source == "bundle"
+    # The bundle's DSSE envelope (with its signature), not the bare statement.
+    envelope = json.loads(attested.attestations[0].envelope)
+    assert envelope["payloadType"] == "application/vnd.in-toto+json"
+    assert [bool(s["sig"]) for s in envelope["signatures"]] == [True]
     with pytest.raises(VerificationError):
         verify_signatures(
             registry, image, Keys([OTHER_PUB], transparency_log=UNSAFE_IGNORE_TLOG), options=options

@@ -227,3 +227,11 @@ def test_merge_keeps_one_component_per_image(a: list[Any], b: list[Any]) -> None
     images = [c.container_image for c in merged.components]
     assert len(images) == len(set(images))
     assert set(images) == {c["containerImage"] for c in a + b}
+
+
+def test_component_source_is_always_an_object() -> None:
+    # Conforma's policy input has "source": {} for a component without one.
+    snapshot = Snapshot.from_dict({"components": [{"name": "a", "containerImage": "r/a"}]})
+    assert snapshot.to_dict()["components"] == [
+        {"name": "a", "containerImage": "r/a", "source": {}}
+    ]
