@@ -54,6 +54,8 @@ class CompileSpec:
     signatures: Mapping[str, int]
     #: the modules already parsed by the caller (saves the worker a second parse)
     parsed: tuple[ParsedModule, ...] | None = None
+    #: register the compatibility layer's extensions (the modules are already prepared)
+    compat: bool = False
 
 
 def error_text(raw: str) -> str:
@@ -320,6 +322,11 @@ class Compiled:
         engine.set_gather_prints(True)  # Rego print() output is not ours to show on stderr
         for name, nargs in spec.signatures.items():
             engine.add_extension(_private(name), nargs, self._trampoline(name))
+        if spec.compat:
+            from konflux_supply.policy import compat
+
+            for name, (nargs, function) in compat.extensions().items():
+                engine.add_extension(name, nargs, function)
         for module in prepare(parsed, spec.signatures):
             try:
                 engine.add_policy(module.path, module.text)

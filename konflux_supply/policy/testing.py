@@ -192,8 +192,14 @@ def run_tests(
     workers: int = 1,
     timeout: float = 60.0,
     builtins: Builtins | None = None,
+    compat: bool = False,
 ) -> TestReport:
-    """Run every ``test_*`` rule of ``modules`` (those matching the regex ``run``)."""
+    """Run every ``test_*`` rule of ``modules`` (those matching the regex ``run``).
+
+    ``compat`` runs them through :mod:`konflux_supply.policy.compat` (Rego written for
+    Conforma's ``ec``, e.g. the upstream policy library and its tests): all modules are
+    prepared together, then each test file is compiled with what it references.
+    """
     try:
         pattern = re.compile(run) if run else None
     except re.error as error:
@@ -202,6 +208,11 @@ def run_tests(
     signatures = {name: nargs for name, (nargs, _fn) in builtins.table().items()}
     _capabilities.check_builtin_names(signatures, _regorus.standard_builtins())
     data_json = json.dumps(dict(data or {}))
+    if compat:
+        from konflux_supply.policy import compat as layer
+
+        prepared = layer.prepare([(m.path, m.text) for m in modules], routed=signatures)
+        modules = [Module(path, text) for path, text in prepared]
     groups, problems = _plan(modules, pattern)
     local = threading.local()
     idle: list[_workers.Worker] = []
@@ -221,6 +232,7 @@ def run_tests(
             builtins=builtins,
             signatures=signatures,
             parsed=tuple(group.modules),
+            compat=compat,
         )
         return _run_group(worker, spec, group, timeout)
 
