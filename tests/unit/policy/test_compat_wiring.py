@@ -68,8 +68,10 @@ def test_detection(text: str, expected: bool) -> None:
 def test_compat_modes() -> None:
     ours = [Module("a.rego", "package a\nimport rego.v1\n")]
     theirs = [Module("b.rego", RULES)]
-    assert compat_wanted(theirs, "auto") and not compat_wanted(ours, "auto")
-    assert compat_wanted(ours, "on") and not compat_wanted(theirs, "off")
+    assert compat_wanted(theirs, "auto")
+    assert not compat_wanted(ours, "auto")
+    assert compat_wanted(ours, "on")
+    assert not compat_wanted(theirs, "off")
 
 
 def test_engine_runs_conforma_idioms_and_ec_builtins_stay_mockable() -> None:
