@@ -102,7 +102,8 @@ class RegorusEngine:
         if self.compat:
             from konflux_supply.policy import compat
 
-            _regorus.analyse(modules, names, check_recursion=False)  # errors at the user's lines
+            # line numbers are kept and a module that does not parse comes back unchanged:
+            # the analysis below reports problems at the author's file and line
             prepared = compat.prepare([(m.path, m.text) for m in modules], routed=names)
             modules = tuple(Module(path, text) for path, text in prepared)
         parsed = _regorus.analyse(modules, names, check_recursion=self._check_recursion)
