@@ -95,11 +95,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Pure overrides worth remembering across evaluations: Conforma validates its (large, same for
+#: every component) rule data with JSON schemas on every evaluation.
+_MEMOISED = frozenset({"json.match_schema", "json.verify_schema"})
+_MEMO_SIZE = 64
+
+
+def _memoised(function: Callable[..., Any]) -> Callable[..., Any]:
+    from collections import OrderedDict
+
+    memo: OrderedDict[str, list[Any]] = OrderedDict()
+
+    def call(*args: Any) -> list[Any]:
+        try:
+            key = json.dumps(args, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return list(function(*args))
+        found = memo.get(key)
+        if found is None:
+            found = function(*args)
+            memo[key] = found
+            if len(memo) > _MEMO_SIZE:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        return json.loads(json.dumps(found))  # a fresh copy: nothing shared between calls
+
+    return call
+
+
 def extensions() -> dict[str, _Function]:
     """``{private extension name: (nargs, fn)}`` to register on every engine that runs
-    :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined)."""
+    :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined). Schema
+    validation results are remembered (keyed by the arguments' JSON) for the life of the
+    returned table."""
     return {
-        EXTENSION_PREFIX + _compat_support.mangle(name): (nargs, _boxed(function))
+        EXTENSION_PREFIX + _compat_support.mangle(name): (
+            nargs,
+            _memoised(_boxed(function)) if name in _MEMOISED else _boxed(function),
+        )
         for name, (nargs, function) in _compat_builtins.OVERRIDES.items()
     }
 
