@@ -119,7 +119,8 @@ def _memoised(function: Callable[..., Any]) -> Callable[..., Any]:
                 memo.popitem(last=False)
         else:
             memo.move_to_end(key)
-        return json.loads(json.dumps(found))  # a fresh copy: nothing shared between calls
+        copy: list[Any] = json.loads(json.dumps(found))  # nothing shared between calls
+        return copy
 
     return call
 
