@@ -95,32 +95,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
-#: Pure overrides worth remembering across evaluations: Conforma validates its (large, same for
-#: every component) rule data with JSON schemas on every evaluation.
-_MEMOISED = frozenset({"json.match_schema", "json.verify_schema"})
-_MEMO_SIZE = 64
+#: Pure overrides worth remembering across evaluations (name: entries kept). Conforma validates
+#: its rule data (large, the same for every component) with JSON schemas and parses every
+#: trusted task's dates on every evaluation.
+_MEMOISED = {"json.match_schema": 64, "json.verify_schema": 64, "time.parse_rfc3339_ns": 16384}
 
 
-def _memoised(function: Callable[..., Any]) -> Callable[..., Any]:
+def _memoised(function: Callable[..., Any], size: int) -> Callable[..., Any]:
     from collections import OrderedDict
 
     memo: OrderedDict[str, list[Any]] = OrderedDict()
 
     def call(*args: Any) -> list[Any]:
         try:
-            key = json.dumps(args, sort_keys=True, separators=(",", ":"))
+            # regorus hands objects over with sorted keys: equal values, equal text
+            key = json.dumps(args, separators=(",", ":"))
         except (TypeError, ValueError):
             return list(function(*args))
         found = memo.get(key)
         if found is None:
             found = function(*args)
             memo[key] = found
-            if len(memo) > _MEMO_SIZE:
+            if len(memo) > size:
                 memo.popitem(last=False)
         else:
             memo.move_to_end(key)
-        copy: list[Any] = json.loads(json.dumps(found))  # nothing shared between calls
-        return copy
+        return found  # the engine copies it into its own values; nobody mutates it
 
     return call
 
@@ -129,11 +129,11 @@ def extensions() -> dict[str, _Function]:
     """``{private extension name: (nargs, fn)}`` to register on every engine that runs
     :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined). Schema
     validation results are remembered (keyed by the arguments' JSON) for the life of the
-    returned table."""
+    returned table (schema validation, RFC 3339 parsing)."""
     return {
         EXTENSION_PREFIX + _compat_support.mangle(name): (
             nargs,
-            _memoised(_boxed(function)) if name in _MEMOISED else _boxed(function),
+            _memoised(_boxed(function), _MEMOISED[name]) if name in _MEMOISED else _boxed(function),
         )
         for name, (nargs, function) in _compat_builtins.OVERRIDES.items()
     }
