@@ -240,10 +240,13 @@ def rego_ref(path: Sequence[str]) -> str:
     return "data" + "".join(f"[{json.dumps(segment)}]" for segment in path)
 
 
-def collection_query(parsed: Sequence[ParsedModule]) -> str:
-    """One query whose value is ``{package: {rule: [elements...]}}`` for every deny/warn rule."""
+def collection_query(parsed: Sequence[ParsedModule], only: frozenset[str] | None = None) -> str:
+    """One query whose value is ``{package: {rule: [elements...]}}`` for every deny/warn rule
+    (of the packages in ``only``, when given)."""
     packages = []
     for package, names in collected_rules(parsed).items():
+        if only is not None and package not in only:
+            continue
         segments = tuple(package.split("."))
         rules = ", ".join(
             f"{json.dumps(name)}: [x | some x in {rego_ref((*segments, name))}]" for name in names
@@ -317,7 +320,9 @@ class Compiled:
             parsed = spec.parsed if spec.parsed is not None else parse(spec.modules)
         self._spec = spec
         self._table: Mapping[str, Callable[..., Any]] = {}
+        self._parsed = tuple(parsed)
         self.query_text = collection_query(parsed)
+        self._queries: dict[frozenset[str], str] = {}
         engine = _new_engine()
         engine.set_gather_prints(True)  # Rego print() output is not ours to show on stderr
         for name, nargs in spec.signatures.items():
@@ -377,7 +382,19 @@ class Compiled:
 
     def collect(self, input_json: str, context: Any = None) -> EngineResult:
         """Every package's deny/warn elements for this input."""
-        value = self._evaluate(self.query_text, input_json, context)
+        return self._collect(self.query_text, input_json, context)
+
+    def collect_some(
+        self, input_json: str, packages: frozenset[str], context: Any = None
+    ) -> EngineResult:
+        """The deny/warn elements of ``packages`` only (the others are not evaluated)."""
+        query = self._queries.get(packages)
+        if query is None:
+            query = self._queries[packages] = collection_query(self._parsed, packages)
+        return self._collect(query, input_json, context)
+
+    def _collect(self, query: str, input_json: str, context: Any) -> EngineResult:
+        value = self._evaluate(query, input_json, context)
         if not isinstance(value, dict):
             raise PolicyError("policy evaluation gave no result for the collection query")
         return merge_collected(value)

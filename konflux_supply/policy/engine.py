@@ -124,9 +124,17 @@ class RegorusEngine:
     def packages(self) -> tuple[str, ...]:
         return self._packages
 
-    def evaluate(self, input: Any, *, builtins_context: Any = None) -> EngineResult:
-        """Evaluate every package's deny/warn rules on ``input`` (see the module docstring)."""
-        return self._pool.collect(_input_json(input), builtins_context)
+    def evaluate(
+        self,
+        input: Any,
+        *,
+        builtins_context: Any = None,
+        packages: Iterable[str] | None = None,
+    ) -> EngineResult:
+        """Evaluate every package's deny/warn rules on ``input`` (see the module docstring);
+        with ``packages``, only those packages' rules (the others are not evaluated)."""
+        only = None if packages is None else frozenset(packages)
+        return self._pool.collect(_input_json(input), builtins_context, only)
 
     def evaluate_many(
         self, inputs: Iterable[Any], *, builtins_context: Any = None

@@ -216,7 +216,12 @@ class PreparedPolicy:
                 _LOG.warning("%s", warning)
             wanted = criteria.packages_to_evaluate(group.rules.values(), group.engine.packages)
             _refuse_untrusted(group, wanted, self.config.untrusted_packages)
-            raw = group.engine.evaluate(document, builtins_context=builtins_context)
+            if isinstance(group.engine, RegorusEngine):  # unselected packages not evaluated
+                raw = group.engine.evaluate(
+                    document, builtins_context=builtins_context, packages=wanted
+                )
+            else:
+                raw = group.engine.evaluate(document, builtins_context=builtins_context)
             selected = {package: kinds for package, kinds in raw.items() if package in wanted}
             outcome = score_results(
                 selected,

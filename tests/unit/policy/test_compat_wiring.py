@@ -106,3 +106,14 @@ def test_untrusted_file_forms(tmp_path: Path) -> None:
         load_untrusted(str(bad))
     with pytest.raises(InputError):
         load_untrusted(str(tmp_path / "missing.json"))
+
+
+def test_only_selected_packages_are_evaluated() -> None:
+    modules = [
+        Module("a.rego", "package a\nimport rego.v1\ndeny contains 1 if true\n"),
+        Module("b.rego", "package b\nimport rego.v1\ndeny contains 2 if true\n"),
+    ]
+    with RegorusEngine(modules, workers=1) as engine:
+        assert engine.evaluate({}, packages={"a"}) == {"a": {"deny": [1], "warn": []}}
+        assert engine.evaluate({}, packages=set()) == {}
+        assert set(engine.evaluate({})) == {"a", "b"}
