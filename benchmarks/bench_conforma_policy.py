@@ -70,4 +70,44 @@ def run(quick: bool) -> list[Result]:
         Result("conforma release policy: load (prepare + compile)", load, extra=extra),
         Result("conforma release policy: cold (first component)", cold, "naive layer", NAIVE_COLD),
         Result("conforma release policy: warm (per component)", warm, "naive layer", NAIVE_WARM),
+        *run_engine(quick),
+    ]
+
+
+def run_engine(quick: bool) -> list[Result]:
+    """The same policy through ``RegorusEngine(compat=True, workers=0)``: what ``validate``
+    runs (our ``ec.*`` builtins table built per evaluation, input and result as JSON)."""
+    import json
+
+    from konflux_supply.policy import _conforma_release, _conformance
+    from konflux_supply.policy.engine import Builtins, Module, RegorusEngine
+    from konflux_supply.policy.testing import conforma_offline_builtins
+
+    checkout = _conformance.find_checkout(REPO, os.environ)
+    golden = _golden()
+    if checkout is None or golden is None:
+        return []
+    modules = [Module(p, t) for p, t in _conforma_release.release_modules(checkout)]
+    data = _conforma_release.example_data(checkout)
+    document = json.loads(golden.read_text())
+    start = time.process_time()
+    engine = RegorusEngine(
+        modules, data, builtins=Builtins(conforma_offline_builtins), workers=0, compat=True
+    )
+    load = time.process_time() - start
+    try:
+        start = time.process_time()
+        engine.evaluate(document)
+        cold = time.process_time() - start
+        warm = cpu_per_call(
+            lambda: engine.evaluate(document),
+            min_seconds=0.2 if quick else 1.0,
+            samples=3 if quick else 5,
+        )
+    finally:
+        engine.close()
+    return [
+        Result("conforma release policy via RegorusEngine(compat): load", load),
+        Result("conforma release policy via RegorusEngine(compat): cold", cold),
+        Result("conforma release policy via RegorusEngine(compat): warm", warm),
     ]

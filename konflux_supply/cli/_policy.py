@@ -49,6 +49,12 @@ def _print_text(report: TestReport, verbose: bool) -> None:
 @click.option("--data", "data_paths", multiple=True, help="JSON/YAML data, merged at the root.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
+@click.option(
+    "--conforma-compat",
+    "conforma_compat",
+    is_flag=True,
+    help="Run Rego written for Conforma (ec) through the compatibility layer.",
+)
 def test_command(
     paths: tuple[str, ...],
     run: str | None,
@@ -57,6 +63,7 @@ def test_command(
     data_paths: tuple[str, ...],
     workers: int,
     timeout: float,
+    conforma_compat: bool,
 ) -> int:
     """Run the test_* rules of the Rego files under PATHS, like `opa test`.
 
@@ -67,7 +74,9 @@ def test_command(
 
     modules = read_modules(paths)
     data = load_data(data_paths)
-    report = run_tests(modules, data, run=run, workers=workers, timeout=timeout)
+    report = run_tests(
+        modules, data, run=run, workers=workers, timeout=timeout, compat=conforma_compat
+    )
     for problem in report.compile_errors:
         click.echo(f"konflux-supply: compile error: {problem}", err=True)
     if output == "json":

@@ -250,6 +250,20 @@ def validate_group() -> None:
 )
 @click.option("--allow-http-git", is_flag=True, help="git sources over plain HTTP on loopback.")
 @click.option("--git-ca-file", metavar="FILE", help="CA bundle for git sources over HTTPS.")
+@click.option(
+    "--conforma-compat",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="Run Rego written for Conforma (ec) through the compatibility layer "
+    "(auto: sources using its idioms).",
+)
+@click.option(
+    "--conforma-untrusted",
+    metavar="FILE",
+    help="Packages whose upstream tests fail on this engine (scripts/conforma-conformance "
+    "--untrusted FILE): components using them are errors.",
+)
 @run_registry_options
 def image_command(
     policy_arg: str,
@@ -282,6 +296,8 @@ def image_command(
     timeout: float | None,
     allow_http_git: bool,
     git_ca_file: str | None,
+    conforma_compat: str,
+    conforma_untrusted: str | None,
     registry_options: Any,
 ) -> int:
     """Validate a Snapshot's images against an EnterpriseContractPolicy."""
@@ -328,6 +344,8 @@ def image_command(
         progress=progress,
         allow_http_git=allow_http_git,
         git_ca_file=git_ca_file,
+        conforma_compat=conforma_compat,  # type: ignore[arg-type]
+        untrusted_packages=_untrusted(conforma_untrusted),
     )
     inputs: list[bytes] | None = [] if any(t.format == "policy-input" for t in targets) else None
     try:
@@ -340,6 +358,14 @@ def image_command(
         (c.name or c.container_image, c.error.cause) for c in report.errors if c.error is not None
     ]
     return _finish(report.exit_code(strict=strict), errors)
+
+
+def _untrusted(path: str | None) -> frozenset[str]:
+    if path is None:
+        return frozenset()
+    from konflux_supply.policy.compat import load_untrusted
+
+    return load_untrusted(path)
 
 
 @validate_group.command("input")

@@ -102,6 +102,7 @@ class ReleasePolicy:
         for path, text in _conformance.ec_support_module(signatures):
             engine.add_policy(path, text)
         engine.add_data_json(json.dumps(data))
+        engine.eval_query_as_json("__warm := 1")  # clones of a prepared engine start prepared
         self._engine = engine
         self.packages = collected_packages(modules)
         self._query = _query(self.packages)

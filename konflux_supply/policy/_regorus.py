@@ -54,6 +54,8 @@ class CompileSpec:
     signatures: Mapping[str, int]
     #: the modules already parsed by the caller (saves the worker a second parse)
     parsed: tuple[ParsedModule, ...] | None = None
+    #: register the compatibility layer's extensions (the modules are already prepared)
+    compat: bool = False
 
 
 def error_text(raw: str) -> str:
@@ -238,10 +240,13 @@ def rego_ref(path: Sequence[str]) -> str:
     return "data" + "".join(f"[{json.dumps(segment)}]" for segment in path)
 
 
-def collection_query(parsed: Sequence[ParsedModule]) -> str:
-    """One query whose value is ``{package: {rule: [elements...]}}`` for every deny/warn rule."""
+def collection_query(parsed: Sequence[ParsedModule], only: frozenset[str] | None = None) -> str:
+    """One query whose value is ``{package: {rule: [elements...]}}`` for every deny/warn rule
+    (of the packages in ``only``, when given)."""
     packages = []
     for package, names in collected_rules(parsed).items():
+        if only is not None and package not in only:
+            continue
         segments = tuple(package.split("."))
         rules = ", ".join(
             f"{json.dumps(name)}: [x | some x in {rego_ref((*segments, name))}]" for name in names
@@ -315,11 +320,18 @@ class Compiled:
             parsed = spec.parsed if spec.parsed is not None else parse(spec.modules)
         self._spec = spec
         self._table: Mapping[str, Callable[..., Any]] = {}
+        self._parsed = tuple(parsed)
         self.query_text = collection_query(parsed)
+        self._queries: dict[frozenset[str], str] = {}
         engine = _new_engine()
         engine.set_gather_prints(True)  # Rego print() output is not ours to show on stderr
         for name, nargs in spec.signatures.items():
             engine.add_extension(_private(name), nargs, self._trampoline(name))
+        if spec.compat:
+            from konflux_supply.policy import compat
+
+            for name, (nargs, function) in compat.extensions().items():
+                engine.add_extension(name, nargs, function)
         for module in prepare(parsed, spec.signatures):
             try:
                 engine.add_policy(module.path, module.text)
@@ -329,6 +341,13 @@ class Compiled:
             engine.add_data_json(spec.data_json)
         except RuntimeError as error:
             raise InputError(f"data rejected by the engine: {error_text(str(error))}") from None
+        # regorus prepares an engine (rule index, schedules) at its first evaluation, and a
+        # clone of an unprepared engine prepares again: 10-40 ms per evaluation for a large
+        # policy. One trivial query here makes every clone start prepared.
+        try:
+            engine.eval_query_as_json("__konflux_warm := 1")
+        except RuntimeError as error:
+            raise _input_error(str(error), "<engine>") from None
         self._engine = engine
 
     def _trampoline(self, name: str) -> Callable[..., Any]:
@@ -363,7 +382,19 @@ class Compiled:
 
     def collect(self, input_json: str, context: Any = None) -> EngineResult:
         """Every package's deny/warn elements for this input."""
-        value = self._evaluate(self.query_text, input_json, context)
+        return self._collect(self.query_text, input_json, context)
+
+    def collect_some(
+        self, input_json: str, packages: frozenset[str], context: Any = None
+    ) -> EngineResult:
+        """The deny/warn elements of ``packages`` only (the others are not evaluated)."""
+        query = self._queries.get(packages)
+        if query is None:
+            query = self._queries[packages] = collection_query(self._parsed, packages)
+        return self._collect(query, input_json, context)
+
+    def _collect(self, query: str, input_json: str, context: Any) -> EngineResult:
+        value = self._evaluate(query, input_json, context)
         if not isinstance(value, dict):
             raise PolicyError("policy evaluation gave no result for the collection query")
         return merge_collected(value)

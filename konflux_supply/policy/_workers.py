@@ -33,7 +33,9 @@ _BOOT = "from konflux_supply.policy._workers import main; main()"
 
 
 class Pool(Protocol):
-    def collect(self, input_json: str, context: Any) -> EngineResult: ...
+    def collect(
+        self, input_json: str, context: Any, packages: frozenset[str] | None = None
+    ) -> EngineResult: ...
     def query(self, ref: str, input_json: str | None, context: Any) -> Any: ...
     def close(self) -> None: ...
 
@@ -66,8 +68,12 @@ class InProcessPool:
             self._local.compiled = compiled
         return compiled
 
-    def collect(self, input_json: str, context: Any) -> EngineResult:
-        return self._compiled().collect(input_json, context)
+    def collect(
+        self, input_json: str, context: Any, packages: frozenset[str] | None = None
+    ) -> EngineResult:
+        if packages is None:
+            return self._compiled().collect(input_json, context)
+        return self._compiled().collect_some(input_json, packages, context)
 
     def query(self, ref: str, input_json: str | None, context: Any) -> Any:
         return self._compiled().query(ref, input_json, context)
@@ -359,8 +365,13 @@ class ProcessPool:
                 errors.extend(recorded)
         return value
 
-    def collect(self, input_json: str, context: Any) -> EngineResult:
-        result: EngineResult = self._call_with_context("collect", (input_json,), context)
+    def collect(
+        self, input_json: str, context: Any, packages: frozenset[str] | None = None
+    ) -> EngineResult:
+        if packages is None:
+            result: EngineResult = self._call_with_context("collect", (input_json,), context)
+        else:
+            result = self._call_with_context("collect_some", (input_json, packages), context)
         return result
 
     def query(self, ref: str, input_json: str | None, context: Any) -> Any:

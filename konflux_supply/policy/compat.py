@@ -30,6 +30,7 @@ Usage by an engine::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -44,9 +45,11 @@ __all__ = [
     "SUPPORT_MODULE_PATH",
     "SUPPORT_PACKAGE",
     "extensions",
+    "load_untrusted",
     "overrides",
     "prepare",
     "untrusted_packages",
+    "uses_conforma_idioms",
 ]
 
 #: Package of the Rego functions that front the overridden builtins.
@@ -92,11 +95,46 @@ def _plain(value: Any) -> Any:
     return value
 
 
+#: Pure overrides worth remembering across evaluations (name: entries kept). Conforma validates
+#: its rule data (large, the same for every component) with JSON schemas and parses every
+#: trusted task's dates on every evaluation.
+_MEMOISED = {"json.match_schema": 64, "json.verify_schema": 64, "time.parse_rfc3339_ns": 16384}
+
+
+def _memoised(function: Callable[..., Any], size: int) -> Callable[..., Any]:
+    from collections import OrderedDict
+
+    memo: OrderedDict[str, list[Any]] = OrderedDict()
+
+    def call(*args: Any) -> list[Any]:
+        try:
+            # regorus hands objects over with sorted keys: equal values, equal text
+            key = json.dumps(args, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return list(function(*args))
+        found = memo.get(key)
+        if found is None:
+            found = function(*args)
+            memo[key] = found
+            if len(memo) > size:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        return found  # the engine copies it into its own values; nobody mutates it
+
+    return call
+
+
 def extensions() -> dict[str, _Function]:
     """``{private extension name: (nargs, fn)}`` to register on every engine that runs
-    :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined)."""
+    :func:`prepare`'d modules. Each returns ``[value]`` or ``[]`` (undefined). Schema
+    validation results are remembered (keyed by the arguments' JSON) for the life of the
+    returned table (schema validation, RFC 3339 parsing)."""
     return {
-        EXTENSION_PREFIX + _compat_support.mangle(name): (nargs, _boxed(function))
+        EXTENSION_PREFIX + _compat_support.mangle(name): (
+            nargs,
+            _memoised(_boxed(function), _MEMOISED[name]) if name in _MEMOISED else _boxed(function),
+        )
         for name, (nargs, function) in _compat_builtins.OVERRIDES.items()
     }
 
@@ -173,3 +211,51 @@ def untrusted_packages(results: Iterable[Mapping[str, Any]]) -> set[str]:
         package = str(result.get("package", ""))
         untrusted.add(package.removesuffix("_test"))
     return untrusted
+
+
+# Conforma's idioms: OPA's metadata builtins, or its library's layout (``import data.lib`` /
+# ``import data.lib.<name>``), outside comments.
+_IDIOM = re.compile(
+    r"^[^#\n]*?(?:\brego\.metadata\.(?:chain|rule)\s*\(|^\s*import\s+data\.lib(?:\.[\w.]+)?\b)",
+    re.MULTILINE,
+)
+
+
+def uses_conforma_idioms(texts: Iterable[str]) -> bool:
+    """Whether Rego sources need :func:`prepare` to run as OPA runs them.
+
+    True when any source (outside ``#`` comments) calls ``rego.metadata.chain()`` or
+    ``rego.metadata.rule()``, or imports ``data.lib`` or a package under it (the layout of
+    Conforma's policy library). A text match, so cheap and deterministic; the ``auto`` mode of
+    ``validate image --conforma-compat`` uses it per source group.
+    """
+    return any(_IDIOM.search(text) for text in texts)
+
+
+def load_untrusted(path: str, *, max_bytes: int = 16 << 20) -> frozenset[str]:
+    """The untrusted packages listed in a file: a JSON array of package names (what
+    ``scripts/conforma-conformance --untrusted FILE`` writes) or a conformance summary with
+    ``results`` (``--output json``). ``InputError`` when it is neither."""
+    from pathlib import Path
+
+    from konflux_supply.errors import InputError
+
+    try:
+        raw = Path(path).read_bytes()[: max_bytes + 1]
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror}", source=path) from None
+    if len(raw) > max_bytes:
+        raise InputError("file too large", source=path)
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("not JSON", source=path) from None
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return frozenset(value)
+    results = value.get("results") if isinstance(value, dict) else None
+    if isinstance(results, list) and all(isinstance(item, dict) for item in results):
+        return frozenset(untrusted_packages(results))
+    raise InputError(
+        "expected a JSON array of package names or a conformance summary with results",
+        source=path,
+    )

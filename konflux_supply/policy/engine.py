@@ -77,6 +77,12 @@ class RegorusEngine:
     callers that isolate evaluation themselves). ``timeout`` (seconds) bounds one evaluation;
     ``memory_limit_mb`` caps each worker's address space. A crashed, panicked or timed-out
     worker is replaced for the next evaluation.
+
+    ``compat`` runs Rego written for OPA/Conforma (``ec``) unmodified: the modules go through
+    :func:`konflux_supply.policy.compat.prepare` (``ec.*`` calls routed through Rego
+    functions, so ``with ec.x as mock`` still works) and every worker registers
+    :func:`~konflux_supply.policy.compat.extensions`. :func:`uses_conforma_idioms` tells
+    whether a policy needs it (docs/conforma-compatibility.md).
     """
 
     modules: Sequence[Module]
@@ -85,20 +91,30 @@ class RegorusEngine:
     workers: int = 1
     timeout: float = 60.0
     memory_limit_mb: int | None = None
+    compat: bool = False
     _check_recursion: bool = field(default=True, repr=False)
 
     def __post_init__(self) -> None:
         from konflux_supply.policy import _regorus, _workers
 
         names = _builtin_signatures(self.builtins)
-        parsed = _regorus.analyse(self.modules, names, check_recursion=self._check_recursion)
+        modules = tuple(self.modules)
+        if self.compat:
+            from konflux_supply.policy import compat
+
+            # line numbers are kept and a module that does not parse comes back unchanged:
+            # the analysis below reports problems at the author's file and line
+            prepared = compat.prepare([(m.path, m.text) for m in modules], routed=names)
+            modules = tuple(Module(path, text) for path, text in prepared)
+        parsed = _regorus.analyse(modules, names, check_recursion=self._check_recursion)
         self._packages = _regorus.collected_packages(parsed)
         spec = _regorus.CompileSpec(
-            modules=tuple(self.modules),
+            modules=modules,
             data_json=_data_json(self.data),
             builtins=self.builtins,
             signatures=names,
             parsed=tuple(parsed),
+            compat=self.compat,
         )
         self._pool = _workers.make_pool(
             spec, workers=self.workers, timeout=self.timeout, memory_limit_mb=self.memory_limit_mb
@@ -108,9 +124,17 @@ class RegorusEngine:
     def packages(self) -> tuple[str, ...]:
         return self._packages
 
-    def evaluate(self, input: Any, *, builtins_context: Any = None) -> EngineResult:
-        """Evaluate every package's deny/warn rules on ``input`` (see the module docstring)."""
-        return self._pool.collect(_input_json(input), builtins_context)
+    def evaluate(
+        self,
+        input: Any,
+        *,
+        builtins_context: Any = None,
+        packages: Iterable[str] | None = None,
+    ) -> EngineResult:
+        """Evaluate every package's deny/warn rules on ``input`` (see the module docstring);
+        with ``packages``, only those packages' rules (the others are not evaluated)."""
+        only = None if packages is None else frozenset(packages)
+        return self._pool.collect(_input_json(input), builtins_context, only)
 
     def evaluate_many(
         self, inputs: Iterable[Any], *, builtins_context: Any = None

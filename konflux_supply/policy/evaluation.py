@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from konflux_supply.errors import InputError, KonfluxSupplyError
+from konflux_supply.errors import InputError, KonfluxSupplyError, PolicyError
 from konflux_supply.oci import RegistryOptions
 from konflux_supply.policy.annotations import RuleInfo, rule_infos
 from konflux_supply.policy.config import EnterpriseContractPolicy, Source
@@ -51,6 +52,8 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 EngineKind = Literal["regorus", "opa"]
+CompatMode = Literal["auto", "on", "off"]
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,15 @@ class EvaluationConfig:
       ``data.config.default_sigstore_opts`` policies pass to ``ec.sigstore.*``.
     * ``registry_options``, ``allow_http_git``, ``git_ca_file``, ``source_dir`` — for fetching
       sources (``source_dir``: a directory to keep them in; default a temporary one).
+    * ``conforma_compat`` — run a source group's Rego through the compatibility layer
+      (:mod:`konflux_supply.policy.compat`): ``"auto"`` when its modules use Conforma's
+      idioms (:func:`~konflux_supply.policy.compat.uses_conforma_idioms`), ``"on"``, ``"off"``
+      (regorus only; OPA runs such Rego natively).
+    * ``untrusted_packages`` — packages whose own upstream tests do not pass on this engine
+      (:func:`~konflux_supply.policy.compat.untrusted_packages`): when one of them would be
+      evaluated (a selected rule package, or a library package of the group), the evaluation
+      raises :class:`PolicyError` naming it — an error for the component, never a pass
+      (ADR 0059).
     """
 
     effective_time: datetime | None = None
@@ -89,6 +101,8 @@ class EvaluationConfig:
     allow_http_git: bool = False
     git_ca_file: str | None = None
     source_dir: str | None = None
+    conforma_compat: CompatMode = "auto"
+    untrusted_packages: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,10 @@ class SourceGroup:
     source: Source
     engine: Engine
     rules: Mapping[str, RuleInfo]
+    #: whether the compatibility layer runs this group's Rego
+    compat: bool = False
+    #: every package the group's modules define
+    module_packages: frozenset[str] = frozenset()
 
 
 def _when_ns(when: datetime) -> int:
@@ -196,8 +214,14 @@ class PreparedPolicy:
             )
             for warning in criteria.warnings:
                 _LOG.warning("%s", warning)
-            raw = group.engine.evaluate(document, builtins_context=builtins_context)
             wanted = criteria.packages_to_evaluate(group.rules.values(), group.engine.packages)
+            _refuse_untrusted(group, wanted, self.config.untrusted_packages)
+            if isinstance(group.engine, RegorusEngine):  # unselected packages not evaluated
+                raw = group.engine.evaluate(
+                    document, builtins_context=builtins_context, packages=wanted
+                )
+            else:
+                raw = group.engine.evaluate(document, builtins_context=builtins_context)
             selected = {package: kinds for package, kinds in raw.items() if package in wanted}
             outcome = score_results(
                 selected,
@@ -226,7 +250,35 @@ class PreparedPolicy:
         self.close()
 
 
-def _engine(modules: list[Module], data: dict[str, Any], config: EvaluationConfig) -> Engine:
+def _refuse_untrusted(group: SourceGroup, wanted: Any, untrusted: frozenset[str]) -> None:
+    """PolicyError when an untrusted package would take part in this evaluation (ADR 0059)."""
+    if not untrusted:
+        return
+    rule_packages = set(group.engine.packages)
+    libraries = group.module_packages - rule_packages
+    found = sorted(p for p in untrusted if p in wanted or p in libraries)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise PolicyError(
+            f"package {found[0]}{more} is untrusted on this engine (its own upstream tests do "
+            "not all pass): its rules cannot be evaluated"
+        )
+
+
+def compat_wanted(modules: Sequence[Module], mode: CompatMode) -> bool:
+    """Whether ``mode`` turns the compatibility layer on for these modules."""
+    if mode == "on":
+        return True
+    if mode == "off":
+        return False
+    from konflux_supply.policy.compat import uses_conforma_idioms
+
+    return uses_conforma_idioms(module.text for module in modules)
+
+
+def _engine(
+    modules: list[Module], data: dict[str, Any], config: EvaluationConfig, compat: bool
+) -> Engine:
     if config.engine == "opa":
         if not config.opa_url:
             raise InputError("the OPA engine needs a URL", field="--opa-url")
@@ -238,6 +290,7 @@ def _engine(modules: list[Module], data: dict[str, Any], config: EvaluationConfi
         workers=config.workers,
         timeout=config.timeout,
         memory_limit_mb=config.memory_limit_mb,
+        compat=compat,
     )
 
 
@@ -295,8 +348,20 @@ def prepare_policy(
                 source="config",
             )
             rules = rule_infos(modules)
-            engine = _engine(modules, data, config)
-            groups.append(SourceGroup(source=source, engine=engine, rules=rules))
+            compat = config.engine == "regorus" and compat_wanted(modules, config.conforma_compat)
+            engine = _engine(modules, data, config, compat)
+            packages = frozenset(
+                match.group(1) for module in modules for match in _PACKAGE.finditer(module.text)
+            )
+            groups.append(
+                SourceGroup(
+                    source=source,
+                    engine=engine,
+                    rules=rules,
+                    compat=compat,
+                    module_packages=packages,
+                )
+            )
     except BaseException:
         for group in groups:
             group.engine.close()

@@ -68,6 +68,14 @@ def _undefined(*_args: Any) -> None:
     return None
 
 
+def conforma_offline_builtins(_context: Any = None) -> dict[str, BuiltinFunction]:
+    """``ec.*`` as ``ec opa test`` sees them without network: undefined, ``ec.purl.*`` real."""
+    from konflux_supply.policy import _conformance
+
+    table: dict[str, BuiltinFunction] = _conformance.offline_builtins()
+    return table
+
+
 def offline_builtins(_context: Any = None) -> dict[str, BuiltinFunction]:
     """Every ``ec.*`` builtin as a stub that is always undefined (a builtins factory)."""
     return {name: (nargs, _undefined) for name, nargs in OFFLINE_EC_BUILTINS.items()}
@@ -192,16 +200,29 @@ def run_tests(
     workers: int = 1,
     timeout: float = 60.0,
     builtins: Builtins | None = None,
+    compat: bool = False,
 ) -> TestReport:
-    """Run every ``test_*`` rule of ``modules`` (those matching the regex ``run``)."""
+    """Run every ``test_*`` rule of ``modules`` (those matching the regex ``run``).
+
+    ``compat`` runs them through :mod:`konflux_supply.policy.compat` (Rego written for
+    Conforma's ``ec``, e.g. the upstream policy library and its tests): all modules are
+    prepared together, then each test file is compiled with what it references; by default
+    ``ec.purl.*`` are real (offline) and the other ``ec.*`` undefined, as in ``ec opa test``.
+    """
     try:
         pattern = re.compile(run) if run else None
     except re.error as error:
         raise InputError(f"not a regular expression: {error}", field="run") from None
-    builtins = builtins or Builtins(offline_builtins)
+    default = conforma_offline_builtins if compat else offline_builtins
+    builtins = builtins or Builtins(default)
     signatures = {name: nargs for name, (nargs, _fn) in builtins.table().items()}
     _capabilities.check_builtin_names(signatures, _regorus.standard_builtins())
     data_json = json.dumps(dict(data or {}))
+    if compat:
+        from konflux_supply.policy import compat as layer
+
+        prepared = layer.prepare([(m.path, m.text) for m in modules], routed=signatures)
+        modules = [Module(path, text) for path, text in prepared]
     groups, problems = _plan(modules, pattern)
     local = threading.local()
     idle: list[_workers.Worker] = []
@@ -221,6 +242,7 @@ def run_tests(
             builtins=builtins,
             signatures=signatures,
             parsed=tuple(group.modules),
+            compat=compat,
         )
         return _run_group(worker, spec, group, timeout)
 

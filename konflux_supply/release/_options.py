@@ -49,6 +49,11 @@ class ValidateOptions:
     component not finished by then is an error; ``shard`` ``(index, count)`` validates one
     slice; ``progress`` is told each step.
 
+    Conforma's policy library: ``conforma_compat`` — ``"auto"`` (the compatibility layer for a
+    source group whose Rego uses Conforma's idioms), ``"on"`` or ``"off"``;
+    ``untrusted_packages`` — packages whose upstream tests fail on this engine: a component
+    whose evaluation would use one is an error (ADR 0059).
+
     Sources: ``source_cache`` (reuse fetched sources across runs), ``allow_http_git``,
     ``git_ca_file``. Registry: ``registry`` (auth, TLS, retries with backoff).
     """
@@ -79,3 +84,5 @@ class ValidateOptions:
     source_cache: SourceCache | None = None
     allow_http_git: bool = False
     git_ca_file: str | None = None
+    conforma_compat: Literal["auto", "on", "off"] = "auto"
+    untrusted_packages: frozenset[str] = frozenset()

@@ -332,6 +332,8 @@ def validate(
         registry_options=options.registry,
         allow_http_git=options.allow_http_git,
         git_ca_file=options.git_ca_file,
+        conforma_compat=options.conforma_compat,
+        untrusted_packages=options.untrusted_packages,
     )
     components = list(snapshot.components)
     if options.shard is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konflux_supply.policy import _compat_metadata, compat
@@ -305,6 +305,7 @@ def test_metadata_block_round_trips_custom_values(custom: dict[str, Any]) -> Non
     assert found["custom"] == custom  # strings stay strings (no dates, numbers or booleans)
 
 
+@settings(deadline=None)  # a shared, loaded host: no timing in tests
 @given(st.text(max_size=200))
 def test_prepare_never_raises_on_arbitrary_text(text: str) -> None:
     out = compat.prepare([("fuzz.rego", text)])
