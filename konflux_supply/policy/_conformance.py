@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from konflux_supply.policy import _compat_metadata, compat
+from konflux_supply.policy._ec_names import EC_BUILTIN_ARITIES
 
 __all__ = ["ConformanceResult", "discover", "run", "summary"]
 
@@ -32,23 +33,8 @@ _TEST = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 _USES = re.compile(r"\bdata\.((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*_test)\b")
 _PRIVATE = "konflux_conformance_ext__"
 
-#: Conforma's ``ec.*`` builtins and their argument counts.
-EC_BUILTINS: Mapping[str, int] = {
-    "ec.oci.blob": 1,
-    "ec.oci.blob_files": 2,
-    "ec.oci.descriptor": 1,
-    "ec.oci.image_files": 2,
-    "ec.oci.image_index": 1,
-    "ec.oci.image_manifest": 1,
-    "ec.oci.image_manifests": 1,
-    "ec.oci.image_referrers": 1,
-    "ec.oci.image_tag_refs": 1,
-    "ec.oci.parsed_blob": 1,
-    "ec.purl.is_valid": 1,
-    "ec.purl.parse": 1,
-    "ec.sigstore.verify_attestation": 2,
-    "ec.sigstore.verify_image": 2,
-}
+#: Conforma's ``ec.*`` builtins and their argument counts .
+EC_BUILTINS: Mapping[str, int] = EC_BUILTIN_ARITIES
 
 Status = Literal["pass", "fail", "error"]
 

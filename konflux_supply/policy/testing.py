@@ -32,6 +32,7 @@ import yaml
 
 from konflux_supply.errors import InputError, KonfluxSupplyError
 from konflux_supply.policy import _capabilities, _regorus, _workers
+from konflux_supply.policy._ec_names import EC_BUILTIN_ARITIES
 from konflux_supply.policy._types import ParsedModule
 from konflux_supply.policy.engine import BuiltinFunction, Builtins, Module
 
@@ -46,22 +47,7 @@ __all__ = [
 ]
 
 #: Conforma's ``ec.*`` builtins and their argument counts.
-OFFLINE_EC_BUILTINS: Mapping[str, int] = {
-    "ec.oci.blob": 1,
-    "ec.oci.blob_files": 2,
-    "ec.oci.descriptor": 1,
-    "ec.oci.image_files": 2,
-    "ec.oci.image_index": 1,
-    "ec.oci.image_manifest": 1,
-    "ec.oci.image_manifests": 1,
-    "ec.oci.image_referrers": 1,
-    "ec.oci.image_tag_refs": 1,
-    "ec.oci.parsed_blob": 1,
-    "ec.purl.is_valid": 1,
-    "ec.purl.parse": 1,
-    "ec.sigstore.verify_attestation": 2,
-    "ec.sigstore.verify_image": 2,
-}
+OFFLINE_EC_BUILTINS: Mapping[str, int] = EC_BUILTIN_ARITIES
 
 
 def _undefined(*_args: Any) -> None:
