@@ -90,8 +90,14 @@ class RemoteOpa:
             f"package {_COLLECT_PACKAGE}\n\nresult := {collection_query(parsed)}\n",
         )
         self._ids: list[str] = []
-        self._push_modules([*modules, collect])
-        self._push_data(data)
+        try:
+            self._push_modules([*modules, collect])
+            self._push_data(data)
+        except BaseException:
+            # A load that fails halfway (a module OPA refuses) must not leave the modules it
+            # did push on the server, where they would poison the next load.
+            self.close()
+            raise
 
     def _fail(self, what: str, error: Exception) -> PolicyError:
         return PolicyError(f"OPA at {self._url}: {what}: {error}")

@@ -1,16 +1,11 @@
 """The remote OPA engine against a real OPA server (built by ``scripts/build-opa``).
 
-The binary is looked up in ``$KONFLUX_SUPPLY_TOOLS`` (default ``<repo>/.tools/bin``). Missing,
-the tests fail in CI (``CI=true``) with the command to run, and skip locally with one line.
+The server is the session's ``opa_server`` fixture (``tests/integration/_tools.py``); a missing
+binary fails the test with the command to run.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,47 +13,15 @@ import requests
 
 from konflux_supply.errors import InputError
 from konflux_supply.policy import Module, OpaEngine, RegorusEngine
-from tests.conftest import REPO_ROOT
-from tests.integration.conftest import free_port
+from tests.integration._tools import OpaServer
 
 pytestmark = pytest.mark.integration
 
 
-def _opa_binary() -> Path:
-    tools = Path(os.environ.get("KONFLUX_SUPPLY_TOOLS") or REPO_ROOT / ".tools" / "bin")
-    binary = tools / "opa"
-    if not binary.is_file():
-        message = f"no OPA server binary at {binary}: run scripts/build-opa"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return binary
-
-
-@pytest.fixture(scope="module")
-def opa_url() -> Iterator[str]:
-    binary = _opa_binary()
-    port = free_port()
-    process = subprocess.Popen(
-        [str(binary), "run", "--server", "--addr", f"127.0.0.1:{port}", "--log-level", "error"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the OPA server did not start", pytrace=False)
-        yield url
-    finally:
-        process.kill()
-        process.wait()
+@pytest.fixture
+def opa_url(opa_server: OpaServer) -> str:
+    """The session's OPA server (``tests/integration/_tools.py``), as a URL."""
+    return opa_server.url
 
 
 LIB = Module(
@@ -101,3 +64,12 @@ def test_a_compile_error_on_the_server_names_file_and_line(opa_url: str) -> None
     with pytest.raises(InputError, match="OPA refused the policy") as caught:
         OpaEngine([module], url=opa_url)
     assert caught.value.source == "bad.rego:5"
+
+
+def test_a_failed_load_leaves_none_of_its_modules_on_the_server(opa_url: str) -> None:
+    good = Module("good.rego", "package good\n\nimport rego.v1\n\nx := 1\n")
+    bad = Module("bad.rego", "package bad\n\nimport rego.v1\n\nx := no_such_function(1)\n")
+    with pytest.raises(InputError):
+        OpaEngine([good, bad], url=opa_url)
+    listed = requests.get(f"{opa_url}/v1/policies", timeout=10).json()["result"]
+    assert [p["id"] for p in listed if "good.rego" in p["id"]] == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from konflux_supply import oci
+from tests.integration._tools import OpaServer
 from tests.integration.conftest import RegistryService
 from tests.integration.release._helpers import minimal_policy, new_signer, publish_image
 from tests.unit.release._helpers import run_cli
@@ -70,12 +71,12 @@ def _image_report(policy: dict[str, Any], images: list[str], *extra: str) -> tup
 
 
 def test_validate_image_same_verdicts_on_opa(
-    images: tuple[list[str], str], opa_server: str
+    images: tuple[list[str], str], opa_server: OpaServer
 ) -> None:
     refs, pem = images
     policy = minimal_policy(pem)
     embedded = _image_report(policy, refs)
-    remote = _image_report(policy, refs, "--opa-url", opa_server)
+    remote = _image_report(policy, refs, "--opa-url", opa_server.url)
     assert embedded[0] == remote[0] == 1
     assert embedded[1]["components"] == remote[1]["components"]
     good = next(c for c in remote[1]["components"] if c["containerImage"] == refs[0])
@@ -83,7 +84,7 @@ def test_validate_image_same_verdicts_on_opa(
     assert len(good["successes"]) > 3
 
 
-def test_validate_input_same_verdicts_on_opa(tmp_path: Path, opa_server: str) -> None:
+def test_validate_input_same_verdicts_on_opa(tmp_path: Path, opa_server: OpaServer) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "terms.rego").write_text(TERMS)
     policy = json.dumps(
@@ -93,7 +94,7 @@ def test_validate_input_same_verdicts_on_opa(tmp_path: Path, opa_server: str) ->
     document.write_text(json.dumps({"bad": ["a", "b", "c"], "note": True}))
     args = ["validate", "input", "-f", str(document), "-p", policy, "-o", "json", "--info", *WHEN]
     code, out, _ = run_cli(*args)
-    remote_code, remote_out, _ = run_cli(*args, "--opa-url", opa_server)
+    remote_code, remote_out, _ = run_cli(*args, "--opa-url", opa_server.url)
     assert code == remote_code == 1
     local, remote = json.loads(out), json.loads(remote_out)
     assert local["filepaths"] == remote["filepaths"]
