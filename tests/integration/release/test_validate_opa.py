@@ -4,6 +4,7 @@ without ``ec.*`` builtins (our policies/ library has none)."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,19 @@ def test_validate_input_same_verdicts_on_opa(tmp_path: Path, opa_server: OpaServ
         "noted",
         "fails in 2099. This will become a failure starting on 2099-01-01T00:00:00Z",
     ]
+
+
+def test_an_opa_server_that_does_not_answer_is_no_verdict(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "terms.rego").write_text(TERMS)
+    policy = json.dumps({"sources": [{"policy": [str(tmp_path / "p")]}]})
+    document = tmp_path / "input.json"
+    document.write_text(json.dumps({"bad": ["a"]}))
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    args = ["validate", "input", "-f", str(document), "-p", policy, "-o", "json", *WHEN]
+    code, out, err = run_cli(*args, "--opa-url", url)
+    assert code == 3
+    assert b'"success": true' not in out
+    assert "Traceback" not in err
