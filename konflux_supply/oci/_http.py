@@ -36,7 +36,10 @@ from konflux_supply.oci._transport import (
 )
 from konflux_supply.oci.registry import PutResult, SizeLimitExceeded, TransientError
 
-__all__ = ["ACCEPT_MANIFESTS", "HttpRegistry"]
+__all__ = ["ACCEPT_MANIFESTS", "PROBE_ABOVE", "HttpRegistry"]
+
+#: Blobs larger than this are looked for (HEAD) before they are uploaded; smaller ones are sent.
+PROBE_ABOVE = 64 * 1024
 
 
 class HttpRegistry(Transport):
@@ -308,13 +311,19 @@ class HttpRegistry(Transport):
         digest: str | None = None,
         mount_from: str | None = None,
     ) -> str:
-        """Upload a blob (monolithic, or chunked above ``chunk_size``) unless it exists."""
+        """Upload a blob (monolithic, or chunked above ``chunk_size``) unless it exists.
+
+        Blobs of up to :data:`PROBE_ABOVE` bytes are sent without asking first: for the fresh
+        signatures, envelopes and configs that make up most writes the HEAD always answers
+        404, it costs a round trip, and re-sending a small blob the registry already holds is
+        harmless (content addressed). Larger blobs are looked for first.
+        """
         hasher = new_hasher(digest or "sha256:")
         hasher.update(data)
         actual = f"{(digest or 'sha256:').split(':')[0]}:{hasher.hexdigest()}"
         if digest and digest != actual:
             raise InputError(f"blob content does not match digest {digest}")
-        if self.has_blob(repository, actual):
+        if len(data) > PROBE_ABOVE and self.has_blob(repository, actual):
             return actual
 
         def chunks() -> Iterator[bytes]:

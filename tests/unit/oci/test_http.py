@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from konflux_supply.errors import InputError, RegistryError
 from konflux_supply.models.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, digest_of
-from konflux_supply.oci import Credentials, Limits, RegistryOptions, RetryPolicy, SizeLimitExceeded
+from konflux_supply.oci import (
+    Credentials,
+    Limits,
+    RegistryOptions,
+    RetryPolicy,
+    SizeLimitExceeded,
+    _http,
+)
 from konflux_supply.oci._http import HttpRegistry
 from tests.unit.oci.scripted import Answer, ScriptedAdapter, Seen
 
@@ -307,7 +314,8 @@ def test_certificate_errors_are_not_retried_and_say_what_to_do() -> None:
     assert len(adapter.seen) == 1
 
 
-def test_monolithic_and_chunked_uploads() -> None:
+def test_monolithic_and_chunked_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_http, "PROBE_ABOVE", 16)  # "tiny" is sent blind, 35 bytes are probed
     uploads: dict[str, bytearray] = {}
     stored: dict[str, bytes] = {}
 
@@ -340,6 +348,10 @@ def test_monolithic_and_chunked_uploads() -> None:
     small = registry.put_blob("ns/app", b"tiny")
     assert stored[small] == b"tiny"
     assert not any(s.method == "PATCH" for s in adapter.seen)
+    assert "HEAD" not in [s.method for s in adapter.seen]  # small: no round trip to ask first
+    before = len(adapter.seen)
+    assert registry.put_blob("ns/app", b"tiny") == small  # sent again: harmless, same digest
+    assert [s.method for s in adapter.seen[before:]] == ["POST", "PUT"]
     big = bytes(range(35))
     digest = registry.put_blob("ns/app", big)
     assert stored[digest] == big
@@ -387,7 +399,7 @@ def test_mount_from_another_repository() -> None:
 
     registry, adapter, _ = make(handler)
     registry.put_blob("ns/app", b"data", mount_from="other/repo")
-    assert [s.method for s in adapter.seen] == ["HEAD", "GET", "POST"]
+    assert [s.method for s in adapter.seen] == ["GET", "POST"]  # small: no HEAD first
 
 
 def test_put_manifest_reports_subject_processing_and_checks_the_digest() -> None:
