@@ -86,6 +86,8 @@ class Program:
     package_annotations: Mapping[_Path, dict[str, Any]]
     routed_roots: frozenset[str]
     overrides: Mapping[str, int]
+    #: rules and functions whose value is always an array, set or object
+    collections: frozenset[_Path] = frozenset()
 
 
 def summarise(path: str, text: str, ast: dict[str, Any]) -> ParsedModule:
@@ -138,6 +140,57 @@ def arities(modules: Sequence[ParsedModule]) -> dict[_Path, int]:
             if name:
                 found[("data", *module.package, *name)] = len(head[1].get("args", []))
     return found
+
+
+_COLLECTION_NODES = frozenset({"Array", "Set", "Object", "ArrayCompr", "SetCompr", "ObjectCompr"})
+
+
+def is_collection_node(node: Any) -> bool:
+    """A literal, a comprehension or a set union/intersection: an array, set or object."""
+    found = kind_of(node)
+    if found is not None and found[0] == "BinExpr":
+        return found[1].get("op") in ("Union", "Intersection")
+    return found is not None and found[0] in _COLLECTION_NODES
+
+
+def collection_valued(modules: Sequence[ParsedModule]) -> frozenset[_Path]:
+    """Rules and functions every definition of which yields an array, set or object:
+    partial sets and objects, and rules/functions whose every value (``default`` and
+    ``else`` ones included) is a literal collection or a comprehension."""
+    verdict: dict[_Path, bool] = {}
+    for module in modules:
+        for rule in module.ast.get("rules", []):
+            found = kind_of(rule)
+            if found is None:
+                continue
+            kind, body = found
+            if kind == "Default":
+                path = ref_path(body.get("refr"))
+                values = [body.get("value")]
+                partial = False
+            else:
+                head = kind_of(body.get("head"))
+                if head is None:
+                    continue
+                head_kind, head_body = head
+                refr = head_body.get("refr")
+                partial = head_kind == "Set"
+                inner = kind_of(refr)
+                if head_kind == "Compr" and inner is not None and inner[0] == "RefBrack":
+                    partial = True  # o[k] := v
+                    refr = inner[1]["refr"]
+                path = ref_path(refr)
+                assign = head_body.get("assign")
+                values = [] if partial else [assign.get("value") if assign else None]
+                for branch in body.get("bodies") or []:
+                    if branch.get("assign"):
+                        values.append(branch["assign"].get("value"))
+            if not path:
+                continue
+            full = ("data", *module.package, *path)
+            ok = partial or all(is_collection_node(value) for value in values)
+            verdict[full] = verdict.get(full, True) and ok
+    return frozenset(path for path, ok in verdict.items() if ok)
 
 
 def mark_duplicate_functions(modules: Sequence[ParsedModule]) -> None:

@@ -28,6 +28,7 @@ from konflux_supply.policy._compat_ast import (
     Program,
     head_of,
     head_path,
+    is_collection_node,
     kind_of,
     ref_path,
     ref_text,
@@ -37,9 +38,11 @@ from konflux_supply.policy._compat_ast import (
 from konflux_supply.policy._compat_support import (
     COLLECTION,
     GUARDS,
+    SPRINTF_STRINGS_MAX,
     SUPPORT_PACKAGE,
     WALK_ELEMENTS,
     mangle,
+    sprintf_strings,
 )
 
 _Edit = tuple[int, int, bytes]
@@ -154,6 +157,9 @@ class _Rewriter:
                 self.edits.append((fspan["start"], fspan["end"], target))
                 self.visit(call[1].get("params"), shadow)
                 return
+            if self.is_collection(collection, shadow):
+                self.visit(collection, shadow)  # always iterable: no guard needed
+                return
             span = span_of(collection)
             start = _true_start(self.module.source, span["start"], span_of(body["value"])["end"])
             prefix = ref_text(("data", SUPPORT_PACKAGE, COLLECTION)) + "("
@@ -262,6 +268,29 @@ class _Rewriter:
             self.edits.append((span["start"], span["end"], renamed.encode()))
         return {name: renamed}
 
+    def is_collection(self, node: Any, shadow: _Scope) -> bool:
+        """Whether ``node`` can only be an array, set or object (so ``some x in node`` needs
+        no guard): a literal or comprehension, a collection-valued rule or user function
+        (``Program.collections``), or a builtin that only returns collections."""
+        if is_collection_node(node):
+            return True
+        found = kind_of(node)
+        if found is None:
+            return False
+        kind, body = found
+        target = body["fcn"] if kind == "Call" else node
+        path = ref_path(target)
+        if not path:
+            return False
+        local = path[0] in shadow or path[0] in self.module.imports
+        local = local or path[0] in self.module.rule_names
+        if kind == "Call" and not local and ".".join(path) in _COLLECTION_BUILTINS:
+            return True
+        if kind not in ("Call", "Var", "RefDot", "RefBrack"):
+            return False
+        resolved = self.resolve(path, shadow)
+        return resolved is not None and resolved in self.program.collections
+
     def resolve(self, path: _Path, shadow: _Scope) -> _Path | None:
         root = path[0]
         if root in shadow:
@@ -318,6 +347,9 @@ class _Rewriter:
         local = local or (path is not None and path[0] in self.module.rule_names)
         if path is not None and not local and (name in self.program.overrides or name in GUARDS):
             support: _Path = ("data", SUPPORT_PACKAGE, mangle(name))
+            strings = _string_verbs(params) if name == "sprintf" else None
+            if strings is not None:
+                support = ("data", SUPPORT_PACKAGE, sprintf_strings(strings))
             fspan = span_of(fcn)
             self.edits.append((fspan["start"], fspan["end"], ref_text(support).encode()))
             resolved: _Path | None = support
@@ -421,3 +453,44 @@ def _declared(literal: Any, rewriter: _Rewriter) -> Iterator[str]:
 def rewrite(module: ParsedModule, program: Program) -> str:
     """The module's text with every rewrite applied (same number of lines)."""
     return _Rewriter(module, program).run().decode("utf-8")
+
+
+#: Builtins whose value, when they have one, is an array, set or object.
+_COLLECTION_BUILTINS = frozenset(
+    {
+        "array.concat",
+        "array.reverse",
+        "array.slice",
+        "graph.reachable",
+        "intersection",
+        "numbers.range",
+        "object.filter",
+        "object.keys",
+        "object.remove",
+        "object.union",
+        "regex.find_n",
+        "regex.split",
+        "sort",
+        "split",
+        "union",
+    }
+)
+
+_STRING_VERB = re.compile(r"%[sv]")
+
+
+def _string_verbs(params: Sequence[Any]) -> int | None:
+    """``n`` when a ``sprintf`` call is ``sprintf("…%s…%v…", [a1, …, an])``: a literal format
+    whose only verbs are ``n`` plain ``%s``/``%v`` and a literal array of ``n`` items. With
+    string arguments regorus formats those exactly as Go does, so the call may skip the
+    Python override (``sprintf_strings``). Any other shape returns ``None``."""
+    if len(params) != 2:
+        return None
+    fmt, args = kind_of(params[0]), kind_of(params[1])
+    if fmt is None or args is None or fmt[0] not in ("String", "RawString") or args[0] != "Array":
+        return None
+    text = str(fmt[1].get("value", ""))
+    verbs = _STRING_VERB.findall(text)
+    if text.count("%") != len(verbs) or len(args[1].get("items") or []) != len(verbs):
+        return None
+    return len(verbs) if 0 < len(verbs) <= SPRINTF_STRINGS_MAX else None

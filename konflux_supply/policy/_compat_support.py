@@ -12,6 +12,16 @@ from collections.abc import Mapping
 SUPPORT_PACKAGE = "konflux_compat"
 
 
+#: ``sprintf`` calls with a literal format of up to this many plain ``%s``/``%v`` verbs get a
+#: fast path (see ``_compat_rewrite._string_verbs``).
+SPRINTF_STRINGS_MAX = 6
+
+
+def sprintf_strings(count: int) -> str:
+    """The support rule for a literal ``sprintf`` format with ``count`` string verbs."""
+    return f"b__sprintf_s{count}"
+
+
 def mangle(name: str) -> str:
     """``json.match_schema`` → ``b__json__match_schema`` (a rule name in the support package)."""
     return "b__" + name.replace(".", "__")
@@ -49,6 +59,13 @@ def support_module(overrides: Mapping[str, int], private_prefix: str) -> str:
             passed = ["a0", "[_arg(x) | some x in a1]"]
             call = f"{private_prefix}b__sprintf({', '.join(passed)})[0]"
             lines.append(f"b__sprintf(a0, a1) := {call} if is_array(a1)")
+            # all-string arguments: regorus' own sprintf is Go's for %s/%v; else the override
+            for count in range(1, SPRINTF_STRINGS_MAX + 1):
+                checks = "".join(f"\n\tis_string(a1[{i}])" for i in range(count))
+                lines.append(
+                    f"{sprintf_strings(count)}(a0, a1) := sprintf(a0, a1) if {{{checks}\n}}"
+                    " else := b__sprintf(a0, a1)"
+                )
             continue
         passed = [f"_plain({a})" for a in args] if name in _JSON_ARGS else args
         if name in _JSON_TEXT_ARGS:

@@ -187,6 +187,7 @@ def prepare(
         package_annotations=_compat_ast.package_annotations(good),
         routed_roots=frozenset(roots),
         overrides=signatures,
+        collections=_compat_ast.collection_valued(good),
     )
     out = []
     for (path, text), module in zip(modules, parsed, strict=True):

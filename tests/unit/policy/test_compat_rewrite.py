@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 import pytest
@@ -335,3 +336,68 @@ holds if {
     text = prepared(source)
     assert "__with_" not in text
     assert value(engine({"neg.rego": source}), "data.acme.neg.holds") is True
+
+
+SPRINTF = """package acme.fmt
+
+import rego.v1
+
+plain := sprintf("%s/%v", [input.a, input.b])
+
+dynamic := sprintf(input.format, [input.a])
+
+mixed := sprintf("%s has %d", [input.a, 3])
+"""
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("x", "y"), ("é\u0001", "%d"), (1, "y"), (["l"], {"k": 1}), (None, True), (1.5, "z")],
+)
+def test_sprintf_with_string_verbs_is_exact_with_and_without_the_fast_path(a: Any, b: Any) -> None:
+    text = prepared(SPRINTF)
+    assert "b__sprintf_s2(" in text  # literal format, %s/%v only: the fast path
+    assert text.count("b__sprintf(") == 2  # a dynamic format and a %d keep the override
+    go_sprintf = compat.overrides()["sprintf"][1]
+    module = engine({"fmt.rego": SPRINTF})
+    module.set_input_json(json.dumps({"a": a, "b": b, "format": "<%s>"}))
+    assert value(module, "data.acme.fmt.plain") == go_sprintf("%s/%v", [a, b])
+    assert value(module, "data.acme.fmt.dynamic") == go_sprintf("<%s>", [a])
+    assert value(module, "data.acme.fmt.mixed") == go_sprintf("%s has %d", [a, 3])
+
+
+ITERATION = """package acme.iter
+
+import rego.v1
+
+pairs contains [k, v] if some k, v in {"a": 1}
+
+listed := [x | some x in [1, 2]]
+
+names(xs) := {n | some n in xs}
+
+from_rule := [x | some x in pairs]
+
+from_function := [x | some x in names(["a"])]
+
+from_union := [x | some x in pairs | {1}]
+
+from_builtin := [x | some x in object.keys({"a": 1})]
+
+from_input := [x | some x in input.items]
+
+from_param(xs) := [x | some x in xs]
+"""
+
+
+def test_only_iteration_over_what_may_not_be_a_collection_is_guarded() -> None:
+    text = prepared(ITERATION)
+    guarded = [line for line in text.splitlines() if "konflux_compat.collection(" in line]
+    # input and parameters can be anything; everything else above is always a collection
+    heads = [line.split(" :=")[0] for line in guarded]
+    assert heads == ["names(xs)", "from_input", "from_param(xs)"]
+    module = engine({"iter.rego": ITERATION})
+    module.set_input_json(json.dumps({"items": "not a collection"}))
+    assert value(module, "data.acme.iter.from_input") == []  # undefined iteration, as OPA
+    assert value(module, "data.acme.iter.from_rule") == [["a", 1]]
+    assert value(module, "data.acme.iter.from_union") == [1, ["a", 1]]
