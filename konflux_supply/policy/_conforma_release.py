@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from konflux_supply.policy import _compat_metadata, _conformance, compat
+from konflux_supply.policy import _compat_metadata, _conformance, _fold, _regorus, compat
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _RULE = re.compile(r"^(deny|warn)\s+contains\b", re.MULTILINE)
@@ -86,23 +87,47 @@ class ReleasePolicy:
         modules: Sequence[tuple[str, str]],
         data: Mapping[str, Any],
         builtins: Mapping[str, tuple[int, Callable[..., Any]]] | None = None,
+        *,
+        fold: bool = True,
     ) -> None:
         import regorus
 
         table = dict(builtins if builtins is not None else _conformance.offline_builtins())
-        engine = regorus.Engine()
-        engine.set_policy_length_config(max_col=1_000_000, max_file_bytes=64 << 20, max_lines=10**6)
-        for name, (nargs, function) in compat.extensions().items():
-            engine.add_extension(name, nargs, function)
-        for name, (nargs, function) in table.items():
-            engine.add_extension(_conformance._PRIVATE + name.replace(".", "__"), nargs, function)
+
+        def build(texts: Sequence[str]) -> Any:
+            engine = regorus.Engine()
+            engine.set_policy_length_config(
+                max_col=1_000_000, max_file_bytes=64 << 20, max_lines=10**6
+            )
+            for name, (nargs, function) in compat.extensions().items():
+                engine.add_extension(name, nargs, function)
+            for name, (nargs, function) in table.items():
+                private = _conformance._PRIVATE + name.replace(".", "__")
+                engine.add_extension(private, nargs, function)
+            for (path, _old), text in zip(loaded, texts, strict=True):
+                engine.add_policy(path, text)
+            return engine
+
         signatures = {name: nargs for name, (nargs, _fn) in table.items()}
-        for path, text in compat.prepare(modules, routed=signatures):
-            engine.add_policy(path, text)
-        for path, text in _conformance.ec_support_module(signatures):
-            engine.add_policy(path, text)
-        engine.add_data_json(json.dumps(data))
+        loaded = [
+            *compat.prepare(modules, routed=signatures),
+            *_conformance.ec_support_module(signatures),
+        ]
+        texts = [text for _path, text in loaded]
+        data_json = json.dumps(data)
+        engine = build(texts)
+        engine.add_data_json(data_json)
         engine.eval_query_as_json("__warm := 1")  # clones of a prepared engine start prepared
+        self.folder: _fold.Folder | None = None
+        if fold:
+            trees = [tree["ast"] for tree in json.loads(engine.get_ast_as_json())]
+            plan = _fold.plan(
+                trees,
+                texts,
+                builtins=_regorus.standard_builtins(),
+                pure_extension_prefixes=(compat.EXTENSION_PREFIX,),
+            )
+            self.folder = _fold.Folder(engine, plan, texts, data_json, build, time.monotonic)
         self._engine = engine
         self.packages = collected_packages(modules)
         self._query = _query(self.packages)
@@ -114,7 +139,8 @@ class ReleasePolicy:
 
     def evaluate(self, input_json: str) -> dict[str, dict[str, list[Any]]]:
         """``{package: {"deny": [...], "warn": [...]}}`` for one component's input."""
-        engine = self._engine.clone()
+        current = self.folder.current() if self.folder is not None else self._engine
+        engine = current.clone()
         engine.set_input_json(input_json)
         answer = json.loads(engine.eval_query_as_json(self._query))
         results = answer.get("result") or []

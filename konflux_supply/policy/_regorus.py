@@ -15,15 +15,18 @@ builtin with ``with ns.name as mock``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from konflux_supply.errors import InputError, PolicyError
-from konflux_supply.policy import _capabilities
+from konflux_supply.policy import _capabilities, _fold
+from konflux_supply.policy._fold import FoldPlan
 from konflux_supply.policy._types import (
     Builtins,
     Call,
@@ -56,6 +59,8 @@ class CompileSpec:
     parsed: tuple[ParsedModule, ...] | None = None
     #: register the compatibility layer's extensions (the modules are already prepared)
     compat: bool = False
+    #: input-independent rules to evaluate once at load (``_fold``); ``None``: fold nothing
+    fold: FoldPlan | None = None
 
 
 def error_text(raw: str) -> str:
@@ -191,14 +196,19 @@ def _summarise(module: Module, ast: dict[str, Any]) -> ParsedModule:
 
 def parse(modules: Sequence[Module]) -> list[ParsedModule]:
     """Parse every module; the first that does not parse raises ``InputError`` (file:line)."""
+    return _parse(modules)[0]
+
+
+def _parse(modules: Sequence[Module]) -> tuple[list[ParsedModule], list[dict[str, Any]]]:
     engine = _new_engine()
     for module in modules:
         try:
             engine.add_policy(module.path, module.text)
         except RuntimeError as error:
             raise _input_error(str(error), module.path) from None
-    trees = json.loads(engine.get_ast_as_json())
-    return [_summarise(module, tree["ast"]) for module, tree in zip(modules, trees, strict=True)]
+    trees = [tree["ast"] for tree in json.loads(engine.get_ast_as_json())]
+    parsed = [_summarise(module, tree) for module, tree in zip(modules, trees, strict=True)]
+    return parsed, trees
 
 
 def _input_error(raw: str, path: str) -> InputError:
@@ -213,12 +223,33 @@ def analyse(
     modules: Sequence[Module], builtins: Mapping[str, int], *, check_recursion: bool = True
 ) -> list[ParsedModule]:
     """Parse and check modules as a load would (capabilities, recursion, builtin names)."""
+    return analyse_and_plan(modules, builtins, check_recursion=check_recursion, fold=False)[0]
+
+
+def analyse_and_plan(
+    modules: Sequence[Module],
+    builtins: Mapping[str, int],
+    *,
+    check_recursion: bool = True,
+    fold: bool = True,
+) -> tuple[list[ParsedModule], FoldPlan | None]:
+    """:func:`analyse`, plus which rules to evaluate once at load (``fold``; see ``_fold``)."""
     _capabilities.check_builtin_names(builtins, standard_builtins())
-    parsed = parse(modules)
+    parsed, trees = _parse(modules)
     _capabilities.check_capabilities(parsed)
     if check_recursion:
         _capabilities.check_recursion(parsed)
-    return parsed
+    plan = None
+    if fold:
+        from konflux_supply.policy.compat import EXTENSION_PREFIX
+
+        plan = _fold.plan(
+            trees,
+            [module.text for module in modules],
+            builtins=standard_builtins(),
+            pure_extension_prefixes=(EXTENSION_PREFIX,),
+        )
+    return parsed, plan
 
 
 def collected_rules(parsed: Sequence[ParsedModule]) -> dict[str, tuple[str, ...]]:
@@ -323,6 +354,38 @@ class Compiled:
         self._parsed = tuple(parsed)
         self.query_text = collection_query(parsed)
         self._queries: dict[frozenset[str], str] = {}
+        engine = self._build(parsed)
+        try:
+            engine.add_data_json(spec.data_json)
+        except RuntimeError as error:
+            raise InputError(f"data rejected by the engine: {error_text(str(error))}") from None
+        # regorus prepares an engine (rule index, schedules) at its first evaluation, and a
+        # clone of an unprepared engine prepares again: 10-40 ms per evaluation for a large
+        # policy. One trivial query here makes every clone start prepared.
+        try:
+            engine.eval_query_as_json("__konflux_warm := 1")
+        except RuntimeError as error:
+            raise _input_error(str(error), "<engine>") from None
+        self._engine = engine
+        self._folder: _fold.Folder | None = None
+        if spec.fold is not None and spec.fold.rules:
+            texts = [module.module.text for module in parsed]
+
+            def build(folded: Sequence[str]) -> Any:
+                return self._build(
+                    [
+                        dataclasses.replace(module, module=Module(module.module.path, text))
+                        for module, text in zip(parsed, folded, strict=True)
+                    ]
+                )
+
+            self._folder = _fold.Folder(
+                engine, spec.fold, texts, spec.data_json, build, time.monotonic
+            )
+
+    def _build(self, parsed: Sequence[ParsedModule]) -> Any:
+        """An engine with our extensions and these modules (no data yet)."""
+        spec = self._spec
         engine = _new_engine()
         engine.set_gather_prints(True)  # Rego print() output is not ours to show on stderr
         for name, nargs in spec.signatures.items():
@@ -337,18 +400,12 @@ class Compiled:
                 engine.add_policy(module.path, module.text)
             except RuntimeError as error:
                 raise _input_error(str(error), module.path) from None
-        try:
-            engine.add_data_json(spec.data_json)
-        except RuntimeError as error:
-            raise InputError(f"data rejected by the engine: {error_text(str(error))}") from None
-        # regorus prepares an engine (rule index, schedules) at its first evaluation, and a
-        # clone of an unprepared engine prepares again: 10-40 ms per evaluation for a large
-        # policy. One trivial query here makes every clone start prepared.
-        try:
-            engine.eval_query_as_json("__konflux_warm := 1")
-        except RuntimeError as error:
-            raise _input_error(str(error), "<engine>") from None
-        self._engine = engine
+        return engine
+
+    @property
+    def folded(self) -> int:
+        """How many rules were evaluated once at load (``_fold``)."""
+        return len(self._folder.rules) if self._folder is not None else 0
 
     def _trampoline(self, name: str) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
@@ -366,7 +423,8 @@ class Compiled:
 
     def _evaluate(self, query: str, input_json: str | None, context: Any) -> Any:
         self._use_builtins(context)
-        engine = self._engine.clone()
+        base = self._folder.current() if self._folder is not None else self._engine
+        engine = base.clone()
         try:
             if input_json is not None:
                 engine.set_input_json(input_json)
