@@ -94,7 +94,7 @@ class ReleasePolicy:
 
         table = dict(builtins if builtins is not None else _conformance.offline_builtins())
 
-        def build(texts: Sequence[str]) -> Any:
+        def build(texts: Sequence[str], extra: Sequence[tuple[str, str]] = ()) -> Any:
             engine = regorus.Engine()
             engine.set_policy_length_config(
                 max_col=1_000_000, max_file_bytes=64 << 20, max_lines=10**6
@@ -105,6 +105,8 @@ class ReleasePolicy:
                 private = _conformance._PRIVATE + name.replace(".", "__")
                 engine.add_extension(private, nargs, function)
             for (path, _old), text in zip(loaded, texts, strict=True):
+                engine.add_policy(path, text)
+            for path, text in extra:
                 engine.add_policy(path, text)
             return engine
 

@@ -28,10 +28,14 @@ rules fails, nothing is folded and the policy runs as written.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from konflux_supply.policy import _memo
+from konflux_supply.policy._compat_support import SUPPORT_PACKAGE
 
 __all__ = ["CLOCK_TTL", "DATA_KEY", "FoldPlan", "FoldedRule", "plan"]
 
@@ -76,6 +80,7 @@ class FoldPlan:
     """The rules to fold in one set of modules (picklable; computed where the AST is)."""
 
     rules: tuple[FoldedRule, ...] = ()
+    memo: _memo.MemoPlan = field(default_factory=_memo.MemoPlan)
 
     @property
     def clock(self) -> bool:
@@ -115,35 +120,46 @@ class FoldPlan:
 
     def apply(
         self, texts: Sequence[str], folded: Mapping[str, Any], rules: Sequence[FoldedRule]
-    ) -> list[str]:
-        """The module texts with ``rules`` replaced by reads of their folded values."""
-        edits: dict[int, list[tuple[int, int]]] = {}
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """The module texts with ``rules`` replaced by reads of their folded values and the
+        memoised calls (``memo``) by lookups, plus the modules to add (the memo rules)."""
+        edits: dict[int, list[tuple[int, int, bytes | None]]] = {}
         tails: dict[int, list[str]] = {}
         for rule in rules:
             for index, start, end in rule.spans:
-                edits.setdefault(index, []).append((start, end))
+                edits.setdefault(index, []).append((start, end, None))
             home = rule.spans[0][0]
             source = f"data.{DATA_KEY}[{json.dumps(rule.key)}]"
             entry = folded.get(rule.key)
-            if entry is None:  # undefined: a read of a missing document is undefined too
-                line = f"{rule.name} := {source}.v"
-            elif entry["set"]:
+            if entry is not None and entry["set"]:
                 line = f"{rule.name} := {{x | some x in {source}.v}}"
-            else:
+            else:  # undefined stays undefined: a read of a missing document is undefined
                 line = f"{rule.name} := {source}.v"
             tails.setdefault(home, []).append(line)
+        for index, lines in self.memo.tails().items():
+            tails.setdefault(index, []).extend(lines)
+        for index, sites in self.memo.edits().items():
+            blanked = [(start, end) for start, end, text in edits.get(index, []) if text is None]
+            for start, end, text in sites:
+                if not any(a <= start and end <= b for a, b in blanked):
+                    edits.setdefault(index, []).append((start, end, text))
         out = list(texts)
         for index in set(edits) | set(tails):
             data = out[index].encode("utf-8")
-            for start, end in sorted(edits.get(index, []), reverse=True):
-                if data[end : end + 1] in (b'"', b"`"):
-                    end += 1  # regorus ends a rule's span before its closing quote
-                data = data[:start] + _blank(data[start:end]) + data[end:]
-            text = data.decode("utf-8")
+            for start, end, replacement in sorted(edits.get(index, []), reverse=True):
+                if replacement is None:
+                    if data[end : end + 1] in (b'"', b"`"):
+                        end += 1  # regorus ends a rule's span before its closing quote
+                    data = data[:start] + _blank(data[start:end]) + data[end:]
+                else:  # a memo lookup, followed by the call's line breaks (lines stay)
+                    breaks = b"\n" * data[start:end].count(b"\n")
+                    data = data[:start] + replacement + breaks + data[end:]
+            rewritten = data.decode("utf-8")
             if tails.get(index):
-                text = text.rstrip("\n") + "\n\n" + "\n".join(tails[index]) + "\n"
-            out[index] = text
-        return out
+                rewritten = rewritten.rstrip("\n") + "\n\n" + "\n".join(tails[index]) + "\n"
+            out[index] = rewritten
+        module = self.memo.module()
+        return out, [module] if module is not None else []
 
 
 def _blank(chunk: bytes) -> bytes:
@@ -169,9 +185,15 @@ class _Rule:
     spans: list[tuple[int, int, int]] = field(default_factory=list)
     deps: set[_Path] = field(default_factory=set)
     prefixes: set[_Path] = field(default_factory=set)  # data refs: any rule under or above
-    impure: bool = False
+    input: bool = False  # reads the input
+    effects: bool = False  # `with`, builtins with effects, custom builtins, dynamic calls
     clock: bool = False
     collection: bool = False  # deny/warn/violation: queried by the collection query
+    withs: bool = False  # a `with` in one of its own bodies
+    arities: set[int] = field(default_factory=set)
+    #: (module, start, end) of the name in each function head (``f`` in ``f(x) := ...``)
+    names: list[tuple[int, int, int]] = field(default_factory=list)
+    default: bool = False
 
 
 def _kind(node: Any) -> tuple[str, dict[str, Any]] | None:
@@ -237,7 +259,7 @@ class _Analyser:
         if not isinstance(node, dict):
             return
         if node.get("with_mods"):
-            rule.impure = True
+            rule.effects = rule.withs = True
         found = _kind(node)
         if found is None:
             for key, value in node.items():
@@ -254,6 +276,12 @@ class _Analyser:
                 if key != "span":
                     self.visit(value, rule)
 
+    def resolve(self, root: str, path: _Path) -> _Path | None:
+        """The absolute path (``data.…``/``input.…``) a reference names in this module."""
+        if root == "input":
+            return ("input", *path)
+        return self._resolve(root, path)
+
     def _resolve(self, root: str, path: _Path) -> _Path | None:
         if root == "data":
             return ("data", *path)
@@ -266,12 +294,12 @@ class _Analyser:
     def reference(self, node: Any, rule: _Rule) -> None:
         root, path, rest = _chain(node)
         if root == "input":
-            rule.impure = True
+            rule.input = True
         elif root is not None:
             resolved = self._resolve(root, path)
             if resolved is not None:
                 if resolved[:1] == ("input",):
-                    rule.impure = True
+                    rule.input = True
                 else:
                     rule.prefixes.add(resolved)
         for item in rest:
@@ -283,21 +311,21 @@ class _Analyser:
             self.visit(item, rule)
         self.visit(body.get("params"), rule)
         if root is None:
-            rule.impure = True
+            rule.effects = True
             return
         resolved = self._resolve(root, path)
         if resolved is not None and resolved[:1] == ("data",):
             if resolved not in self.rules:
-                rule.impure = True  # a function that is not a rule here: a builtin's shim
+                rule.effects = True  # a function that is not a rule here: a builtin's shim
             rule.prefixes.add(resolved)
             return
         name = ".".join((root, *path))
         if name == _CLOCK:
             rule.clock = True
         elif name in _EFFECTS:
-            rule.impure = True
+            rule.effects = True
         elif name not in self.builtins and not name.startswith(self.pure_prefixes):
-            rule.impure = True  # a custom builtin (ec.*, a private extension): not ours to call
+            rule.effects = True  # a custom builtin (ec.*, a private extension): not ours to call
 
 
 def _head(spec: Mapping[str, Any]) -> tuple[_Path | None, bool, bool]:
@@ -361,6 +389,14 @@ def plan(
             rule.function = rule.function or function
             rule.foldable = rule.foldable and single and not rule.function
             rule.collection = name[-1].startswith(_COLLECTION_NAMES)
+            head = _kind(spec.get("head"))
+            rule.default = rule.default or kind == "Default"
+            if head is not None and head[0] == "Func":
+                rule.arities.add(len(head[1].get("args") or []))
+                var = _kind(head[1].get("refr"))
+                if var is not None and var[0] == "Var":
+                    named = var[1]["span"]
+                    rule.names.append((index, int(named["start"]), int(named["end"])))
             span = spec["span"]
             rule.spans.append((index, int(span["start"]), int(span["end"])))
             bodies.append((path, spec, package, index))
@@ -368,6 +404,8 @@ def plan(
     for path in rules:
         for cut in range(2, len(path)):
             local_names.setdefault(path[1:cut], set()).add(path[cut])
+    sites: list[tuple[_Path, tuple[int, Mapping[str, Any], _memo.Resolve, bytes]]] = []
+    sources = [text.encode("utf-8") for text in texts]
     for path, spec, package, index in bodies:
         analyser = _Analyser(
             package,
@@ -380,18 +418,107 @@ def plan(
         for key, value in spec.items():
             if key != "span":
                 analyser.visit(value, rules[path])
+        if "head" in spec:
+            sites.append((path, (index, spec, analyser.resolve, sources[index])))
     _link(rules)
     _propagate(rules)
+    # `with` replaces the input or data for what it reaches; a memo table (a rule) could then
+    # hold a value computed outside that scope: any `with` in the policy turns memoising off
+    memoising = not any(rule.withs for rule in rules.values())
+    memo = _memo.find(
+        [site for _path, site in sites] if memoising else [],
+        memoisable=lambda path: _memoisable(rules, path),
+        domains=lambda path: _domain(rules, path),
+        names=lambda path: tuple(rules[path].names),
+    )
+    memo = _safe_redirects(memo, rules)
     readers: set[_Path] = set()
     for rule in rules.values():
-        if rule.impure or rule.function:
+        if rule.input or rule.effects or rule.function:
             readers.update(rule.deps)
     chosen = [
         FoldedRule(path, path[-1], tuple(rule.spans), rule.clock)
         for path, rule in sorted(rules.items())
-        if rule.foldable and not rule.impure and (path in readers or rule.collection)
+        if rule.foldable
+        and not (rule.input or rule.effects)
+        and (path in readers or rule.collection)
     ]
-    return FoldPlan(tuple(chosen))
+    return FoldPlan(tuple(chosen), memo)
+
+
+def _safe_redirects(memo: _memo.MemoPlan, rules: Mapping[_Path, _Rule]) -> _memo.MemoPlan:
+    """Keep the redirects that cannot make a cycle.
+
+    A redirected ``g`` reads its tables, and a table is computed by ``g``'s original definition
+    over its domain; if computing a domain could call ``g`` again (directly, or through another
+    redirected function and *its* domains), regorus would find a cycle. Only static domains
+    (a rule, data or input path) are eligible; candidates are dropped until none can reach
+    itself."""
+    domains: dict[_Path, list[_Path]] = {}
+    for redirect in memo.redirects:
+        paths = [_memo.domain_path(memo.tables[index].domain) for index in redirect.tables]
+        if all(path is not None for path in paths):
+            domains[redirect.function] = [path for path in paths if path is not None]
+    changed = True
+    while changed:
+        changed = False
+        for function in list(domains):
+            if function in _reachable(rules, domains[function], domains):
+                del domains[function]
+                changed = True
+    kept = tuple(redirect for redirect in memo.redirects if redirect.function in domains)
+    return dataclasses.replace(memo, redirects=kept)
+
+
+def _reachable(
+    rules: Mapping[_Path, _Rule], starts: Sequence[_Path], redirects: Mapping[_Path, list[_Path]]
+) -> set[_Path]:
+    """Every rule and function evaluating ``starts`` may evaluate, a redirected function's
+    table domains included."""
+    seen: set[_Path] = set()
+    queue = [
+        path
+        for path in rules
+        for start in starts
+        if path[: len(start)] == start or start[: len(path)] == path
+    ]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        queue.extend(rules[path].deps - seen)
+        for start in redirects.get(path, []):
+            queue.extend(
+                other
+                for other in rules
+                if other not in seen
+                and (other[: len(start)] == start or start[: len(other)] == other)
+            )
+    return seen
+
+
+def _memoisable(rules: Mapping[_Path, _Rule], path: _Path) -> bool:
+    """A function of one argument that cannot have effects (not the compat layer's own
+    wrappers: they cost less than a lookup)."""
+    rule = rules.get(path)
+    if path[:2] == ("data", SUPPORT_PACKAGE) or rule is None or rule.default:
+        return False
+    single_names = len(rule.names) == len(rule.spans)  # every head is a plain `f(x)`
+    return rule.function and rule.arities == {1} and not rule.effects and single_names
+
+
+def _domain(rules: Mapping[_Path, _Rule], path: _Path) -> bool:
+    """What a memo may iterate: the input, data, or (inside) a rule that is not a function."""
+    if path[:1] == ("input",):
+        return True
+    if path[:1] != ("data",) or len(path) < 2:
+        return False
+    for cut in range(2, len(path) + 1):
+        rule = rules.get(path[:cut])
+        if rule is not None:
+            return not rule.function
+    return not any(other[: len(path)] == path for other in rules)  # not a package
 
 
 def _package(tree: Mapping[str, Any]) -> _Path | None:
@@ -443,7 +570,7 @@ def _propagate(rules: Mapping[_Path, _Rule]) -> None:
     for rule in rules.values():
         for dep in rule.deps:
             readers.setdefault(dep, []).append(rule)
-    for attribute in ("impure", "clock"):
+    for attribute in ("input", "effects", "clock"):
         queue = [rule for rule in rules.values() if getattr(rule, attribute)]
         while queue:
             current = queue.pop()
@@ -459,10 +586,10 @@ def _propagate(rules: Mapping[_Path, _Rule]) -> None:
 class Folder:
     """Builds the folded engine from an unfolded one, and refolds clock-dependent values.
 
-    ``build(texts)`` must return a new engine with the same extensions, loaded with these
-    module texts (same paths and order as the unfolded one) and no data; ``data_json`` is the
-    policy's data. Anything that goes wrong while folding leaves the unfolded engine in use:
-    slower, same answers.
+    ``build(texts, extra)`` must return a new engine with the same extensions, loaded with
+    these module texts (same paths and order as the unfolded one) and the ``extra`` (path,
+    text) modules, and no data; ``data_json`` is the policy's data. Anything that goes wrong
+    while folding leaves the unfolded engine in use: slower, same answers.
     """
 
     def __init__(
@@ -471,7 +598,7 @@ class Folder:
         fold_plan: FoldPlan,
         texts: Sequence[str],
         data_json: str,
-        build: Callable[[list[str]], Any],
+        build: Callable[[list[str], list[tuple[str, str]]], Any],
         clock: Callable[[], float],
     ) -> None:
         self._unfolded = unfolded
@@ -482,11 +609,11 @@ class Folder:
         self._shape: dict[str, tuple[bool, bool]] = {}
         self._folded_at = clock()
         found = _evaluate(unfolded, fold_plan)
-        if found is None or not found[1]:
+        data, rules = found if found is not None else ({}, ())
+        if not rules and not fold_plan.memo.sites:
             return
-        data, rules = found
         try:
-            engine = build(fold_plan.apply(texts, data, rules))
+            engine = build(*fold_plan.apply(texts, data, rules))
             self._load(engine, data)
         except RuntimeError:
             return

@@ -368,16 +368,19 @@ class Compiled:
             raise _input_error(str(error), "<engine>") from None
         self._engine = engine
         self._folder: _fold.Folder | None = None
-        if spec.fold is not None and spec.fold.rules:
+        if spec.fold is not None and (spec.fold.rules or spec.fold.memo.sites):
             texts = [module.module.text for module in parsed]
 
-            def build(folded: Sequence[str]) -> Any:
-                return self._build(
+            def build(folded: Sequence[str], extra: Sequence[tuple[str, str]]) -> Any:
+                engine = self._build(
                     [
                         dataclasses.replace(module, module=Module(module.module.path, text))
                         for module, text in zip(parsed, folded, strict=True)
                     ]
                 )
+                for path, text in extra:
+                    engine.add_policy(path, text)
+                return engine
 
             self._folder = _fold.Folder(
                 engine, spec.fold, texts, spec.data_json, build, time.monotonic

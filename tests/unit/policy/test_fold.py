@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konflux_supply.errors import PolicyError
-from konflux_supply.policy import _fold, _regorus
+from konflux_supply.policy import _fold, _memo, _regorus
 from konflux_supply.policy.engine import Builtins, Module, RegorusEngine
 
 DATA = {
@@ -250,6 +250,10 @@ _TEMPLATES: list[Callable[[int, int], str]] = [
     lambda i, j: f"r{i} := x if {{\n\tx := r{j}\n\tinput.flag\n}}",
     lambda i, j: f"default r{i} := {j}\n\nr{i} := 7 if count(data.tasks.test) > {j}",
     lambda i, j: f"f{i}(a) := [a, r{j}]\n\nr{i} := f{i}({j})",
+    lambda i, j: (
+        f"g{i}(a) := [a, count(input.items)] if a != 2\n\n"
+        f"r{i} := [g{i}(x) | some x in r{j}] if not is_number(r{j})"
+    ),
 ]
 
 
@@ -266,8 +270,8 @@ def test_folded_and_unfolded_policies_agree(
     rules = []
     for index, (template, number) in enumerate(choices):
         refer = number % max(index, 1)  # only earlier rules: no cycles
-        rendered = _TEMPLATES[template](index, refer if template in (4, 5, 7) else number)
-        if template in (4, 5, 7) and index == 0:
+        rendered = _TEMPLATES[template](index, refer if template in (4, 5, 7, 8) else number)
+        if template in (4, 5, 7, 8) and index == 0:
             rendered = _TEMPLATES[0](index, number)
         rules.append(rendered)
     names = " ".join(f"r{index}" for index in range(len(choices)))
@@ -284,3 +288,160 @@ def test_folded_and_unfolded_policies_agree(
     finally:
         plain.close()
         folded.close()
+
+
+# -- memoised calls -------------------------------------------------------------------------
+
+MEMO = """package acme.memo
+
+import rego.v1
+
+items := input.items
+
+expand(item) := {"name": item.name, "size": count(item.parts)} if item.parts
+
+deny contains msg if {
+	some item in items
+	info := expand(item)
+	info.size > 1
+	msg := sprintf("%s is too big", [info.name])
+}
+
+deny contains msg if {
+	some item in items
+	names := {n | some other in items; n := expand(other).name}
+	count(names) < count(items)
+	msg := expand(item).name
+}
+"""
+
+TWICE = """package acme.twice
+
+import rego.v1
+
+expand(item) := item
+
+# an inner `some item` shadows the outer one: neither call is memoised
+warn contains x if {
+	some item in input.items
+	x := [y | some item in [1]; y := expand(item)]
+	expand(item)
+}
+"""
+
+
+def test_calls_over_the_elements_of_a_rule_are_memoised_and_answers_do_not_change() -> None:
+    plan = _plan({"memo.rego": MEMO})
+    tables = [(".".join(t.function[1:]), t.domain) for t in plan.memo.tables]
+    assert tables == [("acme.memo.expand", "data.acme.memo.items")]
+    assert len(plan.memo.sites) == 3  # the deny rules' three calls
+    assert _plan({"twice.rego": TWICE}).memo.sites == ()
+    module = plan.memo.module()
+    assert module is not None
+    # `expand` is also redirected: the table is computed by its renamed original definition
+    assert "m0 := {__konflux_x: data.acme.memo.__konflux_orig_expand(__konflux_x)" in module[1]
+    inputs = [
+        {"items": [{"name": "a", "parts": [1, 2]}, {"name": "b", "parts": []}, {"name": "c"}]},
+        {"items": [{"name": "a", "parts": [1]}, {"name": "a", "parts": [1]}]},
+        {"items": "not a list"},
+        {},
+    ]
+    plain, memoised = _engine({"memo.rego": MEMO}, False), _engine({"memo.rego": MEMO}, True)
+    try:
+        assert _answers(memoised, inputs) == _answers(plain, inputs)
+    finally:
+        plain.close()
+        memoised.close()
+
+
+def test_functions_with_effects_are_not_memoised() -> None:
+    text = (
+        "package demo.m\n\nimport rego.v1\n\nfetch(x) := acme.get(x)\n\n"
+        "deny contains y if {\n\tsome x in input.xs\n\ty := fetch(x)\n}\n"
+    )
+    _parsed, plan = _regorus.analyse_and_plan([Module("m.rego", text)], {"acme.get": 1})
+    assert plan is not None
+    assert plan.memo.sites == ()
+
+
+REDIRECT = """package acme.redirect
+
+import rego.v1
+
+atts := [a | some a in input.attestations]
+
+tasks(att) := [t | some t in att.tasks]
+
+names(att) := {t.name | some t in tasks(att)}
+
+# the site that gives `tasks` its table over `atts`
+deny contains t.name if {
+	some att in atts
+	some t in tasks(att)
+	not t.ok
+}
+
+# a call with a parameter: read through the redirect
+warn contains n if {
+	some att in atts
+	some n in names(att)
+	startswith(n, "x")
+}
+"""
+
+
+def test_memoised_functions_are_redirected_unless_that_makes_a_cycle() -> None:
+    plan = _plan({"redirect.rego": REDIRECT})
+    redirected = {".".join(r.function[1:]) for r in plan.memo.redirects}
+    assert redirected == {"acme.redirect.tasks", "acme.redirect.names"}
+    inputs = [
+        {"attestations": [{"tasks": [{"name": "xa", "ok": True}, {"name": "b"}]}]},
+        {"attestations": [{"tasks": []}, {"tasks": [{"name": "x"}]}]},
+        {"attestations": "nope"},
+    ]
+    plain, memoised = _engine({"r.rego": REDIRECT}, False), _engine({"r.rego": REDIRECT}, True)
+    try:
+        assert _answers(memoised, inputs) == _answers(plain, inputs)
+    finally:
+        plain.close()
+        memoised.close()
+
+
+CYCLE = """package acme.cycle
+
+import rego.v1
+
+f(x) := count(x.items)
+
+# f's only table iterates `listed`, whose computation calls f: redirecting f would loop
+listed := [y | some y in input.things; f(y) > 0]
+
+deny contains n if {
+	some y in listed
+	n := f(y)
+}
+
+warn contains n if {
+	some y in input.things
+	n := f(y) + 1
+}
+"""
+
+
+def test_a_redirect_that_could_loop_back_to_its_table_is_not_made() -> None:
+    plan = _plan({"cycle.rego": CYCLE})
+    tables = [(t.function[-1], t.domain) for t in plan.memo.tables]
+    assert ("f", "data.acme.cycle.listed") in tables
+    assert plan.memo.redirects == ()  # the sites still read their tables
+    inputs = [{"things": [{"items": [1]}, {"items": []}]}, {"things": []}]
+    plain, memoised = _engine({"c.rego": CYCLE}, False), _engine({"c.rego": CYCLE}, True)
+    try:
+        assert _answers(memoised, inputs) == _answers(plain, inputs)
+    finally:
+        plain.close()
+        memoised.close()
+
+
+def test_a_policy_with_with_is_not_memoised() -> None:
+    text = MEMO + '\ntest_like if {\n\tdeny with input as {"items": []}\n}\n'
+    assert _plan({"memo.rego": text}).memo == _memo.MemoPlan()
