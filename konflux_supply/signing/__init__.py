@@ -59,6 +59,14 @@ from konflux_supply.signing._protocols import (
     Signer,
     Verifier,
 )
+from konflux_supply.signing._rekor_entry import (
+    RekorEntry,
+    check_envelope_entry,
+    check_signature_entry,
+    parse_cosign_bundle,
+    parse_log_entry,
+    pinned_log,
+)
 
 __all__ = [
     "LEGACY_SCRYPT",
@@ -73,12 +81,15 @@ __all__ = [
     "KeyVerifier",
     "PrivateKey",
     "PublicKey",
+    "RekorEntry",
     "ScryptParams",
     "SecretsCallback",
     "Signer",
     "Verifier",
     "blob",
     "bundle",
+    "check_envelope_entry",
+    "check_signature_entry",
     "decrypt_private_key",
     "dsse",
     "encrypt_private_key",
@@ -88,6 +99,9 @@ __all__ = [
     "load_public_key",
     "load_signer",
     "load_verifier",
+    "parse_cosign_bundle",
+    "parse_log_entry",
+    "pinned_log",
     "public_key_pem",
     "register_backend",
     "registered_schemes",
