@@ -22,7 +22,12 @@ library joins :mod:`~konflux_supply.signing` and :mod:`~konflux_supply.oci` for 
 
 from __future__ import annotations
 
-from konflux_supply.publish._rekor import DEFAULT_REKOR_URL, RekorClient
+from konflux_supply.publish._rekor import (
+    DEFAULT_REKOR_URL,
+    RekorClient,
+    check_rekor_trust,
+    check_rekor_url,
+)
 from konflux_supply.publish._store import Published
 from konflux_supply.publish.bundle import BUNDLE_ARTIFACT_TYPE, attach_bundle
 from konflux_supply.publish.image import (
@@ -50,6 +55,8 @@ __all__ = [
     "attest_sbom",
     "attest_statement",
     "attestation_layer",
+    "check_rekor_trust",
+    "check_rekor_url",
     "image_statement",
     "sign_image",
     "signature_layer",

@@ -26,6 +26,7 @@ import random
 import threading
 import time
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,10 +38,10 @@ from konflux_supply.errors import BackendUnavailable, InputError, VerificationEr
 from konflux_supply.models.dsse import Envelope
 from konflux_supply.oci import RetryPolicy
 from konflux_supply.oci.reference import is_loopback
-from konflux_supply.signing._rekor import TransparencyLog
-from konflux_supply.signing._rekor_entry import (
+from konflux_supply.signing.rekor import (
     MAX_ENTRY_BYTES,
     RekorEntry,
+    TransparencyLog,
     check_envelope_entry,
     check_signature_entry,
     dsse_proposal,
@@ -50,12 +51,38 @@ from konflux_supply.signing._rekor_entry import (
     pinned_log,
 )
 
-__all__ = ["DEFAULT_REKOR_URL", "RekorClient", "check_rekor_url"]
+__all__ = ["DEFAULT_REKOR_URL", "RekorClient", "check_rekor_trust", "check_rekor_url"]
 
 DEFAULT_REKOR_URL = "https://rekor.sigstore.dev"
 """Tekton Chains' default ``transparency.url``."""
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _MAX_KEY_BYTES = 64 * 1024
+
+
+def check_rekor_trust(
+    url: str, public_key: bytes | None, trust_served_key: bool
+) -> tuple[TransparencyLog, ...] | None:
+    """The pinned log for ``public_key``; ``None`` when the served key is to be trusted (and
+    may be: HTTPS or loopback). :class:`InputError` naming the configuration key otherwise."""
+    if public_key is not None:
+        try:
+            return (pinned_log(public_key),)
+        except InputError as error:
+            raise InputError(error.message, field="transparency.public-key") from None
+    if not trust_served_key:
+        raise InputError(
+            "the log's answers are verified against its public key, and none was given",
+            field="transparency.public-key",
+            hint='set transparency.public-key (PEM), or transparency.trust-served-key: "true" '
+            "to trust the key the log serves over HTTPS",
+        )
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        raise InputError(
+            "a log key fetched over plain HTTP could be anyone's: use https, or pin the key",
+            field="transparency.url",
+        )
+    return None
 
 
 def check_rekor_url(url: Any, *, field: str = "transparency.url") -> str:
@@ -100,26 +127,9 @@ class RekorClient:
         self.retry = retry or RetryPolicy(attempts=4, backoff=0.5, max_backoff=8.0, timeout=30.0)
         self._verify: str | bool = ca_file or certifi.where()
         self._lock = threading.Lock()
-        self._logs: tuple[TransparencyLog, ...] | None = None
-        if public_key is not None:
-            try:
-                self._logs = (pinned_log(public_key),)
-            except InputError as error:
-                raise InputError(error.message, field="transparency.public-key") from None
-        elif not trust_served_key:
-            raise InputError(
-                "the log's answers are verified against its public key: none was given",
-                field="transparency.public-key",
-                hint='set transparency.public-key (PEM), or transparency.trust-served-key: "true"'
-                " to trust the key the log serves",
-            )
-        elif urlsplit(self.url).scheme != "https" and not is_loopback(
-            urlsplit(self.url).hostname or ""
-        ):
-            raise InputError(
-                "a log key fetched over plain HTTP could be anyone's: use https, or pin the key",
-                field="transparency.url",
-            )
+        self._logs: tuple[TransparencyLog, ...] | None = check_rekor_trust(
+            self.url, public_key, trust_served_key
+        )
         self._session = requests.Session()
         self._session.trust_env = False  # no REQUESTS_CA_BUNDLE / netrc; proxies below
 
@@ -189,7 +199,7 @@ class RekorClient:
         elif status != 201:
             raise self._unavailable(f"HTTP {status} for the new entry{_message(raw)}")
         try:
-            return parse_log_entry(raw)
+            return replace(parse_log_entry(raw), new=status == 201)
         except InputError as error:
             raise self._unavailable(f"the answer is not a log entry: {error.summary()}") from None
 

@@ -24,7 +24,7 @@ asked for :data:`SECRET_PASSWORD` (cosign key files), :data:`SECRET_PKCS11_PIN` 
 from __future__ import annotations
 
 # Public submodules, importable as attributes: ``signing.dsse.sign(...)``.
-from konflux_supply.signing import blob, bundle, dsse, simple_signing
+from konflux_supply.signing import blob, bundle, dsse, rekor, simple_signing
 from konflux_supply.signing._backends import register_backend, registered_schemes
 from konflux_supply.signing._keyfile import ScryptParams
 from konflux_supply.signing._keypair import (
@@ -59,14 +59,6 @@ from konflux_supply.signing._protocols import (
     Signer,
     Verifier,
 )
-from konflux_supply.signing._rekor_entry import (
-    RekorEntry,
-    check_envelope_entry,
-    check_signature_entry,
-    parse_cosign_bundle,
-    parse_log_entry,
-    pinned_log,
-)
 
 __all__ = [
     "LEGACY_SCRYPT",
@@ -81,15 +73,12 @@ __all__ = [
     "KeyVerifier",
     "PrivateKey",
     "PublicKey",
-    "RekorEntry",
     "ScryptParams",
     "SecretsCallback",
     "Signer",
     "Verifier",
     "blob",
     "bundle",
-    "check_envelope_entry",
-    "check_signature_entry",
     "decrypt_private_key",
     "dsse",
     "encrypt_private_key",
@@ -99,12 +88,10 @@ __all__ = [
     "load_public_key",
     "load_signer",
     "load_verifier",
-    "parse_cosign_bundle",
-    "parse_log_entry",
-    "pinned_log",
     "public_key_pem",
     "register_backend",
     "registered_schemes",
+    "rekor",
     "signer_from_pem",
     "signer_from_private_key",
     "simple_signing",

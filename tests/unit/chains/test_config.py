@@ -96,8 +96,6 @@ def test_each_key(key: str, value: str, attribute: str, expected: Any) -> None:
         ("builddefinition.buildtype", "https://example/type", "invalid value"),
         ("storage.oci.encoding-format", "bundle", "invalid value"),
         ("storage.pubsub.provider", "nats", "invalid value"),
-        ("transparency.enabled", "true", "transparency log"),
-        ("transparency.enabled", "manual", "transparency log"),
         ("signers.x509.fulcio.enabled", "true", "keyless"),
     ],
 )

@@ -34,10 +34,12 @@ from konflux_supply.signing._keys import (
     public_key_pem,
     spki_der,
 )
+from konflux_supply.signing._rekor import TransparencyLog
 
 __all__ = [
     "MAX_ENTRY_BYTES",
     "RekorEntry",
+    "TransparencyLog",
     "check_envelope_entry",
     "check_signature_entry",
     "dsse_proposal",
@@ -60,13 +62,11 @@ _KINDS = {("hashedrekord", "0.0.1"), ("dsse", "0.0.1")}
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-def pinned_log(public_key: bytes) -> _rekor.TransparencyLog:
+def pinned_log(public_key: bytes) -> TransparencyLog:
     """A log known by its PEM public key (its log ID is SHA-256 of the key's DER), valid
     for all time; :class:`InputError` when the key cannot be loaded."""
     key = load_public_key(public_key)
-    return _rekor.TransparencyLog(
-        hashlib.sha256(spki_der(key)).digest(), KeyVerifier(key), _EPOCH, None
-    )
+    return TransparencyLog(hashlib.sha256(spki_der(key)).digest(), KeyVerifier(key), _EPOCH, None)
 
 
 def _b64(data: bytes) -> str:
@@ -105,7 +105,8 @@ class RekorEntry:
 
     ``body`` is the base64 canonicalized body exactly as the log sent it (the SET covers that
     text); ``kind`` and ``version`` come from the decoded body; ``uuid`` is ``""`` when the
-    entry was read back from a bundle annotation (the bundle does not carry it).
+    entry was read back from a bundle annotation (the bundle does not carry it). ``new``: the
+    upload that returned it created it (``False``: it was logged before, read back after 409).
     """
 
     log_index: int
@@ -116,6 +117,7 @@ class RekorEntry:
     kind: str
     version: str
     uuid: str = ""
+    new: bool = field(default=False, compare=False)
 
     def url(self, base: str) -> str:
         """Where Chains says the entry is: ``<url>/api/v1/log/entries?logIndex=<n>``."""
@@ -266,7 +268,7 @@ def parse_cosign_bundle(text: str, *, source: str = "dev.sigstore.cosign/bundle"
     )
 
 
-def _promise(entry: RekorEntry, logs: tuple[_rekor.TransparencyLog, ...]) -> dict[str, Any]:
+def _promise(entry: RekorEntry, logs: tuple[TransparencyLog, ...]) -> dict[str, Any]:
     """The SET checked (log known, key valid at the integrated time); the decoded body."""
     if not logs:
         raise VerificationError("no transparency log key to check the entry with")
@@ -283,7 +285,7 @@ def _promise(entry: RekorEntry, logs: tuple[_rekor.TransparencyLog, ...]) -> dic
 
 def check_signature_entry(
     entry: RekorEntry,
-    logs: tuple[_rekor.TransparencyLog, ...],
+    logs: tuple[TransparencyLog, ...],
     payload: bytes,
     signature: bytes,
     key: PublicKey | bytes,
@@ -304,7 +306,7 @@ def check_signature_entry(
 
 def check_envelope_entry(
     entry: RekorEntry,
-    logs: tuple[_rekor.TransparencyLog, ...],
+    logs: tuple[TransparencyLog, ...],
     envelope: Envelope,
     key: PublicKey | bytes,
 ) -> None:
