@@ -186,7 +186,7 @@ class FakeRekor:
         raw = _canonical(canonical)
         uuid = hashlib.sha256(b"\x00" + raw).hexdigest()
         with self.lock:
-            for index, (existing, _) in enumerate(self.entries):
+            for existing, _ in self.entries:
                 if existing == uuid:
                     location = None if self.mode == "no-location" else f"/api/v1/log/entries/{uuid}"
                     return (
