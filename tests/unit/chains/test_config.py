@@ -192,13 +192,29 @@ KEYS = sorted(
         "storage.oci.repository.insecure",
         "storage.oci.encoding-format",
         "transparency.enabled",
+        "transparency.url",
+        "transparency.public-key",
+        "transparency.trust-served-key",
         "signers.kms.kmsref",
         "signers.x509.fulcio.enabled",
         "sign-failed-runs",
         "storage.pubsub.provider",
     }
 )
-VALUES = ["", "true", "false", "oci", "tekton", "oci,tekton", "in-toto", "slsa/v2alpha4", "none"]
+VALUES = [
+    "",
+    "true",
+    "false",
+    "manual",
+    "oci",
+    "tekton",
+    "oci,tekton",
+    "in-toto",
+    "slsa/v2alpha4",
+    "none",
+    "https://rekor.example",
+    "http://127.0.0.1:1",
+]
 scalars = st.one_of(
     st.text(max_size=20), st.sampled_from(VALUES), st.integers(), st.booleans(), st.none()
 )
