@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from konflux_supply import chains, oci, publish, signing, verify
-from konflux_supply.errors import VerificationError
+from konflux_supply.errors import InputError, VerificationError
 from konflux_supply.oci import Kind, Reference, Registry
 from konflux_supply.oci.cosign import BUNDLE_ANNOTATION
 from konflux_supply.publish import RekorClient
@@ -307,3 +307,23 @@ def test_publish_attach_signature_with_a_bundle_verifies(
     publish.attach_signature(client, image, payload, signature, bundle=entry.cosign_bundle())
     policy = _logged_policy(rekor, signer)
     assert verify.verify_signatures(client, image, policy, options=LOGGED).signatures
+
+
+def test_layer_tlog_needs_a_log_choice(
+    registry: RegistryService, rekor: FakeRekor, rekor_client: RekorClient
+) -> None:
+    client, image, run = _setup(registry, "tlog/choice")
+    signer = key_signer()
+    plain = chains.Config.from_data(
+        {"artifacts.taskrun.storage": "oci", "artifacts.oci.storage": "oci"}
+    )
+    assert chains.sign_run(run, plain, registry=client, signer=signer).signed
+    verifier = signing.verifier_from_pem(signer.public_key_pem())
+    with pytest.raises(InputError) as caught:
+        verify.verify_signatures(client, image, verify.Keys([verifier]), options=LOGGED)
+    assert caught.value.field == "transparency_log"
+    ignored = verify.Keys([verifier], transparency_log=verify.UNSAFE_IGNORE_TLOG)
+    assert verify.verify_signatures(client, image, ignored, options=LOGGED).signatures
+    # without layer_tlog, a trusted root does not ask key-signed layers for a log entry
+    policy = _logged_policy(rekor, signer)
+    assert verify.verify_signatures(client, image, policy).signatures
