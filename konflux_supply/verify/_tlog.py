@@ -21,8 +21,18 @@ from konflux_supply.signing.rekor import (
     check_signature_entry,
     parse_cosign_bundle,
 )
+from konflux_supply.verify.policy import Identity, Keys
 
-__all__ = ["check_envelope_logged", "check_signature_logged"]
+__all__ = ["check_envelope_logged", "check_signature_logged", "layer_root"]
+
+
+def layer_root(signer: Keys | Identity, wanted: bool) -> TrustedRoot | None:
+    """The root layers are checked against (``VerifyOptions.layer_tlog``); ``None``: no check
+    (not wanted, ``UNSAFE_IGNORE_TLOG``, or keyless, whose layers are refused anyway)."""
+    log = signer.transparency_log if isinstance(signer, Keys) else None
+    if wanted and isinstance(signer, Keys) and log is None:
+        raise InputError("layer_tlog needs a transparency-log choice", field="transparency_log")
+    return log if wanted and isinstance(log, TrustedRoot) else None
 
 
 def _entry(annotations: Mapping[str, str]) -> RekorEntry:

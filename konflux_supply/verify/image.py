@@ -41,7 +41,7 @@ from konflux_supply.signing import Verifier, dsse, simple_signing
 from konflux_supply.signing.bundle import TrustedRoot, verify_key_bundle, verify_keyless_bundle
 from konflux_supply.signing.simple_signing import SimpleSigning
 from konflux_supply.verify._candidates import Candidate, Outcomes, candidates
-from konflux_supply.verify._tlog import check_envelope_logged, check_signature_logged
+from konflux_supply.verify._tlog import check_envelope_logged, check_signature_logged, layer_root
 from konflux_supply.verify.policy import Identity, Keys, Policy, Trust, trust_of
 
 __all__ = [
@@ -78,11 +78,9 @@ class VerifyOptions:
       transparency-log entries are judged is the policy's choice
       (:attr:`~konflux_supply.verify.Keys.transparency_log`, or an
       :class:`~konflux_supply.verify.Identity`'s trusted root).
-    * ``layer_tlog`` — cosign ``.sig``/``.att`` layers count only with a Rekor bundle
-      (``dev.sigstore.cosign/bundle``) that verifies under the policy's ``transparency_log``
-      and logs that very signature (cosign's key check without ``--insecure-ignore-tlog``;
-      Chains writes them with ``transparency.enabled``). Off by default: Chains' ``.sig``
-      layers carry none.
+    * ``layer_tlog`` — ``.sig``/``.att`` layers count only with a Rekor bundle verifying under
+      the policy's ``transparency_log`` for that very signature (cosign without
+      ``--insecure-ignore-tlog``); off by default: Chains' ``.sig`` layers carry none.
     """
 
     repository: Reference | None = None
@@ -386,7 +384,7 @@ def _verified(
             field="transparency_log",
             hint="Keys(…, transparency_log=TrustedRoot or UNSAFE_IGNORE_TLOG)",
         )
-    root = _layer_root(trust, options)
+    root = layer_root(trust.signer, options.layer_tlog)
     check = _check_signature if kind is Kind.SIGNATURE else _check_attestation
     found = candidates(
         registry,
@@ -402,13 +400,6 @@ def _verified(
         if result is not None:
             verified.append(result)
     return verified
-
-
-def _layer_root(trust: Trust, options: VerifyOptions) -> TrustedRoot | None:
-    log = trust.signer.transparency_log if isinstance(trust.signer, Keys) else None
-    if options.layer_tlog and isinstance(trust.signer, Keys) and log is None:
-        raise InputError("layer_tlog needs a transparency-log choice", field="transparency_log")
-    return log if options.layer_tlog and isinstance(log, TrustedRoot) else None
 
 
 def _failure(
