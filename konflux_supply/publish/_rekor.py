@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import certifi
 import requests
 import requests.utils
+import urllib3
 
 from konflux_supply.errors import BackendUnavailable, InputError, VerificationError
 from konflux_supply.models.dsse import Envelope
@@ -245,7 +246,8 @@ class RekorClient:
                     retry_after = _retry_after(response.headers.get("Retry-After"))
             except requests.exceptions.SSLError as error:
                 raise self._unavailable(f"TLS: {_first_line(error)}") from None
-            except (requests.RequestException, OSError) as error:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+                # reading ``response.raw`` bypasses requests' wrapping of urllib3's errors
                 cause = f"{type(error).__name__}: {_first_line(error)}"
                 continue
             if len(raw) > MAX_ENTRY_BYTES:
