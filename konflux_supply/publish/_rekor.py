@@ -25,6 +25,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
 from typing import Any
@@ -181,7 +182,7 @@ class RekorClient:
         self._checked(lambda: check_envelope_entry(entry, logs, envelope, pem))
         return entry
 
-    def _checked(self, check: Any) -> None:
+    def _checked(self, check: Callable[[], None]) -> None:
         try:
             check()
         except VerificationError as error:
@@ -212,7 +213,8 @@ class RekorClient:
     def _request(self, method: str, path: str, body: bytes | None) -> tuple[int, bytes, str | None]:
         """One call with retries: (status, body, Location) of the last answer."""
         url = self.url + path
-        proxies = requests.utils.get_environ_proxies(url)
+        loopback = is_loopback(urlsplit(url).hostname or "")
+        proxies = {} if loopback else requests.utils.get_environ_proxies(url)
         policy = self.retry
         headers = {"Accept": "application/json"}
         if body is not None:

@@ -293,7 +293,14 @@ def test_a_signature_stored_unlogged_is_logged_when_transparency_is_turned_on(
     layers = _layers(client, image, Kind.SIGNATURE)
     assert len(layers) == 2
     assert layers[0].data == layers[1].data
+    assert BUNDLE_ANNOTATION not in layers[0].annotations
+    assert BUNDLE_ANNOTATION in layers[1].annotations
     assert verify.verify_signatures(client, image, policy, options=LOGGED).signatures
+    # the attestation too: the envelope already stored is the one logged (no new signature)
+    attestations = _layers(client, image, Kind.ATTESTATION)
+    assert len(attestations) == 2
+    assert attestations[0].data == attestations[1].data
+    assert verify.verify_attestations(client, image, policy, options=LOGGED).attestations
 
 
 def test_publish_attach_signature_with_a_bundle_verifies(
