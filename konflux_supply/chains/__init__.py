@@ -14,7 +14,10 @@
 artifact was signed and stored; otherwise each artifact's status says what failed
 (``konflux-supply.dev/sign-status``), and calling :func:`sign_run` again redoes only that:
 what the run's annotations or the registry already hold under our key is never signed or
-pushed again (reference/chains.md §5; ADR 0060). :mod:`konflux_supply.chains.cluster` reads a
+pushed again (reference/chains.md §5; ADR 0060). With ``transparency.enabled`` every
+signature and attestation is logged in Rekor first and stored with cosign's Rekor bundle; an
+entry is trusted only once it verifies under the log's configured key, and a log that fails
+leaves the artifact ``failed`` (ADR 0081). :mod:`konflux_supply.chains.cluster` reads a
 run and its child TaskRuns from a cluster and patches the annotations back (extra
 ``kubernetes``). Guide: ``docs/chains.md``.
 """
@@ -42,6 +45,7 @@ from konflux_supply.chains._outcome import (
 )
 from konflux_supply.chains._sign import sign_run
 from konflux_supply.chains._signers import DEFAULT_SECRETS_DIR, Signers, load_from_secrets
+from konflux_supply.chains._transparency import TRANSPARENCY_UPLOAD
 
 __all__ = [
     "DEFAULT_BUILDER_ID",
@@ -54,6 +58,7 @@ __all__ = [
     "SIGN_STATUS",
     "STORAGE_BACKENDS",
     "TRANSPARENCY",
+    "TRANSPARENCY_UPLOAD",
     "ArtifactConfig",
     "ArtifactStatus",
     "Config",

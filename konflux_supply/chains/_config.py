@@ -4,20 +4,30 @@ Same keys, same defaults, same accepted values. Where Chains rejects a value (a 
 storage backend or signer it does not know), :class:`InputError` names the key. Where Chains
 silently ignores a value (a bool it cannot parse), we keep Chains' default and say so in
 ``warnings``; unknown keys are warnings too. What Chains accepts but this library cannot do
-honestly (storage backends other than ``tekton``/``oci``, transparency-log uploads, keyless
-Fulcio signing) is an :class:`InputError` naming the key: accepting it would end in runs that
-look signed and are not (reference/chains.md §5, issues #858/#1796).
+honestly (storage backends other than ``tekton``/``oci``, keyless Fulcio signing, a
+transparency log whose answers cannot be verified) is an :class:`InputError` naming the key:
+accepting it would end in runs that look signed (or logged) and are not (reference/chains.md
+§5, issues #858/#1796).
+
+Transparency (``transparency.enabled: "true"|"manual"``, ``transparency.url``, default
+``https://rekor.sigstore.dev``) needs the log's public key, because every entry the log
+returns is verified before it is trusted (ADR 0081): our own keys
+``transparency.public-key`` (PEM text, or the path of a PEM file) or
+``transparency.trust-served-key: "true"`` (trust what ``GET /api/v1/log/publicKey`` serves,
+over HTTPS or loopback only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from konflux_supply.errors import InputError
+from konflux_supply.publish import DEFAULT_REKOR_URL, check_rekor_trust, check_rekor_url
 
 __all__ = [
     "DEFAULT_BUILDER_ID",
@@ -42,6 +52,9 @@ _BUILD_TYPES = (DEFAULT_BUILD_TYPE, "https://tekton.dev/chains/v2/slsa-tekton")
 _ENCODINGS = ("dsse", "sigstore-bundle")
 #: Our own key (not Chains'): sign and store runs that did not succeed.
 SIGN_FAILED_RUNS_KEY = "sign-failed-runs"
+#: Our own keys (not Chains'): how the transparency log's answers are verified.
+TRANSPARENCY_KEY_KEY = "transparency.public-key"
+TRANSPARENCY_TRUST_SERVED_KEY = "transparency.trust-served-key"
 
 #: Keys Chains reads that have no effect here (backends we do not implement keep their
 #: settings; a warning says they are unused).
@@ -73,7 +86,6 @@ _UNUSED_KEYS = frozenset(
         "signers.x509.identity.token.file",
         "signers.x509.tuf.mirror.url",
         "filter.managed-by",
-        "transparency.url",
     }
 )
 _KNOWN_KEYS = (
@@ -93,6 +105,9 @@ _KNOWN_KEYS = (
         "signers.kms.kmsref",
         "signers.x509.fulcio.enabled",
         "transparency.enabled",
+        "transparency.url",
+        TRANSPARENCY_KEY_KEY,
+        TRANSPARENCY_TRUST_SERVED_KEY,
         SIGN_FAILED_RUNS_KEY,
     }
 )
@@ -123,6 +138,11 @@ class Config:
     Build it with :meth:`from_configmap` (validated as Chains validates, plus what this
     library refuses); constructing it directly skips those checks, and whatever is wrong
     (an unknown format) then shows up as a failed artifact in the sign outcome.
+
+    ``transparency`` is on for ``transparency.enabled: "true"`` and ``"manual"``
+    (``transparency_manual``: only runs annotated ``chains.tekton.dev/transparency-upload:
+    "true"`` are logged); ``transparency_public_key`` (PEM) or
+    ``transparency_trust_served_key`` says how the log's answers are verified.
     """
 
     taskrun: ArtifactConfig = ArtifactConfig("in-toto", frozenset({"tekton"}))
@@ -135,6 +155,10 @@ class Config:
     oci_encoding: str = "dsse"
     kms_ref: str = ""
     transparency: bool = False
+    transparency_manual: bool = False
+    transparency_url: str = DEFAULT_REKOR_URL
+    transparency_public_key: bytes | None = field(default=None, repr=False)
+    transparency_trust_served_key: bool = False
     sign_failed_runs: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -235,6 +259,48 @@ def _bool(data: dict[str, str], key: str, default: bool, warnings: list[str]) ->
     return default
 
 
+def _public_key(value: str) -> bytes:
+    if "-----BEGIN" in value:
+        return value.encode()
+    try:
+        return Path(value).read_bytes()
+    except OSError as error:
+        raise InputError(
+            f"neither PEM text nor a readable file: {error.strerror}", field=TRANSPARENCY_KEY_KEY
+        ) from None
+
+
+def _transparency(data: dict[str, str], warnings: list[str]) -> dict[str, Any]:
+    """The ``transparency_*`` fields; checked only when transparency is on (as Chains reads
+    ``transparency.url`` only then)."""
+    enabled = data.get("transparency.enabled", "false")
+    if enabled not in ("true", "manual", "false"):
+        warnings.append(
+            f"transparency.enabled: {enabled!r} is not true, manual or false; Chains reads it "
+            "as false"
+        )
+    trust_served = _bool(data, TRANSPARENCY_TRUST_SERVED_KEY, False, warnings)
+    if enabled not in ("true", "manual"):
+        return {}
+    url = check_rekor_url(data.get("transparency.url", DEFAULT_REKOR_URL))
+    key = _public_key(data[TRANSPARENCY_KEY_KEY]) if TRANSPARENCY_KEY_KEY in data else None
+    check_rekor_trust(url, key, trust_served)
+    if data.get("storage.oci.encoding-format") == "sigstore-bundle":
+        raise InputError(
+            "logging sigstore-bundle attachments in a transparency log is not implemented by "
+            "konflux-supply (only the dsse encoding's .sig/.att layers carry Rekor bundles)",
+            field="transparency.enabled",
+            hint='use storage.oci.encoding-format: "dsse", or transparency.enabled: "false"',
+        )
+    return {
+        "transparency": True,
+        "transparency_manual": enabled == "manual",
+        "transparency_url": url,
+        "transparency_public_key": key,
+        "transparency_trust_served_key": trust_served,
+    }
+
+
 def _parse(data: dict[str, str]) -> Config:
     warnings: list[str] = []
     for key in sorted(data):
@@ -264,14 +330,7 @@ def _parse(data: dict[str, str]) -> Config:
         ),
     )
     _choice(data, "storage.pubsub.provider", ("inmemory", "kafka"), "")
-    transparency = data.get("transparency.enabled", "false")
-    if transparency in ("true", "manual"):
-        raise InputError(
-            f"{transparency!r}: uploading to a transparency log (Rekor) is not implemented by "
-            "konflux-supply, and a run must not look logged when it is not",
-            field="transparency.enabled",
-            hint='set transparency.enabled: "false" (key-based signatures, as Konflux uses them)',
-        )
+    transparency = _transparency(data, warnings)
     if _bool(data, "signers.x509.fulcio.enabled", False, warnings):
         raise InputError(
             "keyless (Fulcio) signing is not implemented by konflux-supply",
@@ -288,7 +347,7 @@ def _parse(data: dict[str, str]) -> Config:
         oci_insecure=_bool(data, "storage.oci.repository.insecure", False, warnings),
         oci_encoding=_choice(data, "storage.oci.encoding-format", _ENCODINGS, "dsse"),
         kms_ref=data.get("signers.kms.kmsref", ""),
-        transparency=False,
+        **transparency,
         sign_failed_runs=_bool(data, SIGN_FAILED_RUNS_KEY, False, warnings),
         warnings=tuple(warnings),
     )

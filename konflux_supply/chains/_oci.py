@@ -24,7 +24,7 @@ from konflux_supply.oci import (
     read_attachments,
     read_bundles,
 )
-from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
+from konflux_supply.oci.cosign import BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from konflux_supply.signing import Signer, Verifier, dsse
 
 __all__ = ["COSIGN_SIGN_PREDICATE", "OciStore", "describe", "image_reference"]
@@ -76,17 +76,15 @@ class OciStore:
 
     # -- reading what is there -------------------------------------------------------------
 
-    def find_signature(
+    def signature_layers(
         self, registry: Registry, image: Reference, payload: bytes, verifier: Verifier
-    ) -> tuple[bool, bytes | None]:
-        """Whether ``image`` already holds its signature by our key, and (``.sig`` mode) that
-        signature over ``payload``, to be reused for the other backends."""
-        if self.bundles:
-            statement = self._sign_statement(image)
-            return self._find_bundle(registry, image, statement, verifier) is not None, None
+    ) -> list[tuple[bytes, str | None]]:
+        """The ``.sig`` layers holding ``payload`` with a signature by our key: each
+        signature, with the layer's Rekor bundle annotation (``None`` when absent)."""
         found = read_attachments(
             registry, image, Kind.SIGNATURE, repository=self.options.repository
         )
+        out: list[tuple[bytes, str | None]] = []
         for layer in found.layers:
             if layer.descriptor.media_type != SIMPLE_SIGNING or layer.data != payload:
                 continue
@@ -96,18 +94,29 @@ class OciStore:
             except (binascii.Error, ValueError):
                 continue
             if signature and _verifies(verifier, signature, payload):
-                return True, signature
-        return False, None
+                out.append((signature, layer.annotations.get(BUNDLE_ANNOTATION)))
+        return out
 
-    def find_envelope(
+    def find_signature(
         self, registry: Registry, image: Reference, payload: bytes, verifier: Verifier
-    ) -> Envelope | None:
-        """A DSSE envelope of ``payload`` by our key already stored for ``image``."""
+    ) -> tuple[bool, bytes | None]:
+        """Whether ``image`` already holds its signature by our key, and (``.sig`` mode) that
+        signature over ``payload``, to be reused for the other backends."""
         if self.bundles:
-            return self._find_bundle(registry, image, payload, verifier)
+            statement = self._sign_statement(image)
+            return self._find_bundle(registry, image, statement, verifier) is not None, None
+        layers = self.signature_layers(registry, image, payload, verifier)
+        return (True, layers[0][0]) if layers else (False, None)
+
+    def envelope_layers(
+        self, registry: Registry, image: Reference, payload: bytes, verifier: Verifier
+    ) -> list[tuple[Envelope, str | None]]:
+        """The ``.att`` layers holding a DSSE envelope of ``payload`` by our key, each with
+        the layer's Rekor bundle annotation (``None`` when absent)."""
         found = read_attachments(
             registry, image, Kind.ATTESTATION, repository=self.options.repository
         )
+        out: list[tuple[Envelope, str | None]] = []
         for layer in found.layers:
             if layer.data is None:
                 continue
@@ -116,8 +125,17 @@ class OciStore:
             except InputError:
                 continue
             if _envelope_holds(envelope, payload, verifier):
-                return envelope
-        return None
+                out.append((envelope, layer.annotations.get(BUNDLE_ANNOTATION)))
+        return out
+
+    def find_envelope(
+        self, registry: Registry, image: Reference, payload: bytes, verifier: Verifier
+    ) -> Envelope | None:
+        """A DSSE envelope of ``payload`` by our key already stored for ``image``."""
+        if self.bundles:
+            return self._find_bundle(registry, image, payload, verifier)
+        layers = self.envelope_layers(registry, image, payload, verifier)
+        return layers[0][0] if layers else None
 
     def _find_bundle(
         self, registry: Registry, image: Reference, payload: bytes, verifier: Verifier
@@ -137,9 +155,17 @@ class OciStore:
     # -- writing ---------------------------------------------------------------------------
 
     def store_signature(
-        self, registry: Registry, image: Reference, payload: bytes, signature: bytes, signer: Signer
+        self,
+        registry: Registry,
+        image: Reference,
+        payload: bytes,
+        signature: bytes,
+        signer: Signer,
+        *,
+        bundle: str | None = None,
     ) -> str:
-        """Store an image signature; returns where it went."""
+        """Store an image signature (``bundle``: its Rekor bundle annotation); returns where
+        it went."""
         if self.bundles:
             statement = self._sign_statement(image)
             envelope = dsse.sign(statement, signer, IN_TOTO_PAYLOAD_TYPE)
@@ -152,16 +178,26 @@ class OciStore:
             options=self.options,
             certificate=b"",
             chain=b"",
+            bundle=bundle,
         )
         return published.location
 
     def store_envelope(
-        self, registry: Registry, image: Reference, envelope: Envelope, signer: Signer
+        self,
+        registry: Registry,
+        image: Reference,
+        envelope: Envelope,
+        signer: Signer,
+        *,
+        bundle: str | None = None,
     ) -> str:
-        """Store a signed statement about ``image``; returns where it went."""
+        """Store a signed statement about ``image`` (``bundle``: its Rekor bundle annotation);
+        returns where it went."""
         if self.bundles:
             return self._push_bundle(registry, image, envelope, signer)
-        published = publish.attest_statement(registry, image, envelope, options=self.options)
+        published = publish.attest_statement(
+            registry, image, envelope, options=self.options, bundle=bundle
+        )
         return published.location
 
     def _push_bundle(

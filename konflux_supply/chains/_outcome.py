@@ -64,7 +64,9 @@ class ArtifactStatus:
     or one image (``oci``), keyed as Chains keys it (``taskrun-<uid>``, ``<name>@<digest>``).
 
     ``payload`` is the exact bytes signed; ``signature`` the DSSE envelope JSON (provenance)
-    or the raw signature (image); both ``None`` when nothing was signed.
+    or the raw signature (image); both ``None`` when nothing was signed. ``transparency`` is
+    where the transparency log holds the signature (``<url>/api/v1/log/entries?logIndex=<n>``,
+    a verified entry) when the run is logged; the entry is also a ``rekor`` store.
     """
 
     kind: str
@@ -74,6 +76,7 @@ class ArtifactStatus:
     stores: tuple[StoreResult, ...] = ()
     payload: bytes | None = field(default=None, repr=False)
     signature: bytes | None = field(default=None, repr=False)
+    transparency: str | None = None
 
     @property
     def done(self) -> bool:
@@ -90,6 +93,8 @@ class ArtifactStatus:
             out["cause"] = self.cause
         if self.stores:
             out["stores"] = [store.to_json() for store in self.stores]
+        if self.transparency is not None:
+            out["transparency"] = self.transparency
         return out
 
 
@@ -100,7 +105,10 @@ class SignOutcome:
     ``signed`` is true only when every configured artifact was signed **and** stored
     everywhere its configuration says (reference/chains.md §5: Chains says ``true`` after a
     config error, and ``failed`` after a partial success). ``annotations`` are the ``tekton``
-    storage annotations to add (only those not already on the run).
+    storage annotations to add (only those not already on the run), and
+    ``chains.tekton.dev/transparency`` when it changes. ``transparency`` is that annotation's
+    value as Chains sets it: the log entry of the last artifact logged (``None``: the run is
+    not logged).
     """
 
     run: str
@@ -111,6 +119,7 @@ class SignOutcome:
     skipped_run: str | None = None
     run_result: str = "succeeded"
     warnings: tuple[str, ...] = ()
+    transparency: str | None = None
 
     @property
     def signed(self) -> bool:
@@ -143,7 +152,8 @@ class SignOutcome:
         * ``konflux-supply.dev/sign-status``: the per-artifact status whenever the run is not
           fully signed (removed again once it is).
 
-        ``chains.tekton.dev/transparency`` is never set: nothing is uploaded to a log.
+        * ``chains.tekton.dev/transparency`` (with ``transparency.enabled``): the last log
+          entry, as Chains sets it, whether or not the run is fully signed.
         """
         patch: dict[str, str | None] = dict(self.annotations)
         if self.signed:
@@ -173,4 +183,6 @@ class SignOutcome:
         }
         if self.skipped_run is not None:
             out["skipped"] = self.skipped_run
+        if self.transparency is not None:
+            out["transparency"] = self.transparency
         return out

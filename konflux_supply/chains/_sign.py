@@ -2,57 +2,35 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from konflux_supply import provenance, publish, signing
-from konflux_supply.chains._config import ArtifactConfig, Config
+from konflux_supply.chains._config import Config
+from konflux_supply.chains._context import PREFIX, Context, b64, disabled, state, unb64
+from konflux_supply.chains._image import sign_images
 from konflux_supply.chains._oci import OciStore, describe, image_reference
 from konflux_supply.chains._outcome import (
     RETRIES,
     SIGN_STATUS,
+    TRANSPARENCY,
     ArtifactStatus,
     SignOutcome,
-    State,
     StoreResult,
 )
 from konflux_supply.chains._signers import Signers
+from konflux_supply.chains._transparency import TransparencyLogger, client_for, failure, wanted
 from konflux_supply.errors import InputError, KonfluxSupplyError, VerificationError
 from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
 from konflux_supply.oci import Reference, Registry, RegistryOptions, RegistryPool, parse_reference
-from konflux_supply.signing import Signer, Verifier, dsse, simple_signing
+from konflux_supply.publish import RekorClient
+from konflux_supply.signing import Signer, Verifier, dsse
+from konflux_supply.signing.rekor import RekorEntry
 
 __all__ = ["sign_run"]
 
-_PREFIX = "chains.tekton.dev/"
 _DEFAULT_SIGNERS = Signers()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _unb64(value: str | None) -> bytes | None:
-    if not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _tekton_annotations(key: str, payload: bytes, signature: bytes) -> dict[str, str]:
-    """reference/chains.md §3.5: base64 payload and signature; cert and chain empty with keys."""
-    return {
-        f"{_PREFIX}payload-{key}": _b64(payload),
-        f"{_PREFIX}signature-{key}": _b64(signature),
-        f"{_PREFIX}cert-{key}": "",
-        f"{_PREFIX}chain-{key}": "",
-    }
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -91,59 +69,12 @@ def _run_result(status: Mapping[str, Any]) -> str:
     return "running" if not status.get("completionTime") else "succeeded"
 
 
-@dataclass
-class _Context:
-    config: Config
-    registry_for: Callable[[Reference], Registry]
-    signer_for: Callable[[str], Signer]
-    store: OciStore
-    existing: dict[str, str]
-    annotations: dict[str, str] = field(default_factory=dict)
-    verifiers: dict[int, tuple[Verifier, str]] = field(default_factory=dict)
-
-    def key_of(self, signer: Signer) -> tuple[Verifier, str]:
-        found = self.verifiers.get(id(signer))
-        if found is None:
-            pem = signer.public_key_pem()
-            found = (signing.verifier_from_pem(pem), signing.keyid(pem))
-            self.verifiers[id(signer)] = found
-        return found
-
-    def tekton(self, key: str, payload: bytes, signature: bytes) -> StoreResult:
-        wanted = _tekton_annotations(key, payload, signature)
-        location = f"{_PREFIX}signature-{key}"
-        if all(self.existing.get(k) == v for k, v in wanted.items()):
-            return StoreResult("tekton", location, written=False)
-        self.annotations.update(wanted)
-        return StoreResult("tekton", location, written=True)
-
-
-def _signer(ctx: _Context, art: ArtifactConfig) -> Signer:
-    return ctx.signer_for(art.signer)
-
-
-def _state(signature: object, stores: list[StoreResult]) -> tuple[State, str | None]:
-    errors = [s.error for s in stores if s.error is not None]
-    if not errors:
-        return "stored", None
-    cause = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
-    return ("signed" if signature is not None else "failed"), cause
-
-
-def _disabled(art: ArtifactConfig) -> str | None:
-    if art.signer == "none":
-        return "signer is none"
-    if not art.storage:
-        return 'storage is ""'
-    return None
-
-
 def _sign_provenance(
-    ctx: _Context, run: Mapping[str, Any], kind: str, uid: str, children: Iterable[Any]
+    ctx: Context, run: Mapping[str, Any], kind: str, uid: str, children: Iterable[Any]
 ) -> tuple[ArtifactStatus, tuple[str, ...]]:
     art = ctx.config.artifact(kind)
     key = f"{kind}-{uid}"
-    off = _disabled(art)
+    off = disabled(art)
     if off is not None:
         return ArtifactStatus(kind, key, "skipped", off), ()
     if art.format not in provenance.FORMATS:
@@ -157,58 +88,96 @@ def _sign_provenance(
             deep_inspection=art.deep_inspection,
             children=children,
         )
-        signer = _signer(ctx, art)
+        signer = ctx.signer(art)
         verifier, keyid = ctx.key_of(signer)
+        pem = signer.public_key_pem()
     except KonfluxSupplyError as error:
         return ArtifactStatus(kind, key, "failed", describe(error)), ()
     payload = statement.to_json()
     envelope = _existing_envelope(ctx, key, payload, verifier)
     stores: list[StoreResult] = []
     pending: list[Reference] = []
-    if "oci" in art.storage:
-        if not statement.subject:
-            stores.append(
-                StoreResult("oci", "", error="the statement has no subject to attach it to")
-            )
-        for subject in statement.subject:
-            name = f"{subject.name}@sha256:{subject.digest.get('sha256', '')}"
-            try:
-                image = image_reference(subject.name, f"sha256:{subject.digest.get('sha256', '')}")
-                found = ctx.store.find_envelope(ctx.registry_for(image), image, payload, verifier)
-            except KonfluxSupplyError as error:
-                stores.append(StoreResult("oci", name, error=describe(error)))
-                continue
-            if found is None:
-                pending.append(image)
-            else:
-                envelope = envelope or found
-                stores.append(StoreResult("oci", name, written=False))
+    logged: tuple[Envelope, RekorEntry] | None = None
+    unlogged: Envelope | None = None
     try:
+        if "oci" in art.storage:
+            if not statement.subject:
+                stores.append(
+                    StoreResult("oci", "", error="the statement has no subject to attach it to")
+                )
+            for subject in statement.subject:
+                sha = subject.digest.get("sha256", "")
+                name = f"{subject.name}@sha256:{sha}"
+                try:
+                    image = image_reference(subject.name, f"sha256:{sha}")
+                    found = _stored_envelopes(ctx, image, payload, verifier)
+                except KonfluxSupplyError as error:
+                    stores.append(StoreResult("oci", name, error=describe(error)))
+                    continue
+                present = bool(found)
+                if ctx.tlog is not None:  # only a layer whose Rekor bundle verifies counts
+                    entries = [(e, ctx.tlog.existing_envelope(b, e, pem)) for e, b in found]
+                    done = [(e, entry) for e, entry in entries if entry is not None]
+                    present = bool(done)
+                    logged = logged or (done[0] if done else None)
+                unlogged = unlogged or (found[0][0] if found else None)
+                if present:
+                    stores.append(StoreResult("oci", name, written=False))
+                else:
+                    pending.append(image)
+        entry: RekorEntry | None = None
+        if logged is not None:
+            envelope, entry = logged
+        envelope = envelope or unlogged
         if envelope is None and (pending or "tekton" in art.storage):
             envelope = dsse.sign(payload, signer, IN_TOTO_PAYLOAD_TYPE, keyid=keyid)
     except KonfluxSupplyError as error:
         return ArtifactStatus(kind, key, "failed", describe(error), tuple(stores), payload), ()
+    if ctx.tlog is not None and envelope is not None and entry is None:
+        try:
+            entry = ctx.tlog.log_envelope(envelope, pem)
+        except KonfluxSupplyError as error:
+            status = ArtifactStatus(
+                kind, key, "failed", failure(error), tuple(stores), payload, envelope.to_json()
+            )
+            return status, statement.warnings
+    bundle = entry.cosign_bundle() if entry is not None else None
     for image in pending:
         assert envelope is not None
         try:
-            where = ctx.store.store_envelope(ctx.registry_for(image), image, envelope, signer)
+            where = ctx.store.store_envelope(
+                ctx.registry_for(image), image, envelope, signer, bundle=bundle
+            )
             stores.append(StoreResult("oci", where, written=True))
         except KonfluxSupplyError as error:
             stores.append(StoreResult("oci", f"{image.name}@{image.digest}", error=describe(error)))
     signature = envelope.to_json() if envelope is not None else None
     if "tekton" in art.storage and signature is not None:
         stores.insert(0, ctx.tekton(key, payload, signature))
-    state, cause = _state(signature, stores)
-    status = ArtifactStatus(kind, key, state, cause, tuple(stores), payload, signature)
+    if entry is not None:
+        stores.append(ctx.logged(entry))
+    outcome, cause = state(signature, stores)
+    url = entry.url(ctx.tlog.url) if entry is not None and ctx.tlog is not None else None
+    status = ArtifactStatus(kind, key, outcome, cause, tuple(stores), payload, signature, url)
     return status, statement.warnings
 
 
+def _stored_envelopes(
+    ctx: Context, image: Reference, payload: bytes, verifier: Verifier
+) -> list[tuple[Envelope, str | None]]:
+    registry = ctx.registry_for(image)
+    if ctx.store.bundles:
+        found = ctx.store.find_envelope(registry, image, payload, verifier)
+        return [] if found is None else [(found, None)]
+    return ctx.store.envelope_layers(registry, image, payload, verifier)
+
+
 def _existing_envelope(
-    ctx: _Context, key: str, payload: bytes, verifier: Verifier
+    ctx: Context, key: str, payload: bytes, verifier: Verifier
 ) -> Envelope | None:
-    if ctx.existing.get(f"{_PREFIX}payload-{key}") != _b64(payload):
+    if ctx.existing.get(f"{PREFIX}payload-{key}") != b64(payload):
         return None
-    raw = _unb64(ctx.existing.get(f"{_PREFIX}signature-{key}"))
+    raw = unb64(ctx.existing.get(f"{PREFIX}signature-{key}"))
     if raw is None:
         return None
     try:
@@ -217,59 +186,6 @@ def _existing_envelope(
     except (InputError, VerificationError):
         return None
     return envelope if envelope.payload_bytes == payload else None
-
-
-def _sign_image(ctx: _Context, repository: str, digest: str) -> ArtifactStatus:
-    art = ctx.config.oci
-    key = f"{repository}@{digest}"
-    short = digest.removeprefix("sha256:")[:12]
-    try:
-        signer = _signer(ctx, art)
-        verifier, _ = ctx.key_of(signer)
-        payload = simple_signing.payload(repository, digest)
-        image = image_reference(repository, digest)
-    except KonfluxSupplyError as error:
-        return ArtifactStatus("oci", key, "failed", describe(error))
-    signature: bytes | None = None
-    if ctx.existing.get(f"{_PREFIX}payload-{short}") == _b64(payload):
-        candidate = _unb64(ctx.existing.get(f"{_PREFIX}signature-{short}"))
-        try:
-            if candidate is not None:
-                verifier.verify(candidate, payload)
-                signature = candidate
-        except (InputError, VerificationError):
-            signature = None
-    stores: list[StoreResult] = []
-    missing = False
-    if "oci" in art.storage:
-        try:
-            present, found = ctx.store.find_signature(
-                ctx.registry_for(image), image, payload, verifier
-            )
-            signature = signature or found
-            if present:
-                stores.append(StoreResult("oci", key, written=False))
-            missing = not present
-        except KonfluxSupplyError as error:
-            stores.append(StoreResult("oci", key, error=describe(error)))
-    try:
-        if signature is None and (missing or "tekton" in art.storage):
-            signature = signer.sign(payload)
-    except KonfluxSupplyError as error:
-        return ArtifactStatus("oci", key, "failed", describe(error), tuple(stores), payload)
-    if missing:
-        assert signature is not None
-        try:
-            where = ctx.store.store_signature(
-                ctx.registry_for(image), image, payload, signature, signer
-            )
-            stores.append(StoreResult("oci", where, written=True))
-        except KonfluxSupplyError as error:
-            stores.append(StoreResult("oci", key, error=describe(error)))
-    if "tekton" in art.storage and signature is not None:
-        stores.insert(0, ctx.tekton(short, payload, signature))
-    state, cause = _state(signature, stores)
-    return ArtifactStatus("oci", key, state, cause, tuple(stores), payload, signature)
 
 
 def _retries(annotations: Mapping[str, str]) -> int | None:
@@ -315,6 +231,7 @@ def sign_run(
     signer: Signer | Signers | None = None,
     publish_options: publish.PublishOptions | None = None,
     now: datetime.datetime | None = None,
+    transparency: RekorClient | None = None,
 ) -> SignOutcome:
     """Sign a finished TaskRun or PipelineRun as Chains would, and store what is missing.
 
@@ -332,8 +249,16 @@ def sign_run(
     process-wide cache reading ``/etc/signing-secrets``). ``publish_options``: the append
     policy and Docker media types (``storage.oci.repository`` comes from ``config``).
 
-    Only :class:`InputError` escapes (the run is not an object); every other problem is an
-    artifact status in the :class:`SignOutcome`.
+    With ``transparency.enabled`` (``manual``: runs annotated
+    ``chains.tekton.dev/transparency-upload: "true"``), every signature and attestation is
+    logged in the transparency log before it is stored, and stored with cosign's Rekor bundle
+    annotation; an entry is trusted only once its SET and body verify. A ``.sig``/``.att``
+    layer whose bundle verifies is not logged again. A log that fails makes that artifact
+    ``failed`` and nothing of it is stored. ``transparency``: the client to use (default: a
+    process-wide one per log configuration).
+
+    Only :class:`InputError` escapes (the run is not an object, a configuration this call
+    cannot use); every other problem is an artifact status in the :class:`SignOutcome`.
     """
     if not isinstance(run, Mapping):
         raise InputError("the run must be a JSON object", field="run")
@@ -380,13 +305,25 @@ def sign_run(
             )
         except InputError as error:
             raise InputError(error.message, field="storage.oci.repository") from None
+    bundles = config.oci_encoding == "sigstore-bundle"
+    client: RekorClient | None = None
+    if wanted(config, existing):
+        if bundles:
+            raise InputError(
+                "logging sigstore-bundle attachments in a transparency log is not implemented",
+                field="transparency.enabled",
+            )
+        if transparency is not None and not isinstance(transparency, RekorClient):
+            raise InputError("transparency must be a RekorClient", field="transparency")
+        client = transparency or client_for(config)
     opened: list[RegistryPool] = []
-    ctx = _Context(
+    ctx = Context(
         config=config,
         registry_for=_registry_for(registry, config, opened),
         signer_for=_signer_for(signer, config),
-        store=OciStore(options, bundles=config.oci_encoding == "sigstore-bundle", now=now),
+        store=OciStore(options, bundles=bundles, now=now),
         existing=existing,
+        tlog=TransparencyLogger(client) if client is not None else None,
     )
     try:
         artifacts: list[ArtifactStatus] = []
@@ -394,10 +331,13 @@ def sign_run(
         artifacts.append(first)
         warnings.extend(more)
         if kind == "taskrun":
-            artifacts.extend(_sign_images(ctx, run))
+            artifacts.extend(sign_images(ctx, run))
     finally:
         for pool in opened:
             pool.close()
+    logged = [a.transparency for a in artifacts if a.transparency is not None]
+    if logged and existing.get(TRANSPARENCY) != logged[-1]:
+        ctx.annotations[TRANSPARENCY] = logged[-1]
     return SignOutcome(
         run=name,
         artifacts=tuple(artifacts),
@@ -406,6 +346,7 @@ def sign_run(
         previous_status=SIGN_STATUS in existing,
         run_result=result,
         warnings=tuple(dict.fromkeys(warnings)),
+        transparency=logged[-1] if logged else None,
     )
 
 
@@ -419,14 +360,3 @@ def _without_own_annotations(run: Mapping[str, Any]) -> Mapping[str, Any]:
         return run
     kept = {k: v for k, v in annotations.items() if k != SIGN_STATUS}
     return {**run, "metadata": {**metadata, "annotations": kept}}
-
-
-def _sign_images(ctx: _Context, run: Mapping[str, Any]) -> list[ArtifactStatus]:
-    off = _disabled(ctx.config.oci)
-    if off is not None:
-        return [ArtifactStatus("oci", "*", "skipped", off)]
-    try:
-        images = provenance.oci_images(run)
-    except KonfluxSupplyError as error:
-        return [ArtifactStatus("oci", "*", "failed", describe(error))]
-    return [_sign_image(ctx, repository, digest) for repository, digest in images]

@@ -189,6 +189,12 @@ def sign_run_command(
 
     Prints the outcome: each artifact's state (stored, signed, skipped, failed with the cause)
     and the annotations to patch onto the run.
+
+    With transparency.enabled ("true", or "manual" for runs annotated
+    chains.tekton.dev/transparency-upload: "true") every signature and attestation is logged
+    in the Rekor log at transparency.url first, and its entry verified with the log's key
+    (transparency.public-key, or transparency.trust-served-key: "true"); a log that fails
+    leaves the artifact failed, never signed.
     """
     from konflux_supply import chains, oci, publish
 

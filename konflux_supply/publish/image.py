@@ -32,6 +32,7 @@ from konflux_supply.models.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope
 from konflux_supply.models.oci import Descriptor
 from konflux_supply.oci import Kind, Layer, Reference, Registry
 from konflux_supply.oci.cosign import (
+    BUNDLE_ANNOTATION,
     CERTIFICATE_ANNOTATION,
     CHAIN_ANNOTATION,
     DSSE_ENVELOPE,
@@ -131,13 +132,15 @@ def attach_signature(
     options: PublishOptions | None = None,
     certificate: bytes | None = None,
     chain: bytes | None = None,
+    bundle: str | None = None,
 ) -> Published:
     """``cosign attach signature``: store a simple-signing ``payload`` signed elsewhere.
 
     The payload must be for ``subject``'s digest (else :class:`InputError`, nothing written).
     ``certificate``/``chain`` (PEM) become the cosign annotations when given (``b""`` writes
-    them empty, as Tekton Chains does for key-based signers). The signature is not checked
-    here: the caller made it (a verifier reads it back).
+    them empty, as Tekton Chains does for key-based signers); ``bundle`` is cosign's Rekor
+    bundle annotation (``dev.sigstore.cosign/bundle``, see ``LogEntry.cosign_bundle``). The
+    signature is not checked here: the caller made it (a verifier reads it back).
     """
     opts = options or PublishOptions()
     subject = resolved(registry, subject, require=opts.require_image)
@@ -154,6 +157,8 @@ def attach_signature(
         annotations[CERTIFICATE_ANNOTATION] = certificate.decode()
     if chain is not None:
         annotations[CHAIN_ANNOTATION] = chain.decode()
+    if bundle is not None:
+        annotations[BUNDLE_ANNOTATION] = bundle
     layer = Layer(SIMPLE_SIGNING, bytes(payload), annotations)
     return store(registry, subject, Kind.SIGNATURE, layer, opts)
 
@@ -251,6 +256,7 @@ def attest_statement(
     signer: Signer | None = None,
     *,
     options: PublishOptions | None = None,
+    bundle: str | None = None,
 ) -> Published:
     """Store an in-toto statement about ``subject`` as a ``.att`` layer (or referrer).
 
@@ -259,6 +265,7 @@ def attest_statement(
     needed; the envelope is stored as it is). Either way the statement must name the image's
     digest among its subjects and carry a ``predicateType``, which becomes the layer's
     ``predicateType`` annotation; otherwise :class:`InputError` and nothing is written.
+    ``bundle``: cosign's Rekor bundle annotation for the ``.att`` layer (not for referrers).
     """
     opts = options or PublishOptions()
     subject = resolved(registry, subject, require=opts.require_image)
@@ -285,4 +292,8 @@ def attest_statement(
     if opts.referrers and signer is not None:  # as cosign: a Sigstore bundle referrer
         return store_bundle(registry, subject, dsse_bundle(envelope, signer), predicate_type, opts)
     layer = attestation_layer(envelope, predicate_type)
+    if bundle is not None:
+        layer = Layer(
+            layer.media_type, layer.data, {**layer.annotations, BUNDLE_ANNOTATION: bundle}
+        )
     return store(registry, subject, Kind.ATTESTATION, layer, opts)

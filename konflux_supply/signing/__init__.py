@@ -24,7 +24,7 @@ asked for :data:`SECRET_PASSWORD` (cosign key files), :data:`SECRET_PKCS11_PIN` 
 from __future__ import annotations
 
 # Public submodules, importable as attributes: ``signing.dsse.sign(...)``.
-from konflux_supply.signing import blob, bundle, dsse, simple_signing
+from konflux_supply.signing import blob, bundle, dsse, rekor, simple_signing
 from konflux_supply.signing._backends import register_backend, registered_schemes
 from konflux_supply.signing._keyfile import ScryptParams
 from konflux_supply.signing._keypair import (
@@ -91,6 +91,7 @@ __all__ = [
     "public_key_pem",
     "register_backend",
     "registered_schemes",
+    "rekor",
     "signer_from_pem",
     "signer_from_private_key",
     "simple_signing",

@@ -38,9 +38,10 @@ from konflux_supply.oci import Kind, Reference, Registry, list_referrers, resolv
 from konflux_supply.oci.cosign import SIGNATURE_ANNOTATION
 from konflux_supply.oci.referrers import BUNDLE_MEDIA_TYPE_PREFIX
 from konflux_supply.signing import Verifier, dsse, simple_signing
-from konflux_supply.signing.bundle import verify_key_bundle, verify_keyless_bundle
+from konflux_supply.signing.bundle import TrustedRoot, verify_key_bundle, verify_keyless_bundle
 from konflux_supply.signing.simple_signing import SimpleSigning
 from konflux_supply.verify._candidates import Candidate, Outcomes, candidates
+from konflux_supply.verify._tlog import check_envelope_logged, check_signature_logged, layer_root
 from konflux_supply.verify.policy import Identity, Keys, Policy, Trust, trust_of
 
 __all__ = [
@@ -77,12 +78,16 @@ class VerifyOptions:
       transparency-log entries are judged is the policy's choice
       (:attr:`~konflux_supply.verify.Keys.transparency_log`, or an
       :class:`~konflux_supply.verify.Identity`'s trusted root).
+    * ``layer_tlog`` — ``.sig``/``.att`` layers count only with a Rekor bundle verifying under
+      the policy's ``transparency_log`` for that very signature (cosign without
+      ``--insecure-ignore-tlog``); off by default: Chains' ``.sig`` layers carry none.
     """
 
     repository: Reference | None = None
     referrers: bool = True
     bundles: bool = False
     require_image: bool = True
+    layer_tlog: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,9 @@ def _bundle_statement(
     return payload, _statement(payload, digest)
 
 
-def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> VerifiedSignature:
+def _check_signature(
+    candidate: Candidate, image: Reference, trust: Trust, root: TrustedRoot | None = None
+) -> VerifiedSignature:
     data, layer = _content(candidate)
     digest = image.digest or ""
     if candidate.source == "bundle":
@@ -317,6 +324,8 @@ def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> Ve
     except (binascii.Error, ValueError):
         raise VerificationError("the signature annotation is not base64") from None
     _verify_raw(_keys_of(trust), signature, data)
+    if root is not None:
+        check_signature_logged(candidate.annotations, root, _keys_of(trust), data, signature)
     try:
         claims = simple_signing.parse(data)
     except InputError as error:
@@ -329,7 +338,9 @@ def _check_signature(candidate: Candidate, image: Reference, trust: Trust) -> Ve
     return VerifiedSignature(data, claims, layer, candidate.source)
 
 
-def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> VerifiedAttestation:
+def _check_attestation(
+    candidate: Candidate, image: Reference, trust: Trust, root: TrustedRoot | None = None
+) -> VerifiedAttestation:
     data, layer = _content(candidate)
     digest = image.digest or ""
     if candidate.source == "bundle":
@@ -351,6 +362,8 @@ def _check_attestation(candidate: Candidate, image: Reference, trust: Trust) -> 
     except InputError as error:
         raise VerificationError(f"not a DSSE envelope: {error.summary()}") from None
     payload = dsse.verify(envelope, list(_keys_of(trust)), payload_type=IN_TOTO_PAYLOAD_TYPE)
+    if root is not None:
+        check_envelope_logged(candidate.annotations, root, _keys_of(trust), envelope)
     statement = _statement(payload, digest)
     predicate_type = str(statement["predicateType"])
     return VerifiedAttestation(data, payload, predicate_type, layer, candidate.source)
@@ -371,6 +384,7 @@ def _verified(
             field="transparency_log",
             hint="Keys(…, transparency_log=TrustedRoot or UNSAFE_IGNORE_TLOG)",
         )
+    root = layer_root(trust.signer, options.layer_tlog)
     check = _check_signature if kind is Kind.SIGNATURE else _check_attestation
     found = candidates(
         registry,
@@ -382,7 +396,7 @@ def _verified(
     )
     verified: list[Any] = []
     for candidate in found:
-        result = outcomes.run(candidate.label, partial(check, candidate, image, trust))
+        result = outcomes.run(candidate.label, partial(check, candidate, image, trust, root))
         if result is not None:
             verified.append(result)
     return verified

@@ -110,7 +110,8 @@ def test_missing_keys_exit_1_and_never_signed(
     ("config", "words"),
     [
         ("artifacts.taskrun.format: slsa/v9\n", "artifacts.taskrun.format"),
-        ('transparency.enabled: "true"\n', "transparency.enabled"),
+        ('transparency.enabled: "true"\n', "transparency.public-key"),
+        ('transparency.enabled: "true"\ntransparency.url: "ftp://x"\n', "transparency.url"),
         ("[", "not YAML"),
     ],
 )

@@ -96,8 +96,6 @@ def test_each_key(key: str, value: str, attribute: str, expected: Any) -> None:
         ("builddefinition.buildtype", "https://example/type", "invalid value"),
         ("storage.oci.encoding-format", "bundle", "invalid value"),
         ("storage.pubsub.provider", "nats", "invalid value"),
-        ("transparency.enabled", "true", "transparency log"),
-        ("transparency.enabled", "manual", "transparency log"),
         ("signers.x509.fulcio.enabled", "true", "keyless"),
     ],
 )
@@ -194,13 +192,29 @@ KEYS = sorted(
         "storage.oci.repository.insecure",
         "storage.oci.encoding-format",
         "transparency.enabled",
+        "transparency.url",
+        "transparency.public-key",
+        "transparency.trust-served-key",
         "signers.kms.kmsref",
         "signers.x509.fulcio.enabled",
         "sign-failed-runs",
         "storage.pubsub.provider",
     }
 )
-VALUES = ["", "true", "false", "oci", "tekton", "oci,tekton", "in-toto", "slsa/v2alpha4", "none"]
+VALUES = [
+    "",
+    "true",
+    "false",
+    "manual",
+    "oci",
+    "tekton",
+    "oci,tekton",
+    "in-toto",
+    "slsa/v2alpha4",
+    "none",
+    "https://rekor.example",
+    "http://127.0.0.1:1",
+]
 scalars = st.one_of(
     st.text(max_size=20), st.sampled_from(VALUES), st.integers(), st.booleans(), st.none()
 )
