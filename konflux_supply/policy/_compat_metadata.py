@@ -2,7 +2,8 @@
 
 OPA attaches a ``# METADATA`` comment block to the statement right below it: a rule (scope
 ``rule``) or the ``package`` line (scope ``package``). The YAML after the marker is read the way
-OPA reads it (through JSON: timestamps and dates stay strings). ``rego.metadata.chain()`` is
+OPA reads it (YAML through JSON: a plain timestamp or date becomes the RFC 3339 text Go prints
+for it, ``2025-07-01`` → ``2025-07-01T00:00:00Z``). ``rego.metadata.chain()`` is
 ``[{path, annotations}, ...]``: the active rule first (``annotations`` absent when the rule has
 none), then the package entry when the package is annotated. ``rego.metadata.rule()`` is the
 rule's annotations object, ``{}`` when it has none.
@@ -10,6 +11,7 @@ rule's annotations object, ``{}`` when it has none.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,14 +35,63 @@ _KEYS = (
 )
 
 
-class _JsonishLoader(yaml.SafeLoader):
-    """YAML as OPA reads annotations: no timestamp or date values, only JSON types."""
+class OpaYamlLoader(yaml.SafeLoader):
+    """YAML as OPA reads annotations: only JSON types; timestamps as Go prints them."""
+
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
+        value = str(super().construct_yaml_str(node))
+        if node.style is None:  # a plain scalar: yaml.v3 may read it as a timestamp
+            return go_timestamp(value) or value
+        return value
 
 
-_JsonishLoader.yaml_implicit_resolvers = {
+OpaYamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+OpaYamlLoader.add_constructor("tag:yaml.org,2002:str", OpaYamlLoader.construct_yaml_str)
+
+# the layouts yaml.v3 tries on a plain scalar (2006-1-2T15:4:5.999999999Z07:00, the same with
+# a lower-case t, 2006-1-2 15:4:5.999999999 in UTC, and 2006-1-2)
+class DataYamlLoader(yaml.SafeLoader):
+    """YAML data documents: only JSON types, timestamps kept as the text written."""
+
+
+DataYamlLoader.yaml_implicit_resolvers = OpaYamlLoader.yaml_implicit_resolvers
+
+_DATE = r"(\d{4})-(\d{1,2})-(\d{1,2})"
+_CLOCK = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
+_TIMESTAMP = re.compile(rf"^{_DATE}(?:(?:[Tt]{_CLOCK}(Z|[+-]\d{{2}}:\d{{2}}))|(?: {_CLOCK}))?$")
+
+
+def go_timestamp(text: str) -> str | None:
+    """``text`` as OPA's annotations carry a YAML timestamp (Go's RFC 3339 with nanoseconds),
+    or ``None`` when yaml.v3 would keep it a string."""
+    found = _TIMESTAMP.match(text)
+    if found is None:
+        return None
+    year, month, day = (int(part) for part in found.group(1, 2, 3))
+    if found.group(4) is not None:
+        clock, fraction, zone = found.group(4, 5, 6), found.group(7), found.group(8)
+    elif found.group(9) is not None:
+        clock, fraction, zone = found.group(9, 10, 11), found.group(12), "Z"
+    else:
+        clock, fraction, zone = ("0", "0", "0"), None, "Z"
+    hour, minute, second = (int(part) for part in clock)
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return None
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    if zone not in ("Z", "z"):
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        zone = "Z" if hours == minutes == 0 else zone
+    digits = (fraction or "").rstrip("0")
+    stamp = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+    return stamp + (f".{digits}" if digits else "") + zone
 
 
 class AnnotationError(ValueError):
@@ -66,7 +117,7 @@ def block_above(lines: Sequence[str], line: int) -> dict[str, Any] | None:
         stripped = text.lstrip()[1:]
         body.append(stripped[1:] if stripped.startswith(" ") else stripped)
     try:
-        value = yaml.load("\n".join(body), Loader=_JsonishLoader)
+        value = yaml.load("\n".join(body), Loader=OpaYamlLoader)
     except yaml.YAMLError as error:
         raise AnnotationError(f"line {start + 1}: METADATA is not YAML: {error}") from None
     if value is None:

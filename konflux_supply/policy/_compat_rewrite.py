@@ -227,6 +227,91 @@ class _Rewriter:
                 end = max(span_of(m["as"])["end"] for m in stmt["with_mods"])
                 self.front.append((start, start, b"{ "))
                 self.edits.append((end, end, b" }"))
+            if negated and literal is not None and not stmt.get("with_mods"):
+                moves = len(self.moves)
+                self.negation(literal[1].get("expr"), stmt["span"]["start"], inner)
+                if len(self.moves) > moves and not _braced(
+                    self.module.source, stmt["span"]["start"]
+                ):
+                    start, end = stmt["span"]["start"], stmt["span"]["end"]
+                    self.front.append((start, start, b"{ "))
+                    self.edits.append((end, end, b" }"))
+
+    def negation(self, node: Any, at: int, shadow: _Scope) -> None:
+        """``not f(input.x)`` → ``__with_N := input.x; not f(__with_N)``, as OPA compiles it.
+
+        OPA evaluates the arguments of a call (and of every operator but ``==``/``=``, whose
+        plain references stay) before the call, outside the negation: an undefined argument
+        makes the whole statement undefined, where regorus makes ``not`` true. A nested call or
+        a collection holding a reference is evaluated first under ``==`` too."""
+        found = kind_of(node)
+        if found is None:
+            return
+        kind, body = found
+        operands: list[Any] = []
+        equality = (kind == "BoolExpr" and body.get("op") == "Eq") or (
+            kind == "AssignExpr" and body.get("op") == "Eq"
+        )
+        if kind == "Call":
+            operands = list(body.get("params") or [])
+            equality = ref_path(body["fcn"]) == ("equal",)
+        elif kind in ("BoolExpr", "AssignExpr", "ArithExpr", "BinExpr"):
+            if kind == "AssignExpr" and not equality:
+                return  # ``:=`` cannot be negated
+            operands = [body.get("lhs"), body.get("rhs")]
+        elif kind == "Membership":
+            operands = [body.get("key"), body.get("value"), body.get("collection")]
+        for operand in operands:
+            if operand is None:
+                continue
+            if equality and not self.evaluated_first(operand, shadow):
+                continue
+            if self.dynamic(operand, shadow):
+                span = span_of(operand)
+                text = self.module.source[span["start"] : span["end"]]
+                if kind_of(operand)[0] == "Object" and not (  # type: ignore[index]
+                    text.startswith(b"{") and text.endswith(b"}")
+                ):
+                    continue  # regorus' span of an object can start inside it
+                self.moves.append((span, at))
+
+    def evaluated_first(self, node: Any, shadow: _Scope) -> bool:
+        """Under ``==``: a call, an operator or a collection holding a reference."""
+        found = kind_of(node)
+        if found is None:
+            return False
+        kind = found[0]
+        if kind in ("Call", "ArithExpr", "BinExpr", "BoolExpr"):
+            return True
+        return kind in ("Array", "Set", "Object") and self.dynamic(node, shadow)
+
+    def dynamic(self, node: Any, shadow: _Scope) -> bool:
+        """A term whose value OPA computes before the expression: a reference (not a bare
+        local), a call, an operator, or a collection holding one."""
+        found = kind_of(node)
+        if found is None:
+            return False
+        kind, body = found
+        if kind == "Var":
+            name = str(body["value"])
+            if name in shadow or name == "_":
+                return False
+            return (
+                name in ("input", "data")
+                or name in self.module.rule_names
+                or name in self.module.imports
+            )
+        if kind in ("RefDot", "RefBrack", "Call", "ArithExpr", "BinExpr", "BoolExpr"):
+            return True
+        if kind in ("Array", "Set"):
+            return any(self.dynamic(item, shadow) for item in body.get("items") or [])
+        if kind == "Object":
+            return any(
+                self.dynamic(part, shadow)
+                for field in body.get("fields") or []
+                for part in (field[1:] if isinstance(field, list) else [field])
+            )
+        return False
 
     def hoist(self, modifier: dict[str, Any], at: int, shadow: _Scope) -> None:
         """``s with t as v`` → ``__with_N := v; s with t as __with_N`` for a value (not a function).

@@ -38,7 +38,7 @@ def example_data(root: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in sorted((root / "example" / "data").iterdir()):
         if path.suffix in (".yml", ".yaml"):
-            value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)
+            value = yaml.load(path.read_text(), Loader=_compat_metadata.DataYamlLoader)
         elif path.suffix == ".json":
             value = json.loads(path.read_text())
         else:

@@ -83,7 +83,7 @@ def discover(root: Path, trees: Sequence[str] = ("policy/lib", "policy/release")
 def load_rule_data(root: Path) -> dict[str, Any]:
     """``example/data/rule_data.yml`` as OPA loads it (YAML through JSON: dates stay strings)."""
     path = root / "example" / "data" / "rule_data.yml"
-    value = yaml.load(path.read_text(), Loader=_compat_metadata._JsonishLoader)
+    value = yaml.load(path.read_text(), Loader=_compat_metadata.DataYamlLoader)
     return dict(value or {})
 
 

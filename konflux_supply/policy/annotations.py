@@ -3,8 +3,9 @@
 A block is a ``# METADATA`` comment line followed by comment lines holding YAML; it describes
 the statement right after it: a rule (scope ``rule``, the default before a rule) or the package
 (before the ``package`` line, or ``scope: package`` / ``subpackages``; ``scope: document`` is
-kept with the rule it precedes). YAML timestamps stay strings (``effective_on`` is compared as
-RFC 3339 text, as Conforma does).
+kept with the rule it precedes). The YAML is read as OPA reads it: a plain timestamp or date
+becomes the RFC 3339 text Go prints (``effective_on: 2025-07-01`` is ``2025-07-01T00:00:00Z``,
+as Conforma sees it); everything else keeps its JSON type.
 
 :func:`rule_infos` returns the deny/warn rules as :class:`RuleInfo` keyed by their code, which
 is the last package segment, a dot, and ``custom.short_name`` (Conforma's ``attestation_type.
@@ -24,6 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from konflux_supply.errors import InputError
+from konflux_supply.policy._compat_metadata import OpaYamlLoader
 from konflux_supply.policy.engine import Module
 
 __all__ = [
@@ -45,14 +47,7 @@ _DENY_WARN = re.compile(
 _SEGMENT = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\["((?:[^"\\]|\\.)*)"\]')
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: ``2024-01-01T00:00:00Z`` stays a string."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_Loader = OpaYamlLoader
 
 
 @dataclass(frozen=True)

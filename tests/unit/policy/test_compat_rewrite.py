@@ -401,3 +401,83 @@ def test_only_iteration_over_what_may_not_be_a_collection_is_guarded() -> None:
     assert value(module, "data.acme.iter.from_input") == []  # undefined iteration, as OPA
     assert value(module, "data.acme.iter.from_rule") == [["a", 1]]
     assert value(module, "data.acme.iter.from_union") == [1, ["a", 1]]
+
+
+NEGATION = """package acme.neg
+
+import rego.v1
+
+f(x) := "ok" if x == "yes"
+
+g(x) := x
+
+call_with_missing_ref if { not f(input.nope) }
+builtin_with_missing_ref if { not startswith(input.nope, "x") }
+operator_with_missing_ref if { not input.nope != 1 }
+count_of_missing if { not count(input.nope) > 0 }
+nested_call_under_equality if { not f("c") == "ok" }
+collection_under_equality if { not [input.nope] == [1] }
+object_argument if { not g({"a": input.nope}) }
+membership if { not input.nope in {1} }
+plain_ref if { not input.nope }
+ref_under_equality if { not input.nope == 1 }
+unification if { not input.nope = 1 }
+constant_call if { not f("c") }
+defined_argument if { not f(input.no) }
+single_line if not f(input.nope)
+"""
+
+#: What OPA 1.4.2 answers (checked with `opa eval` on this module and input {"no": "no"}).
+NEGATION_OPA = {
+    "plain_ref",
+    "ref_under_equality",
+    "unification",
+    "constant_call",
+    "defined_argument",
+}
+
+
+def test_negated_calls_evaluate_their_arguments_first_as_opa_does() -> None:
+    module = engine({"neg.rego": NEGATION})
+    module.set_input_json(json.dumps({"no": "no"}))
+    answers = value(module, "data.acme.neg")
+    assert {name for name, answer in answers.items() if answer is True} == NEGATION_OPA
+    text = prepared(NEGATION)
+    assert len(text.splitlines()) == len(NEGATION.splitlines())  # lines kept
+
+
+METADATA_DATES = """package acme.dates
+
+import rego.v1
+
+# METADATA
+# custom:
+#   date: 2025-07-01
+#   short: 2024-5-6
+#   stamp: 2024-05-06T00:00:00.500Z
+#   offset: 2024-05-06T01:02:03+02:00
+#   utc_offset: 2024-05-06T01:02:03+00:00
+#   spaced: 2024-05-06 01:02:03
+#   quoted: "2025-07-01"
+#   no_zone: 2024-05-06T01:02:03
+#   not_a_day: 2024-02-30
+#   listed: [2025-07-01]
+r := rego.metadata.rule()
+"""
+
+
+def test_metadata_timestamps_are_read_as_opa_reads_them() -> None:
+    module = engine({"dates.rego": METADATA_DATES})
+    # OPA 1.4.2's answers for the same block (yaml.v3 timestamps printed as RFC 3339 by Go)
+    assert value(module, "data.acme.dates.r.custom") == {
+        "date": "2025-07-01T00:00:00Z",
+        "short": "2024-05-06T00:00:00Z",
+        "stamp": "2024-05-06T00:00:00.5Z",
+        "offset": "2024-05-06T01:02:03+02:00",
+        "utc_offset": "2024-05-06T01:02:03Z",
+        "spaced": "2024-05-06T01:02:03Z",
+        "quoted": "2025-07-01",
+        "no_zone": "2024-05-06T01:02:03",
+        "not_a_day": "2024-02-30",
+        "listed": ["2025-07-01T00:00:00Z"],
+    }

@@ -28,7 +28,7 @@ import rego.v1
 # custom:
 #   short_name: demo_rule
 deny contains result if {
-\tnot ec.oci.blob("registry.invalid/x@sha256:00") == "ok"
+\tnot ec.oci.blob("registry.invalid/x@sha256:00")
 \tresult := lib.result_helper(rego.metadata.chain(), [input.x])
 }
 """
