@@ -232,7 +232,15 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.package}:{'+'.join(sorted(c.rsplit('.', 1)[1] for c in self.codes))}"
+        codes = "+".join(sorted(code.rsplit(".", 1)[1] for code in self.codes))
+        return f"{self.package}:{codes}" + ("@hostile" if self.hostile else "")
+
+    def input(self, golden: Doc) -> Doc:
+        """The golden input with this case's mutation (a copy)."""
+        document: Doc = json.loads(json.dumps(golden))
+        if self.mutate is not None:
+            self.mutate(document)
+        return document
 
 
 def _case(

@@ -1,14 +1,14 @@
 """Known-bad inputs for Conforma's release policy: no package answers with silence (issue 14).
 
 Every package of the upstream ``policy/release`` must report a violation (a warning for
-warn-only packages) on an input built to violate it — see ``_conforma_bad`` for the cases.
-Needs the upstream checkout ($KONFLUX_SUPPLY_CONFORMA_POLICY or ``.upstream/conforma-policy``)
-and the peer corpus ($KONFLUX_SUPPLY_PEERS) for the golden input; skips with one line without.
+warn-only packages) on an input built to violate it — see ``_conforma_bad`` for the cases —
+and must answer exactly as the real OPA does on it (``_conforma_opa``). Needs the upstream
+checkout ($KONFLUX_SUPPLY_CONFORMA_POLICY or ``.upstream/conforma-policy``) and the peer corpus
+($KONFLUX_SUPPLY_PEERS) for the golden input; skips with one line without.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from pathlib import Path
@@ -18,12 +18,25 @@ import pytest
 
 from konflux_supply.policy import _conforma_release, _conformance
 from tests.conformance import _conforma_bad as bad
+from tests.conformance import _conforma_opa
 from tests.conftest import REPO_ROOT, peers_root
+from tests.integration._tools import OPA_HINT, require_tool
 
 DOC = REPO_ROOT / "docs" / "conforma-compatibility.md"
 GOLDEN = ("conforma", "policy", "acceptance", "samples", "policy-input-golden-container.json")
 
 Results = dict[str, dict[str, list[Any]]]
+
+#: Where our engine answers differently from OPA on these inputs: package → the result key
+#: that differs, and why. Each is an engine defect (listed in docs/conforma-compatibility.md);
+#: the comparison leaves the key out and checks it still differs, so a fix shows up here.
+OPA_DIFFERENCES: dict[str, tuple[str, str]] = {
+    "git_branch": (
+        "effective_on",
+        "an unquoted YAML date in # METADATA (2025-07-01) stays a date-only string; "
+        "OPA reads a timestamp and reports 2025-07-01T00:00:00Z",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +62,16 @@ def release(checkout: Path) -> _conforma_release.ReleasePolicy:
 
 
 @pytest.fixture(scope="module")
-def hostile(checkout: Path, golden: dict[str, Any]) -> _conforma_release.ReleasePolicy:
+def registry(golden: dict[str, Any]) -> bad.FakeRegistry:
+    return bad.hostile_registry(golden)
+
+
+@pytest.fixture(scope="module")
+def hostile(checkout: Path, registry: bad.FakeRegistry) -> _conforma_release.ReleasePolicy:
     """``example/data`` plus the cases' rule data, ``ec.*`` answered by the fake registry."""
     data = _conforma_release.example_data(checkout)
     data["rule_data"].update(bad.HOSTILE_RULE_DATA)
-    table = bad.hostile_registry(golden).builtins(_conformance.offline_builtins())
+    table = registry.builtins(_conformance.offline_builtins())
     return _conforma_release.ReleasePolicy(
         _conforma_release.release_modules(checkout), data, builtins=table
     )
@@ -61,20 +79,23 @@ def hostile(checkout: Path, golden: dict[str, Any]) -> _conforma_release.Release
 
 @pytest.fixture(scope="module")
 def baseline(release: _conforma_release.ReleasePolicy, golden: dict[str, Any]) -> Results:
+    """Every package's results on the golden input."""
     return release.evaluate(json.dumps(golden))
 
 
-def _reported(
-    case: bad.Case,
+@pytest.fixture(scope="module")
+def reported(
     release: _conforma_release.ReleasePolicy,
     hostile: _conforma_release.ReleasePolicy,
     golden: dict[str, Any],
-) -> dict[str, list[Any]]:
-    document = copy.deepcopy(golden)
-    if case.mutate is not None:
-        case.mutate(document)
-    engine = hostile if case.hostile else release
-    return engine.evaluate(json.dumps(document)).get(case.package, {})
+) -> Results:
+    """``{case id: the case package's results}``, each case evaluated once."""
+    out = {}
+    for case in bad.CASES:
+        engine = hostile if case.hostile else release
+        answer = engine.evaluate(json.dumps(case.input(golden)))
+        out[case.id] = answer.get(case.package, {})
+    return out
 
 
 def test_every_release_package_has_a_known_bad_case(
@@ -86,6 +107,7 @@ def test_every_release_package_has_a_known_bad_case(
     assert not packages - covered - excepted, "packages without a known-bad case"
     assert not (covered | excepted) - packages, "cases or exceptions for unknown packages"
     assert not covered & excepted, "a package both covered and excepted"
+    assert len({case.id for case in bad.CASES}) == len(bad.CASES), "case ids must be unique"
     documented = DOC.read_text()
     assert all(f"`{package}`" in documented for package in excepted)
     assert f"{len(covered)} of {len(packages)}" in documented
@@ -95,31 +117,77 @@ def test_every_release_package_has_a_known_bad_case(
 def test_known_bad_case_reports_a_new_violation(
     case: bad.Case,
     release: _conforma_release.ReleasePolicy,
-    hostile: _conforma_release.ReleasePolicy,
-    golden: dict[str, Any],
     baseline: Results,
+    reported: Results,
 ) -> None:
     kind = "deny" if "deny" in release.packages[case.package] else "warn"
     before = baseline.get(case.package, {}).get(kind, [])
-    after = _reported(case, release, hostile, golden).get(kind, [])
-    new = [result for result in after if result not in before]
+    new = [result for result in reported[case.id].get(kind, []) if result not in before]
     assert new, f"{case.package}: no new {kind} on an input built to violate it ({case.why})"
     missing = case.codes - {result["code"] for result in new}
     assert not missing, f"{case.package}: {sorted(missing)} not reported ({case.why})"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine defect: an unquoted YAML date in # METADATA stays a date-only string; "
-    "OPA reads it as a timestamp and reports RFC 3339",
-)
-def test_date_only_effective_on_is_reported_as_opa_does(
-    release: _conforma_release.ReleasePolicy,
-    hostile: _conforma_release.ReleasePolicy,
+def _comparable(package: str, results: dict[str, list[Any]]) -> list[str]:
+    left_out = OPA_DIFFERENCES.get(package, ("", ""))[0]
+    return sorted(
+        json.dumps({k: v for k, v in result.items() if k != left_out}, sort_keys=True)
+        for kind in ("deny", "warn")
+        for result in results.get(kind, [])
+    )
+
+
+def _left_out(package: str, results: dict[str, list[Any]]) -> list[Any]:
+    key = OPA_DIFFERENCES[package][0]
+    return sorted(
+        json.dumps(r.get(key)) for kind in ("deny", "warn") for r in results.get(kind, [])
+    )
+
+
+def test_known_bad_cases_answer_as_opa_does(
+    checkout: Path,
     golden: dict[str, Any],
+    release: _conforma_release.ReleasePolicy,
+    registry: bad.FakeRegistry,
+    baseline: Results,
+    reported: Results,
+    tmp_path: Path,
 ) -> None:
-    # git_branch's rule carries ``effective_on: 2025-07-01``; opa eval reports
-    # "2025-07-01T00:00:00Z" (checked with OPA 1.x on the known-bad git_branch input)
-    case = next(case for case in bad.CASES if case.package == "git_branch")
-    reported = _reported(case, release, hostile, golden)["deny"]
-    assert {result["effective_on"] for result in reported} == {"2025-07-01T00:00:00Z"}
+    opa = require_tool("opa", OPA_HINT)
+    tree = _conforma_opa.policy_tree(checkout, tmp_path / "policy")
+    data_dirs = [checkout / "example" / "data"]
+    ours: Results = {f"golden {package}": baseline.get(package, {}) for package in release.packages}
+    theirs: Results = {}
+    for hostile in (False, True):
+        cases = [case for case in bad.CASES if case.hostile == hostile]
+        inputs = {case.id: case.input(golden) for case in cases}
+        queries = {case.id: (case.package, case.id) for case in cases}
+        if not hostile:
+            inputs["golden"] = golden
+            queries.update({f"golden {p}": (p, "golden") for p in release.packages})
+        theirs.update(
+            _conforma_opa.evaluate(
+                opa,
+                tree,
+                data_dirs,
+                tmp_path / f"run-{hostile}",
+                inputs,
+                queries,
+                rule_data=bad.HOSTILE_RULE_DATA if hostile else None,
+                registry=registry if hostile else None,
+            )
+        )
+        ours.update({case.id: reported[case.id] for case in cases})
+    packages = {case.id: case.package for case in bad.CASES}
+    packages.update({f"golden {p}": p for p in release.packages})
+    differing = [
+        query
+        for query, package in sorted(packages.items())
+        if _comparable(package, ours[query]) != _comparable(package, theirs[query])
+    ]
+    assert not differing, f"results differ from OPA: {differing}"
+    for package in OPA_DIFFERENCES:
+        query = next(case.id for case in bad.CASES if case.package == package)
+        assert _left_out(package, ours[query]) != _left_out(package, theirs[query]), (
+            f"{package} now answers as OPA does: remove it from OPA_DIFFERENCES"
+        )
