@@ -27,16 +27,25 @@ GOLDEN = ("conforma", "policy", "acceptance", "samples", "policy-input-golden-co
 
 Results = dict[str, dict[str, list[Any]]]
 
-#: Where our engine answers differently from OPA on these inputs: package → the result key
-#: that differs, and why. Each is an engine defect (listed in docs/conforma-compatibility.md);
-#: the comparison leaves the key out and checks it still differs, so a fix shows up here.
-OPA_DIFFERENCES: dict[str, tuple[str, str]] = {
+#: Where our engine answers differently from OPA, each an engine defect (listed in
+#: docs/conforma-compatibility.md). The comparison checks each still differs, so a fix shows
+#: up here. Package → (the result key that differs, left out of the comparison; why):
+OPA_KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
     "git_branch": (
         "effective_on",
         "an unquoted YAML date in # METADATA (2025-07-01) stays a date-only string; "
         "OPA reads a timestamp and reports 2025-07-01T00:00:00Z",
     ),
 }
+#: (input, package) → why the results differ.
+OPA_RESULT_DIFFERENCES: dict[tuple[str, str], str] = {
+    (name, "cve"): "regorus: `not f(x)` with x undefined (no input.image.ref) is true; "
+    "in OPA the expression is undefined, so OPA reports no cve_results_found"
+    for name in ("without image", "cdx-sbom", "spdx-sbom")
+}
+#: Inputs every package is compared with OPA on: the golden input and the SBOM samples of
+#: the peer corpus, and the golden input without its ``image``.
+SAMPLES = ("cdx-sbom", "spdx-sbom")
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +138,7 @@ def test_known_bad_case_reports_a_new_violation(
 
 
 def _comparable(package: str, results: dict[str, list[Any]]) -> list[str]:
-    left_out = OPA_DIFFERENCES.get(package, ("", ""))[0]
+    left_out = OPA_KEY_DIFFERENCES.get(package, ("", ""))[0]
     return sorted(
         json.dumps({k: v for k, v in result.items() if k != left_out}, sort_keys=True)
         for kind in ("deny", "warn")
@@ -138,33 +147,50 @@ def _comparable(package: str, results: dict[str, list[Any]]) -> list[str]:
 
 
 def _left_out(package: str, results: dict[str, list[Any]]) -> list[Any]:
-    key = OPA_DIFFERENCES[package][0]
+    key = OPA_KEY_DIFFERENCES[package][0]
     return sorted(
         json.dumps(r.get(key)) for kind in ("deny", "warn") for r in results.get(kind, [])
     )
 
 
-def test_known_bad_cases_answer_as_opa_does(
+def _whole_inputs(golden: dict[str, Any]) -> dict[str, Any]:
+    """The inputs every package is compared on (samples missing from the corpus left out)."""
+    inputs = {"golden": golden, "without image": {k: v for k, v in golden.items() if k != "image"}}
+    for name in SAMPLES:
+        path = peers_root().joinpath(*GOLDEN[:-1], f"policy-input-{name}.json")
+        if path.is_file():
+            inputs[name] = json.loads(path.read_text())
+    return inputs
+
+
+def test_known_bad_cases_and_samples_answer_as_opa_does(
     checkout: Path,
     golden: dict[str, Any],
     release: _conforma_release.ReleasePolicy,
     registry: bad.FakeRegistry,
-    baseline: Results,
     reported: Results,
     tmp_path: Path,
 ) -> None:
     opa = require_tool("opa", OPA_HINT)
     tree = _conforma_opa.policy_tree(checkout, tmp_path / "policy")
     data_dirs = [checkout / "example" / "data"]
-    ours: Results = {f"golden {package}": baseline.get(package, {}) for package in release.packages}
+    whole = _whole_inputs(golden)
+    packages = {case.id: case.package for case in bad.CASES}
+    ours: Results = dict(reported)
+    for name, document in whole.items():
+        answer = release.evaluate(json.dumps(document))
+        for package in release.packages:
+            packages[f"{name} | {package}"] = package
+            ours[f"{name} | {package}"] = answer.get(package, {})
     theirs: Results = {}
     for hostile in (False, True):
         cases = [case for case in bad.CASES if case.hostile == hostile]
         inputs = {case.id: case.input(golden) for case in cases}
         queries = {case.id: (case.package, case.id) for case in cases}
         if not hostile:
-            inputs["golden"] = golden
-            queries.update({f"golden {p}": (p, "golden") for p in release.packages})
+            inputs.update(whole)
+            for name in whole:
+                queries.update({f"{name} | {p}": (p, name) for p in release.packages})
         theirs.update(
             _conforma_opa.evaluate(
                 opa,
@@ -177,17 +203,17 @@ def test_known_bad_cases_answer_as_opa_does(
                 registry=registry if hostile else None,
             )
         )
-        ours.update({case.id: reported[case.id] for case in cases})
-    packages = {case.id: case.package for case in bad.CASES}
-    packages.update({f"golden {p}": p for p in release.packages})
-    differing = [
+    expected = {f"{name} | {package}" for name, package in OPA_RESULT_DIFFERENCES}
+    differing = {
         query
-        for query, package in sorted(packages.items())
+        for query, package in packages.items()
         if _comparable(package, ours[query]) != _comparable(package, theirs[query])
-    ]
-    assert not differing, f"results differ from OPA: {differing}"
-    for package in OPA_DIFFERENCES:
+    }
+    assert not differing - expected, f"results differ from OPA: {sorted(differing - expected)}"
+    fixed = {q for q in expected if q in packages} - differing
+    assert not fixed, f"now answering as OPA does, remove from OPA_RESULT_DIFFERENCES: {fixed}"
+    for package in OPA_KEY_DIFFERENCES:
         query = next(case.id for case in bad.CASES if case.package == package)
         assert _left_out(package, ours[query]) != _left_out(package, theirs[query]), (
-            f"{package} now answers as OPA does: remove it from OPA_DIFFERENCES"
+            f"{package} now answers as OPA does: remove it from OPA_KEY_DIFFERENCES"
         )
