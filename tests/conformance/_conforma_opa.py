@@ -3,7 +3,7 @@
 OPA has no ``ec.*`` builtins, so a copy of ``policy/lib`` and ``policy/release`` (non-test
 modules, made at run time in a temporary folder, never committed) has each ``ec.<ns>.<fn>(``
 call routed to a Rego function of :data:`EC_STUB`, which answers from ``data`` what
-:class:`~tests.conformance._conforma_bad.FakeRegistry` answers in Python (nothing when
+:class:`~tests.conformance._conforma_fakes.FakeRegistry` answers in Python (nothing when
 offline) and parses PURLs in Rego (enough for the PURLs the cases use). One ``opa eval`` runs
 every case of one engine through a generated module (``x := ... with input as ...``).
 """
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.conformance._conforma_bad import FakeRegistry
+from tests.conformance._conforma_fakes import FakeRegistry
 
 _EC_CALL = re.compile(r"\bec\.(oci|sigstore|purl)\.([a-z_]+)\(")
 _RUN_PACKAGE = "konflux_known_bad_run"

@@ -18,6 +18,7 @@ import pytest
 
 from konflux_supply.policy import _conforma_release, _conformance
 from tests.conformance import _conforma_bad as bad
+from tests.conformance import _conforma_fakes as fakes
 from tests.conformance import _conforma_opa
 from tests.conftest import REPO_ROOT, peers_root
 from tests.integration._tools import OPA_HINT, require_tool
@@ -71,15 +72,15 @@ def release(checkout: Path) -> _conforma_release.ReleasePolicy:
 
 
 @pytest.fixture(scope="module")
-def registry(golden: dict[str, Any]) -> bad.FakeRegistry:
-    return bad.hostile_registry(golden)
+def registry(golden: dict[str, Any]) -> fakes.FakeRegistry:
+    return fakes.hostile_registry(golden)
 
 
 @pytest.fixture(scope="module")
-def hostile(checkout: Path, registry: bad.FakeRegistry) -> _conforma_release.ReleasePolicy:
+def hostile(checkout: Path, registry: fakes.FakeRegistry) -> _conforma_release.ReleasePolicy:
     """``example/data`` plus the cases' rule data, ``ec.*`` answered by the fake registry."""
     data = _conforma_release.example_data(checkout)
-    data["rule_data"].update(bad.HOSTILE_RULE_DATA)
+    data["rule_data"].update(fakes.HOSTILE_RULE_DATA)
     table = registry.builtins(_conformance.offline_builtins())
     return _conforma_release.ReleasePolicy(
         _conforma_release.release_modules(checkout), data, builtins=table
@@ -167,7 +168,7 @@ def test_known_bad_cases_and_samples_answer_as_opa_does(
     checkout: Path,
     golden: dict[str, Any],
     release: _conforma_release.ReleasePolicy,
-    registry: bad.FakeRegistry,
+    registry: fakes.FakeRegistry,
     reported: Results,
     tmp_path: Path,
 ) -> None:
@@ -199,7 +200,7 @@ def test_known_bad_cases_and_samples_answer_as_opa_does(
                 tmp_path / f"run-{hostile}",
                 inputs,
                 queries,
-                rule_data=bad.HOSTILE_RULE_DATA if hostile else None,
+                rule_data=fakes.HOSTILE_RULE_DATA if hostile else None,
                 registry=registry if hostile else None,
             )
         )
