@@ -265,9 +265,15 @@ class Transport:
             if self._base is None:
                 base = f"https://{self.host}"
                 if self._http_allowed():
+                    timeout = min(self._timeout(), 5)
+                    if timeout <= 0:
+                        raise RegistryError(
+                            f"no time left to reach {self.host}: the deadline has passed",
+                            hint="raise --timeout",
+                        )
                     try:
                         self._session.get(
-                            f"{base}/v2/", verify=self._verify, timeout=min(self._timeout(), 5)
+                            f"{base}/v2/", verify=self._verify, timeout=timeout
                         ).close()
                     except requests.exceptions.SSLError as error:
                         # A TLS registry with a certificate we do not trust stays HTTPS (and

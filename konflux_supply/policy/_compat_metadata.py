@@ -51,6 +51,7 @@ OpaYamlLoader.yaml_implicit_resolvers = {
 }
 OpaYamlLoader.add_constructor("tag:yaml.org,2002:str", OpaYamlLoader.construct_yaml_str)
 
+
 # the layouts yaml.v3 tries on a plain scalar (2006-1-2T15:4:5.999999999Z07:00, the same with
 # a lower-case t, 2006-1-2 15:4:5.999999999 in UTC, and 2006-1-2)
 class DataYamlLoader(yaml.SafeLoader):

@@ -33,8 +33,8 @@ import rego.v1
 # custom:
 #   short_name: slow
 deny contains result if {
-\tsome i in numbers.range(1, 5000)
-\tsome j in numbers.range(1, 5000)
+\tsome i in numbers.range(1, 20000)
+\tsome j in numbers.range(1, 20000)
 \ti * j == -1
 \tresult := {"code": "slow.slow", "msg": "never"}
 }
@@ -126,12 +126,26 @@ def _slow_policy(tmp_path: Path, pem: str) -> dict[str, Any]:
 
 def test_a_hanging_policy_is_an_error(signed: tuple[list[str], str], tmp_path: Path) -> None:
     images, pem = signed
-    code, report, stderr = _validate(_slow_policy(tmp_path, pem), images[:1], "--timeout", "3")
+    # 10 s: room for loading on a busy machine; the rule needs minutes
+    code, report, stderr = _validate(_slow_policy(tmp_path, pem), images[:1], "--timeout", "10")
     assert code == 3, stderr
     (component,) = report["components"]
     assert component["success"] is False
     assert component["error"]["code"] == "builtin.policy.evaluation"
     assert "timed out" in component["error"]["cause"] or "timeout" in component["error"]["cause"]
+
+
+def test_a_deadline_spent_before_the_registry_is_reached_is_a_component_error(
+    signed: tuple[list[str], str], tmp_path: Path
+) -> None:
+    # found under load: the HTTPS probe got a negative timeout and the run ended in a traceback
+    images, pem = signed
+    code, report, stderr = _validate(_slow_policy(tmp_path, pem), images[:1], "--timeout", "0.01")
+    assert code == 3, stderr
+    assert "internal error" not in stderr
+    (component,) = report["components"]
+    assert component["success"] is False
+    assert component["error"]["code"] in ("builtin.image.accessible", "builtin.policy.evaluation")
 
 
 def _engine_workers() -> list[int]:

@@ -496,3 +496,14 @@ def test_proxy_bypass(host: str, no_proxy: str | None, bypass: bool) -> None:
     from konflux_supply.oci._transport import _bypass_proxy
 
     assert _bypass_proxy(host, no_proxy) is bypass
+
+
+def test_a_deadline_already_spent_is_a_registry_error_before_the_first_request() -> None:
+    # with plain HTTP allowed the first call probes HTTPS: it must not get a negative timeout
+    import time
+
+    spent = RetryPolicy(attempts=1, deadline=time.monotonic() - 1)
+    registry, adapter, _ = make(lambda s: manifest_answer(), retry=spent, allow_http_any=True)
+    with pytest.raises(RegistryError, match="deadline has passed"):
+        registry.get_manifest("ns/app", DIGEST)
+    assert adapter.seen == []
