@@ -31,19 +31,11 @@ Results = dict[str, dict[str, list[Any]]]
 #: Where our engine answers differently from OPA, each an engine defect (listed in
 #: docs/conforma-compatibility.md). The comparison checks each still differs, so a fix shows
 #: up here. Package → (the result key that differs, left out of the comparison; why):
-OPA_KEY_DIFFERENCES: dict[str, tuple[str, str]] = {
-    "git_branch": (
-        "effective_on",
-        "an unquoted YAML date in # METADATA (2025-07-01) stays a date-only string; "
-        "OPA reads a timestamp and reports 2025-07-01T00:00:00Z",
-    ),
-}
-#: (input, package) → why the results differ.
-OPA_RESULT_DIFFERENCES: dict[tuple[str, str], str] = {
-    (name, "cve"): "regorus: `not f(x)` with x undefined (no input.image.ref) is true; "
-    "in OPA the expression is undefined, so OPA reports no cve_results_found"
-    for name in ("without image", "cdx-sbom", "spdx-sbom")
-}
+OPA_KEY_DIFFERENCES: dict[str, tuple[str, str]] = {}
+#: (input, package) → why the results differ. The two found by this check are fixed in the
+#: compat layer: date-only METADATA values (git_branch's effective_on) and ``not f(x)`` with
+#: ``x`` undefined (cve on inputs without image.ref).
+OPA_RESULT_DIFFERENCES: dict[tuple[str, str], str] = {}
 #: Inputs every package is compared with OPA on: the golden input and the SBOM samples of
 #: the peer corpus, and the golden input without its ``image``.
 SAMPLES = ("cdx-sbom", "spdx-sbom")
