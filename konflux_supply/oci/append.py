@@ -61,25 +61,50 @@ class AppendLock(Protocol):
 
 
 class ThreadLocks:
-    """Per-key locks for the threads of one process."""
+    """Per-key locks for the threads of one process.
+
+    A key's lock lives only while someone holds or waits for it: a long-running writer (a
+    controller signing every image it sees) keeps no memory per key it has ever written.
+    """
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
 
-    def _lock(self, key: str) -> threading.Lock:
+    def _enter(self, key: str) -> threading.Lock:
         with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+            lock, users = self._locks.get(key) or (threading.Lock(), 0)
+            self._locks[key] = (lock, users + 1)
+            return lock
+
+    def _leave(self, key: str) -> None:
+        with self._guard:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def active(self) -> int:
+        """How many keys have a holder or a waiter now (no ``__len__``: an idle lock domain
+        must stay truthy where ``if policy.lock`` asks whether there is one)."""
+        with self._guard:
+            return len(self._locks)
 
     @contextlib.contextmanager
     def hold(self, key: str, timeout: float) -> Iterator[None]:
-        lock = self._lock(key)
-        if not lock.acquire(timeout=timeout):
-            raise RegistryError(f"timed out after {timeout:.0f} s waiting for the lock on {key}")
+        lock = self._enter(key)
         try:
-            yield
+            if not lock.acquire(timeout=timeout):
+                raise RegistryError(
+                    f"timed out after {timeout:.0f} s waiting for the lock on {key}"
+                )
+            try:
+                yield
+            finally:
+                lock.release()
         finally:
-            lock.release()
+            self._leave(key)
 
 
 #: The lock shared by every writer in this process that does not bring its own.
@@ -216,7 +241,7 @@ def append_to_tag(
                 f"({rounds - 1} rounds); concurrent writers keep replacing the tag",
                 hint="give the writers a shared lock (HostFileLock or a Lease)",
             )
-        held = policy.lock.hold(lock_key, policy.lock_timeout) if policy.lock else None
+        held = policy.lock.hold(lock_key, policy.lock_timeout) if policy.lock is not None else None
         with held if held is not None else contextlib.nullcontext():
             read_at = clock()
             current = registry.get_manifest(repository, tag)
