@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from konflux_supply.policy import _compat_metadata, _conformance, _fold, _regorus, compat
+from konflux_supply.policy import _compat_metadata, _conformance, _fold, _folder, _regorus, compat
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _RULE = re.compile(r"^(deny|warn)\s+contains\b", re.MULTILINE)
@@ -120,7 +120,7 @@ class ReleasePolicy:
         engine = build(texts)
         engine.add_data_json(data_json)
         engine.eval_query_as_json("__warm := 1")  # clones of a prepared engine start prepared
-        self.folder: _fold.Folder | None = None
+        self.folder: _folder.Folder | None = None
         if fold:
             trees = [tree["ast"] for tree in json.loads(engine.get_ast_as_json())]
             plan = _fold.plan(
@@ -129,7 +129,7 @@ class ReleasePolicy:
                 builtins=_regorus.standard_builtins(),
                 pure_extension_prefixes=(compat.EXTENSION_PREFIX,),
             )
-            self.folder = _fold.Folder(engine, plan, texts, data_json, build, time.monotonic)
+            self.folder = _folder.Folder(engine, plan, texts, data_json, build, time.monotonic)
         self._engine = engine
         self.packages = collected_packages(modules)
         self._query = _query(self.packages)

@@ -24,13 +24,15 @@ What may be folded is decided on regorus' own AST of the modules as loaded:
 
 Folding changes no answer: the folded value *is* the rule's value. If evaluating the folded
 rules fails, nothing is folded and the policy runs as written.
+
+The same analysis finds the calls :mod:`._memo` memoises (``FoldPlan.memo``);
+:class:`._folder.Folder` builds the engine that runs both (ADR 0085).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -431,7 +433,7 @@ def plan(
         domains=lambda path: _domain(rules, path),
         names=lambda path: tuple(rules[path].names),
     )
-    memo = _safe_redirects(memo, rules)
+    memo = _memo.safe_redirects(memo, {path: rule.deps for path, rule in rules.items()})
     readers: set[_Path] = set()
     for rule in rules.values():
         if rule.input or rule.effects or rule.function:
@@ -444,58 +446,6 @@ def plan(
         and (path in readers or rule.collection)
     ]
     return FoldPlan(tuple(chosen), memo)
-
-
-def _safe_redirects(memo: _memo.MemoPlan, rules: Mapping[_Path, _Rule]) -> _memo.MemoPlan:
-    """Keep the redirects that cannot make a cycle.
-
-    A redirected ``g`` reads its tables, and a table is computed by ``g``'s original definition
-    over its domain; if computing a domain could call ``g`` again (directly, or through another
-    redirected function and *its* domains), regorus would find a cycle. Only static domains
-    (a rule, data or input path) are eligible; candidates are dropped until none can reach
-    itself."""
-    domains: dict[_Path, list[_Path]] = {}
-    for redirect in memo.redirects:
-        paths = [_memo.domain_path(memo.tables[index].domain) for index in redirect.tables]
-        if all(path is not None for path in paths):
-            domains[redirect.function] = [path for path in paths if path is not None]
-    changed = True
-    while changed:
-        changed = False
-        for function in list(domains):
-            if function in _reachable(rules, domains[function], domains):
-                del domains[function]
-                changed = True
-    kept = tuple(redirect for redirect in memo.redirects if redirect.function in domains)
-    return dataclasses.replace(memo, redirects=kept)
-
-
-def _reachable(
-    rules: Mapping[_Path, _Rule], starts: Sequence[_Path], redirects: Mapping[_Path, list[_Path]]
-) -> set[_Path]:
-    """Every rule and function evaluating ``starts`` may evaluate, a redirected function's
-    table domains included."""
-    seen: set[_Path] = set()
-    queue = [
-        path
-        for path in rules
-        for start in starts
-        if path[: len(start)] == start or start[: len(path)] == path
-    ]
-    while queue:
-        path = queue.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        queue.extend(rules[path].deps - seen)
-        for start in redirects.get(path, []):
-            queue.extend(
-                other
-                for other in rules
-                if other not in seen
-                and (other[: len(start)] == start or start[: len(other)] == other)
-            )
-    return seen
 
 
 def _memoisable(rules: Mapping[_Path, _Rule], path: _Path) -> bool:
@@ -578,100 +528,3 @@ def _propagate(rules: Mapping[_Path, _Rule]) -> None:
                 if not getattr(reader, attribute):
                     setattr(reader, attribute, True)
                     queue.append(reader)
-
-
-# -- engines ----------------------------------------------------------------------------------
-
-
-class Folder:
-    """Builds the folded engine from an unfolded one, and refolds clock-dependent values.
-
-    ``build(texts, extra)`` must return a new engine with the same extensions, loaded with
-    these module texts (same paths and order as the unfolded one) and the ``extra`` (path,
-    text) modules, and no data; ``data_json`` is the policy's data. Anything that goes wrong
-    while folding leaves the unfolded engine in use: slower, same answers.
-    """
-
-    def __init__(
-        self,
-        unfolded: Any,
-        fold_plan: FoldPlan,
-        texts: Sequence[str],
-        data_json: str,
-        build: Callable[[list[str], list[tuple[str, str]]], Any],
-        clock: Callable[[], float],
-    ) -> None:
-        self._unfolded = unfolded
-        self._data_json = data_json
-        self._clock = clock
-        self.engine: Any = unfolded
-        self.rules: tuple[FoldedRule, ...] = ()
-        self._shape: dict[str, tuple[bool, bool]] = {}
-        self._folded_at = clock()
-        found = _evaluate(unfolded, fold_plan)
-        data, rules = found if found is not None else ({}, ())
-        if not rules and not fold_plan.memo.sites:
-            return
-        try:
-            engine = build(*fold_plan.apply(texts, data, rules))
-            self._load(engine, data)
-        except RuntimeError:
-            return
-        self.engine = engine
-        self.rules = rules
-        self._shape = _shape(data, rules)
-
-    @property
-    def clock_dependent(self) -> bool:
-        return any(rule.clock for rule in self.rules)
-
-    def _load(self, engine: Any, data: Mapping[str, Any]) -> None:
-        engine.add_data_json(self._data_json)
-        engine.add_data_json(_data_json(data))
-        # clones of a prepared engine start prepared (see _regorus.Compiled)
-        engine.eval_query_as_json("__konflux_warm := 1")
-
-    def current(self) -> Any:
-        """The engine to clone for the next evaluation (clock-dependent values refreshed
-        when older than :data:`CLOCK_TTL`)."""
-        if self.clock_dependent and self._clock() - self._folded_at > CLOCK_TTL:
-            self._refresh()
-        return self.engine
-
-    def _refresh(self) -> None:
-        found = _evaluate(self._unfolded, FoldPlan(self.rules))
-        if found is not None and len(found[1]) == len(self.rules):
-            data = found[0]
-            if _shape(data, self.rules) == self._shape:
-                try:
-                    self.engine.clear_data()
-                    self._load(self.engine, data)
-                    self._folded_at = self._clock()
-                    return
-                except RuntimeError:
-                    pass
-        # the value changed shape, or could not be evaluated: run as written from now on
-        self.engine = self._unfolded
-        self.rules = ()
-
-
-def _evaluate(
-    engine: Any, fold_plan: FoldPlan
-) -> tuple[dict[str, Any], tuple[FoldedRule, ...]] | None:
-    if not fold_plan.rules:
-        return None
-    try:
-        answer = json.loads(engine.clone().eval_query_as_json(fold_plan.query()))
-        value = answer["result"][0]["bindings"]["__konflux_fold"]
-        return fold_plan.values(value)
-    except (RuntimeError, KeyError, IndexError, TypeError, ValueError):
-        return None
-
-
-def _shape(data: Mapping[str, Any], rules: Iterable[FoldedRule]) -> dict[str, tuple[bool, bool]]:
-    """Per rule: (defined, a set) — what the rewritten definition was written for."""
-    return {rule.key: (rule.key in data, bool(data.get(rule.key, {}).get("set"))) for rule in rules}
-
-
-def _data_json(data: Mapping[str, Any]) -> str:
-    return json.dumps({DATA_KEY: data}, separators=(",", ":"))

@@ -16,6 +16,7 @@ computing ``f`` for an element a caller would have skipped costs time and nothin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -387,3 +388,57 @@ def find(
             for function, indexes in by_function.items()
         ),
     )
+
+
+def safe_redirects(memo: MemoPlan, deps: Mapping[_Path, set[_Path]]) -> MemoPlan:
+    """Keep the redirects that cannot make a cycle.
+
+    A redirected ``g`` reads its tables, and a table is computed by ``g``'s original definition
+    over its domain; if computing a domain could call ``g`` again (directly, or through another
+    redirected function and *its* domains), regorus would find a cycle. Only static domains
+    (a rule, data or input path) are eligible; candidates are dropped until none can reach
+    itself."""
+    domains: dict[_Path, list[_Path]] = {}
+    for redirect in memo.redirects:
+        paths = [domain_path(memo.tables[index].domain) for index in redirect.tables]
+        if all(path is not None for path in paths):
+            domains[redirect.function] = [path for path in paths if path is not None]
+    changed = True
+    while changed:
+        changed = False
+        for function in list(domains):
+            if function in _reachable(deps, domains[function], domains):
+                del domains[function]
+                changed = True
+    kept = tuple(redirect for redirect in memo.redirects if redirect.function in domains)
+    return dataclasses.replace(memo, redirects=kept)
+
+
+def _reachable(
+    deps: Mapping[_Path, set[_Path]],
+    starts: Sequence[_Path],
+    redirects: Mapping[_Path, list[_Path]],
+) -> set[_Path]:
+    """Every rule and function evaluating ``starts`` may evaluate, a redirected function's
+    table domains included."""
+    seen: set[_Path] = set()
+    queue = [
+        path
+        for path in deps
+        for start in starts
+        if path[: len(start)] == start or start[: len(path)] == path
+    ]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        queue.extend(deps[path] - seen)
+        for start in redirects.get(path, []):
+            queue.extend(
+                other
+                for other in deps
+                if other not in seen
+                and (other[: len(start)] == start or start[: len(other)] == other)
+            )
+    return seen

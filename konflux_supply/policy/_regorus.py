@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from konflux_supply.errors import InputError, PolicyError
-from konflux_supply.policy import _capabilities, _fold
+from konflux_supply.policy import _capabilities, _fold, _folder
 from konflux_supply.policy._fold import FoldPlan
 from konflux_supply.policy._types import (
     Builtins,
@@ -367,7 +367,7 @@ class Compiled:
         except RuntimeError as error:
             raise _input_error(str(error), "<engine>") from None
         self._engine = engine
-        self._folder: _fold.Folder | None = None
+        self._folder: _folder.Folder | None = None
         if spec.fold is not None and (spec.fold.rules or spec.fold.memo.sites):
             texts = [module.module.text for module in parsed]
 
@@ -382,7 +382,7 @@ class Compiled:
                     engine.add_policy(path, text)
                 return engine
 
-            self._folder = _fold.Folder(
+            self._folder = _folder.Folder(
                 engine, spec.fold, texts, spec.data_json, build, time.monotonic
             )
 
