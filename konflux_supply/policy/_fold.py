@@ -424,11 +424,12 @@ def plan(
             sites.append((path, (index, spec, analyser.resolve, sources[index])))
     _link(rules)
     _propagate(rules)
-    # `with` replaces the input or data for what it reaches; a memo table (a rule) could then
-    # hold a value computed outside that scope: any `with` in the policy turns memoising off
-    memoising = not any(rule.withs for rule in rules.values())
+    # `with` replaces the input or data for what it reaches; a folded value or a memo table
+    # could then hold a value computed outside that scope: any `with` turns both off
+    if any(rule.withs for rule in rules.values()):
+        return FoldPlan()
     memo = _memo.find(
-        [site for _path, site in sites] if memoising else [],
+        [site for _path, site in sites],
         memoisable=lambda path: _memoisable(rules, path),
         domains=lambda path: _domain(rules, path),
         names=lambda path: tuple(rules[path].names),
