@@ -178,7 +178,10 @@ def validate_group() -> None:
     "policy_arg",
     required=True,
     metavar="ECP",
-    help="ECP file or inline JSON/YAML.",
+    help=(
+        "ECP file, inline JSON/YAML, or a git repository holding policy.yaml "
+        "(git::https://…/repo.git//dir?ref=…, github.com/…)."
+    ),
 )
 @click.option("--image", "-i", metavar="REF", help="One image (component 'Unnamed').")
 @click.option(
@@ -301,7 +304,7 @@ def image_command(
     registry_options: Any,
 ) -> int:
     """Validate a Snapshot's images against an EnterpriseContractPolicy."""
-    from konflux_supply.policy import load_policy, parse_outputs, parse_shard, write_outputs
+    from konflux_supply.policy import parse_outputs, parse_shard, write_outputs
     from konflux_supply.release import ValidateOptions, load_snapshot, validate
 
     targets = parse_outputs(
@@ -313,7 +316,7 @@ def image_command(
     )
     if git_ca_file is not None and not Path(git_ca_file).is_file():
         raise InputError("CA bundle file not found", field="--git-ca-file", source=git_ca_file)
-    ecp = load_policy(policy_arg)
+    ecp = _policy(policy_arg, allow_http_git, git_ca_file)
     snapshot = load_snapshot(images=images, image=image)
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     options = ValidateOptions(
@@ -360,6 +363,23 @@ def image_command(
     return _finish(report.exit_code(strict=strict), errors)
 
 
+def _policy(value: str, allow_http_git: bool, git_ca_file: str | None) -> Any:
+    """``--policy``: a file, inline JSON/YAML, or a git repository holding ``policy.yaml``
+    (``.ec/policy.yaml``, ``.json``, ``.yml``), fetched as policy sources are."""
+    from konflux_supply.policy import (
+        EnterpriseContractPolicy,
+        SourceCache,
+        fetch_policy_config,
+        is_git_policy,
+        load_policy,
+    )
+
+    if not is_git_policy(value):
+        return load_policy(value)
+    with SourceCache(allow_http=allow_http_git, git_ca_file=git_ca_file) as cache:
+        return EnterpriseContractPolicy.from_file(fetch_policy_config(value, cache))
+
+
 def _untrusted(path: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
@@ -384,7 +404,10 @@ def _untrusted(path: str | None) -> frozenset[str]:
     "policy_arg",
     required=True,
     metavar="ECP",
-    help="ECP file or inline JSON/YAML.",
+    help=(
+        "ECP file, inline JSON/YAML, or a git repository holding policy.yaml "
+        "(git::https://…/repo.git//dir?ref=…, github.com/…)."
+    ),
 )
 @click.option(
     "--output",
@@ -446,7 +469,6 @@ def input_command(
         Builtins,
         EvaluationConfig,
         evaluate_documents,
-        load_policy,
         make_builtins,
         parse_outputs,
         write_outputs,
@@ -461,7 +483,7 @@ def input_command(
     when = parse_effective_time(effective_time, now=now, allow_past=allow_past_effective_time)
     if when == "attestation":
         raise InputError("'attestation' is for validate image", field="--effective-time")
-    ecp = load_policy(policy_arg)
+    ecp = _policy(policy_arg, allow_http_git, git_ca_file)
     documents = [(path, _read_input(path)) for path in files]
     config = EvaluationConfig(
         effective_time=now if isinstance(when, str) else when,

@@ -82,9 +82,12 @@ from konflux_supply.policy.report import (
     select_shard,
 )
 from konflux_supply.policy.sources import (
+    POLICY_CONFIG_NAMES,
     FetchedSource,
     SourceCache,
     SourceUrl,
+    fetch_policy_config,
+    is_git_policy,
     load_data,
     merge_data,
     parse_source_url,
@@ -95,6 +98,7 @@ from konflux_supply.policy.sources import (
 __all__ = [
     "FORMATS",
     "INPUT_FORMATS",
+    "POLICY_CONFIG_NAMES",
     "AttestationResult",
     "BuiltinContext",
     "BuiltinError",
@@ -136,6 +140,8 @@ __all__ = [
     "VolatileCriterion",
     "evaluate",
     "evaluate_documents",
+    "fetch_policy_config",
+    "is_git_policy",
     "load_data",
     "load_policy",
     "make_builtins",

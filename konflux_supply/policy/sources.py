@@ -59,10 +59,13 @@ from konflux_supply.policy._files import MAX_FILE_BYTES, read_capped, walk
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "POLICY_CONFIG_NAMES",
     "RULE_DATA_KEY",
     "FetchedSource",
     "SourceCache",
     "SourceUrl",
+    "fetch_policy_config",
+    "is_git_policy",
     "load_data",
     "merge_data",
     "parse_source_url",
@@ -154,6 +157,48 @@ def parse_source_url(url: str) -> SourceUrl:
     if lower.split("/", 1)[0] == "bitbucket.org":
         raise InputError(f"bitbucket shorthand is not supported: {url!r}", field="url")
     return _path_source(url, url)
+
+
+#: Where a policy configuration is looked for in a fetched git directory, in Conforma's order.
+POLICY_CONFIG_NAMES = tuple(
+    f"{base}.{extension}"
+    for base in (".ec/policy", "policy")
+    for extension in ("json", "yaml", "yml")
+)
+
+
+def is_git_policy(value: str) -> bool:
+    """Whether ``--policy`` names a git repository (``git::…``, ``https://….git``,
+    ``github.com/…``, ``gitlab.com/…``) rather than a file, inline JSON/YAML or a k8s name."""
+    if not value or value.lstrip().startswith(("{", "-")) or "\n" in value:
+        return False
+    try:
+        if Path(value).exists():
+            return False
+    except (OSError, ValueError):
+        pass
+    try:
+        return parse_source_url(value).kind == "git"
+    except InputError:
+        return False
+
+
+def fetch_policy_config(value: str, cache: SourceCache) -> Path:
+    """The policy configuration file of a git ``--policy``: the repository (or its ``//dir``,
+    at ``?ref=``) fetched, then the first of :data:`POLICY_CONFIG_NAMES` in it, as Conforma
+    chooses. :class:`InputError` (``--policy``) when there is none."""
+    fetched = cache.fetch(value, field="--policy")
+    root = fetched.path.resolve()
+    for name in POLICY_CONFIG_NAMES:
+        candidate = fetched.path / name
+        if candidate.is_file() and candidate.resolve().is_relative_to(root):
+            return candidate
+    raise InputError(
+        f"no policy configuration in {value}",
+        source="--policy",
+        hint="put a policy.yaml (or .ec/policy.yaml, or .json/.yml) at the top of the "
+        "repository or of its //directory",
+    )
 
 
 def _git_path_of(rest: str) -> str:

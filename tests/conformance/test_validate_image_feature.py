@@ -209,10 +209,6 @@ def test_skip_both_sig_checks(world: Acceptance) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate image reads --policy from a file or inline only, not from a git repository",
-)
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_happy_day_with_git_config(
     world: Acceptance, validate_image_snapshots: dict[str, str], fmt: str
@@ -226,6 +222,21 @@ def test_happy_day_with_git_config(
                    "--show-successes", "--output", "json")  # fmt: skip
     expect_json(world, validate_image_snapshots,
                 run, f"happy day with git config and {fmt}:stdout - 1", exit_code=0)  # fmt: skip
+
+
+def test_happy_day_with_missing_git_config(world: Acceptance) -> None:
+    # Conforma: exit 1 and its error. Ours: no configuration in the repository is bad input,
+    # exit 2 with one line naming --policy, nothing on stdout.
+    signed_image(world, HAPPY)
+    url = world.git_repo("happy-day-policy", world.rego("happy_day"))
+    config = world.git_repo("happy-config", {"perlicy.json": json.dumps(one_source(url))})
+    run = validate(world, "--image", f"${{REGISTRY}}/{HAPPY}", "--policy", config,
+                   "--show-successes", "--output", "json")  # fmt: skip
+    assert run.exit_code == 2, run.stderr
+    assert run.stdout == ""
+    assert "no policy configuration" in run.stderr
+    assert "--policy" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_happy_day_with_extra_rule_data(

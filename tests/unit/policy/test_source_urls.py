@@ -4,6 +4,7 @@ showing only InputError escapes and that a pinned URL parses back to the same so
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from konflux_supply.errors import InputError
 from konflux_supply.oci import is_loopback
 from konflux_supply.policy import _git
-from konflux_supply.policy.sources import SourceUrl, parse_source_url
+from konflux_supply.policy.sources import SourceUrl, is_git_policy, parse_source_url
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 DIGEST = "sha256:" + "ab" * 32
@@ -212,3 +213,30 @@ def test_plain_http_and_file_pins_keep_their_scheme() -> None:
     assert parse_source_url(http).location == "http://127.0.0.1:1/r.git"
     local = _git.parse_git_url("u", "file:///srv/r.git").pinned(SHA)
     assert local == f"git::file:///srv/r.git?ref={SHA}"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("git::https://git.example/team/config.git", True),
+        ("git::https://git.example/team/config.git//default?ref=main", True),
+        ("https://git.example/team/config.git", True),
+        ("github.com/team/config", True),
+        ("gitlab.com/team/config//release", True),
+        ("policy.yaml", False),  # a file name, even when missing: not a repository
+        ('{"sources": []}', False),
+        ("sources:\n  - policy: [github.com/x/y]\n", False),
+        ("namespace/name", False),
+        ("oci::quay.io/team/policy:latest", False),
+        ("", False),
+    ],
+)
+def test_which_policy_arguments_name_a_git_repository(value: str, expected: bool) -> None:
+    assert is_git_policy(value) is expected
+
+
+def test_an_existing_file_is_never_a_repository(tmp_path: Path) -> None:
+    odd = tmp_path / "github.com" / "team" / "config"
+    odd.parent.mkdir(parents=True)
+    odd.write_text("sources: []\n")
+    assert not is_git_policy(str(odd))
