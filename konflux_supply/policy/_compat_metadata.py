@@ -61,8 +61,10 @@ class DataYamlLoader(yaml.SafeLoader):
 DataYamlLoader.yaml_implicit_resolvers = OpaYamlLoader.yaml_implicit_resolvers
 
 _DATE = r"(\d{4})-(\d{1,2})-(\d{1,2})"
-_CLOCK = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
-_TIMESTAMP = re.compile(rf"^{_DATE}(?:(?:[Tt]{_CLOCK}(Z|[+-]\d{{2}}:\d{{2}}))|(?: {_CLOCK}))?$")
+# Go reads a fraction after ``.`` or ``,`` with any number of digits (nanoseconds kept), and a
+# space of the layout matches a run of spaces
+_CLOCK = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d+))?"
+_TIMESTAMP = re.compile(rf"^{_DATE}(?:(?:[Tt]{_CLOCK}(Z|[+-]\d{{2}}:\d{{2}}))|(?: +{_CLOCK}))?$")
 
 
 def go_timestamp(text: str) -> str | None:
@@ -90,7 +92,7 @@ def go_timestamp(text: str) -> str | None:
         if hours > 23 or minutes > 59:
             return None
         zone = "Z" if hours == minutes == 0 else zone
-    digits = (fraction or "").rstrip("0")
+    digits = (fraction or "")[:9].rstrip("0")
     stamp = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
     return stamp + (f".{digits}" if digits else "") + zone
 

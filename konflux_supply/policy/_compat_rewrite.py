@@ -261,10 +261,13 @@ class _Rewriter:
             operands = [body.get("lhs"), body.get("rhs")]
         elif kind == "Membership":
             operands = [body.get("key"), body.get("value"), body.get("collection")]
+        elif kind in ("RefDot", "RefBrack"):
+            self.ref_indexes(node, at, shadow)  # ``not input.m[input.k]``
         for operand in operands:
             if operand is None:
                 continue
             if equality and not self.evaluated_first(operand, shadow):
+                self.ref_indexes(operand, at, shadow)  # ``not input.m[input.k] == 1``
                 continue
             if self.dynamic(operand, shadow):
                 span = span_of(operand)
@@ -274,6 +277,23 @@ class _Rewriter:
                 ):
                     continue  # regorus' span of an object can start inside it
                 self.moves.append((span, at))
+
+    def ref_indexes(self, node: Any, at: int, shadow: _Scope) -> None:
+        """A reference staying under ``not``: OPA still evaluates first a reference, call or
+        operator in one of its brackets (an undefined index makes the statement undefined)."""
+        while True:
+            found = kind_of(node)
+            if found is None or found[0] not in ("RefDot", "RefBrack"):
+                return
+            if found[0] == "RefBrack":
+                index = found[1].get("index")
+                if self.dynamic(index, shadow) and kind_of(index)[0] not in (  # type: ignore[index]
+                    "Array",
+                    "Set",
+                    "Object",
+                ):
+                    self.moves.append((span_of(index), at))
+            node = found[1]["refr"]
 
     def evaluated_first(self, node: Any, shadow: _Scope) -> bool:
         """Under ``==``: a call, an operator or a collection holding a reference."""

@@ -481,3 +481,55 @@ def test_metadata_timestamps_are_read_as_opa_reads_them() -> None:
         "not_a_day": "2024-02-30",
         "listed": ["2025-07-01T00:00:00Z"],
     }
+
+
+NEGATED_REFERENCES = """package acme.negref
+
+import rego.v1
+
+missing_index if { not input.m[input.nope] }
+missing_index_under_equality if { not input.m[input.nope] == 1 }
+missing_call_index if { not input.m[count(input.nope)] }
+missing_index_single_line if not input.m[input.nope]
+missing_nested_index if { not input.m[input.k][input.nope] }
+defined_index if { not input.m[input.k] }
+defined_index_under_equality if { not data.acme.negref.words[input.k] == "x" }
+local_index if { k := "k"; not input.m[k] }
+
+words := ["a"]
+"""
+
+
+def test_a_negated_reference_evaluates_its_brackets_first_as_opa_does() -> None:
+    module = engine({"negref.rego": NEGATED_REFERENCES})
+    module.set_input_json(json.dumps({"k": "k", "m": {}}))
+    answers = value(module, "data.acme.negref")
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and the same input): an
+    # undefined reference inside brackets makes the statement undefined, not the `not` true
+    assert {name for name, answer in answers.items() if answer is True} == {
+        "defined_index",
+        "defined_index_under_equality",
+        "local_index",
+    }
+    text = prepared(NEGATED_REFERENCES)
+    assert len(text.splitlines()) == len(NEGATED_REFERENCES.splitlines())  # lines kept
+
+
+@pytest.mark.parametrize(
+    ("written", "opa"),
+    [  # OPA 1.4.2's answers (checked with `opa eval` on rego.metadata.rule() of each)
+        ("2024-01-01T00:00:00,5Z", "2024-01-01T00:00:00.5Z"),
+        ("2024-01-01 01:02:03,25", "2024-01-01T01:02:03.25Z"),
+        ("2024-01-01T00:00:00.1234567899999Z", "2024-01-01T00:00:00.123456789Z"),
+        ("2024-01-01  1:2:3.000", "2024-01-01T01:02:03Z"),
+        ("2024-01-01 01:02:03.", "2024-01-01 01:02:03."),
+        ("2024-01-01T1:2:3.Z", "2024-01-01T1:2:3.Z"),
+        ("2024-01-01T00:00:00+1:00", "2024-01-01T00:00:00+1:00"),
+    ],
+)
+def test_metadata_timestamps_with_go_layout_leeway(written: str, opa: str) -> None:
+    text = (
+        "package acme.stamp\n\nimport rego.v1\n\n"
+        f"# METADATA\n# custom:\n#   at: {written}\nr := rego.metadata.rule()\n"
+    )
+    assert value(engine({"stamp.rego": text}), "data.acme.stamp.r.custom.at") == opa

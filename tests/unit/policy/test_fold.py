@@ -445,3 +445,39 @@ def test_a_redirect_that_could_loop_back_to_its_table_is_not_made() -> None:
 def test_a_policy_with_with_is_not_memoised() -> None:
     text = MEMO + '\ntest_like if {\n\tdeny with input as {"items": []}\n}\n'
     assert _plan({"memo.rego": text}).memo == _memo.MemoPlan()
+
+
+JSON_INEXACT = """package acme.inexact
+
+import rego.v1
+
+numbered := {1: "one", 2: "two"} if data.limits.max
+indexed[i] := r.ref if some i, r in data.tasks.build
+composite := {["a", 1]: "pair"} if true
+huge := 99999999999999999999 + 1
+
+deny contains v if v := numbered[input.k]
+deny contains v if v := indexed[input.k]
+deny contains v if { input.k == 1; v := composite[["a", 1]] }
+deny contains "huge" if { input.k == 1; huge > 99999999999999999999 }
+"""
+
+
+def test_values_json_cannot_carry_back_are_not_folded() -> None:
+    # OPA 1.4.2 (checked with `opa eval` on this module and DATA) denies "one", "b", "pair" and
+    # "huge" for input {"k": 1}: a folded value read back from JSON had string keys ("1") and
+    # a float for the big integer, and denied nothing
+    modules = {"inexact.rego": JSON_INEXACT}
+    plain, folded = _engine(modules, False), _engine(modules, True)
+    try:
+        assert (
+            folded.evaluate({"k": 1})["acme.inexact"]["deny"]
+            == (plain.evaluate({"k": 1})["acme.inexact"]["deny"])
+        )
+        assert sorted(folded.evaluate({"k": 1})["acme.inexact"]["deny"]) == sorted(
+            ["one", "b", "pair", "huge"]
+        )
+        assert _folded(folded) == 0
+    finally:
+        plain.close()
+        folded.close()
