@@ -298,7 +298,11 @@ _SCALARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -:.", min_size
 
 @given(st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4))
 def test_metadata_block_round_trips_custom_values(custom: dict[str, Any]) -> None:
-    body = yaml.safe_dump({"title": "T", "custom": custom}, default_flow_style=False)
+    # quoted: PyYAML's dumper writes plain what YAML 1.1 reads as a string, but yaml.v3 (OPA)
+    # reads some of those as numbers ("08" is 8); plain scalars are checked against OPA below
+    body = yaml.safe_dump(
+        {"title": "T", "custom": custom}, default_flow_style=False, default_style='"'
+    )
     lines = ["package acme.gen", "", "# METADATA", *[f"# {line}" for line in body.splitlines()]]
     lines.append("allow := true")
     found = _compat_metadata.block_above(lines, len(lines))
@@ -533,3 +537,30 @@ def test_metadata_timestamps_with_go_layout_leeway(written: str, opa: str) -> No
         f"# METADATA\n# custom:\n#   at: {written}\nr := rego.metadata.rule()\n"
     )
     assert value(engine({"stamp.rego": text}), "data.acme.stamp.r.custom.at") == opa
+
+
+@pytest.mark.parametrize(
+    ("written", "opa"),
+    [  # OPA 1.4.2's answers (checked with `opa eval` on rego.metadata.rule() of each): yaml.v3
+        ("yes", "yes"),
+        ("Off", "Off"),
+        ("TRUE", True),
+        ("tRue", "tRue"),
+        ("0o17", 15),
+        ("012", 10),
+        ("09", 9),
+        ("0X1f", 31),
+        ("1e3", 1000),
+        ("1_000.5", 1000.5),
+        ("1:20", "1:20"),
+        ("0x", "0x"),
+        ("_1", "_1"),
+        ("9223372036854775808", 9223372036854775808),
+    ],
+)
+def test_metadata_plain_scalars_are_resolved_as_yaml_v3_does(written: str, opa: Any) -> None:
+    text = (
+        "package acme.scalar\n\nimport rego.v1\n\n"
+        f"# METADATA\n# custom:\n#   v: {written}\nr := rego.metadata.rule()\n"
+    )
+    assert value(engine({"scalar.rego": text}), "data.acme.scalar.r.custom.v") == opa
