@@ -57,6 +57,8 @@ class _Rewriter:
         self.edits: list[_Edit] = []
         self.moves: list[tuple[Mapping[str, int], int]] = []
         self.front: list[_Edit] = []  # insertions that go before the hoisted assignments
+        #: move number → (start, end) of the ``with`` modifiers its assignment is evaluated under
+        self.withs: dict[int, tuple[int, int]] = {}
 
     def text(self, span: Mapping[str, int]) -> str:
         return self.module.source[span["start"] : span["end"]].decode("utf-8")
@@ -88,6 +90,13 @@ class _Rewriter:
             edits = [e for e in edits if e not in inside]
             name = f"__with_{number}".encode()
             edits.append((start, end, 1, name))
+            if number in self.withs:  # the statement's modifiers (and their rewrites) too
+                first, last = self.withs[number]
+                within = [e for e in edits if first <= e[0] and e[1] <= last and e[1] > e[0]]
+                value += b" " + _apply(
+                    self.module.source[first:last],
+                    [(a - first, b - first, p, t) for a, b, p, t in within],
+                )
             edits.append((at, at, 0, name + b" := " + value + b"; "))
         edits += [(start, end, -1, text) for start, end, text in self.front]
         return _apply(self.module.source, edits)
@@ -227,9 +236,13 @@ class _Rewriter:
                 end = max(span_of(m["as"])["end"] for m in stmt["with_mods"])
                 self.front.append((start, start, b"{ "))
                 self.edits.append((end, end, b" }"))
-            if negated and literal is not None and not stmt.get("with_mods"):
+            if negated and literal is not None:
                 moves = len(self.moves)
                 self.negation(literal[1].get("expr"), stmt["span"]["start"], inner)
+                modifiers = stmt.get("with_mods") or []
+                for number in range(moves, len(self.moves)) if modifiers else ():
+                    # OPA evaluates the arguments under the statement's ``with`` too
+                    self.withs[number] = (modifiers[0]["span"]["start"], stmt["span"]["end"])
                 if len(self.moves) > moves and not _braced(
                     self.module.source, stmt["span"]["start"]
                 ):

@@ -564,3 +564,27 @@ def test_metadata_plain_scalars_are_resolved_as_yaml_v3_does(written: str, opa: 
         f"# METADATA\n# custom:\n#   v: {written}\nr := rego.metadata.rule()\n"
     )
     assert value(engine({"scalar.rego": text}), "data.acme.scalar.r.custom.v") == opa
+
+
+NEGATED_UNDER_WITH = """package acme.negwith
+
+import rego.v1
+
+f(x) := x == "a"
+
+other_target if { not f(input.a) with data.q as 1 }
+input_replaced if { not f(input.a) with input as {"b": 1} }
+input_defined if { not f(input.a) with input as {"a": "b"} }
+builtin if { not startswith(input.a, "x") with input.z as 1 }
+single_line if not f(input.a) with data.q as 1
+"""
+
+
+def test_negated_call_arguments_are_evaluated_under_the_statements_with() -> None:
+    module = engine({"negwith.rego": NEGATED_UNDER_WITH})
+    module.set_input_json("{}")
+    answers = value(module, "data.acme.negwith")
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and input {})
+    assert {name for name, answer in answers.items() if answer is True} == {"input_defined"}
+    text = prepared(NEGATED_UNDER_WITH)
+    assert len(text.splitlines()) == len(NEGATED_UNDER_WITH.splitlines())  # lines kept
