@@ -276,6 +276,8 @@ class _Rewriter:
             operands = [body.get("key"), body.get("value"), body.get("collection")]
         elif kind in ("RefDot", "RefBrack"):
             self.ref_indexes(node, at, shadow)  # ``not input.m[input.k]``
+        elif kind in ("Array", "Set", "Object"):
+            operands = [node]  # ``not [input.x]``: the collection is built first
         for operand in operands:
             if operand is None:
                 continue

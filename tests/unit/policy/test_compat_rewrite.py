@@ -588,3 +588,23 @@ def test_negated_call_arguments_are_evaluated_under_the_statements_with() -> Non
     assert {name for name, answer in answers.items() if answer is True} == {"input_defined"}
     text = prepared(NEGATED_UNDER_WITH)
     assert len(text.splitlines()) == len(NEGATED_UNDER_WITH.splitlines())  # lines kept
+
+
+NEGATED_COLLECTIONS = """package acme.negcoll
+
+import rego.v1
+
+array_of_missing if { not [input.nope] }
+object_of_missing if { not {"k": input.nope} }
+set_of_missing if { not {input.nope} }
+in_else := 1 if { not [input.nope] } else := 2
+array_of_defined if { not [input.k] }
+"""
+
+
+def test_a_negated_collection_holding_a_reference_is_built_first_as_opa_does() -> None:
+    module = engine({"negcoll.rego": NEGATED_COLLECTIONS})
+    module.set_input_json(json.dumps({"k": "k"}))
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and the same input):
+    # undefined statements, and a defined collection is true (so `not` is false)
+    assert value(module, "data.acme.negcoll") == {"in_else": 2}
