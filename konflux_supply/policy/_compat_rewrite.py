@@ -256,7 +256,9 @@ class _Rewriter:
         OPA evaluates the arguments of a call (and of every operator but ``==``/``=``, whose
         plain references stay) before the call, outside the negation: an undefined argument
         makes the whole statement undefined, where regorus makes ``not`` true. A nested call or
-        a collection holding a reference is evaluated first under ``==`` too."""
+        a collection holding a reference is evaluated first under ``==`` too, and so are a
+        negated collection holding a reference and references inside brackets. Under ``with``
+        the hoisted assignments carry the statement's modifiers (``run``)."""
         found = kind_of(node)
         if found is None:
             return
