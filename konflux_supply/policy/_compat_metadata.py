@@ -12,6 +12,7 @@ rule's annotations object, ``{}`` when it has none.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,33 +37,84 @@ _KEYS = (
 
 
 class OpaYamlLoader(yaml.SafeLoader):
-    """YAML as OPA reads annotations: only JSON types; timestamps as Go prints them."""
+    """YAML as OPA reads annotations: only JSON types, plain scalars resolved as yaml.v3 does
+    (``yes``/``on`` stay strings, ``0o17`` and ``1e3`` are numbers, ``1:20`` is a string),
+    timestamps as Go prints them."""
 
-    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> Any:
         value = str(super().construct_yaml_str(node))
-        if node.style is None:  # a plain scalar: yaml.v3 may read it as a timestamp
-            return go_timestamp(value) or value
+        if node.style is None:  # a plain scalar: yaml.v3 resolves it
+            return go_scalar(value)
         return value
 
 
-OpaYamlLoader.yaml_implicit_resolvers = {
+_TAGS_V3_RESOLVES = frozenset(
+    "tag:yaml.org,2002:" + name for name in ("timestamp", "bool", "int", "float")
+)
+_SAFE_RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+OpaYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _TAGS_V3_RESOLVES]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 OpaYamlLoader.add_constructor("tag:yaml.org,2002:str", OpaYamlLoader.construct_yaml_str)
 
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# Go's strconv.ParseInt(s, 0, 64) syntax (yaml.v3 drops underscores first)
+_GO_INT = re.compile(r"^([+-]?)(0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$")
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_BASES = {"b": 2, "o": 8, "x": 16}
 
-# the layouts yaml.v3 tries on a plain scalar (2006-1-2T15:4:5.999999999Z07:00, the same with
-# a lower-case t, 2006-1-2 15:4:5.999999999 in UTC, and 2006-1-2)
+
+def go_scalar(text: str) -> Any:
+    """A plain YAML scalar as yaml.v3 (OPA's annotation reader) resolves it: a bool, number or
+    timestamp text, else the string itself (``null`` is left to the YAML loader)."""
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if not text:
+        return text
+    if text[0] == ".":
+        if _YAML_FLOAT.match(text) and not math.isinf(float(text)):
+            return float(text)
+        return text  # .inf/.nan: OPA cannot represent them either
+    if not (text[0].isdigit() and text[0].isascii()) and text[0] not in "+-":
+        return text
+    stamp = go_timestamp(text)
+    if stamp is not None:
+        return stamp
+    plain = text.replace("_", "")
+    found = _GO_INT.match(plain)
+    if found is not None:
+        sign, digits = found.groups()
+        if len(digits) > 1 and digits[1] in "bBoOxX":
+            number = int(digits[2:], _BASES[digits[1].lower()])
+        else:
+            number = int(digits, 8) if digits.startswith("0") else int(digits)
+        number = -number if sign == "-" else number
+        if -(2**63) <= number < 2**63 or (not sign and 0 <= number < 2**64):
+            return number
+    if _YAML_FLOAT.match(plain):
+        number_f = float(plain)
+        if not math.isinf(number_f):
+            return number_f
+    return text
+
+
 class DataYamlLoader(yaml.SafeLoader):
     """YAML data documents: only JSON types, timestamps kept as the text written."""
 
 
-DataYamlLoader.yaml_implicit_resolvers = OpaYamlLoader.yaml_implicit_resolvers
+DataYamlLoader.yaml_implicit_resolvers = _SAFE_RESOLVERS
 
+# the layouts yaml.v3 tries on a plain scalar (2006-1-2T15:4:5.999999999Z07:00, the same with
+# a lower-case t, 2006-1-2 15:4:5.999999999 in UTC, and 2006-1-2)
 _DATE = r"(\d{4})-(\d{1,2})-(\d{1,2})"
-_CLOCK = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?"
-_TIMESTAMP = re.compile(rf"^{_DATE}(?:(?:[Tt]{_CLOCK}(Z|[+-]\d{{2}}:\d{{2}}))|(?: {_CLOCK}))?$")
+# Go reads a fraction after ``.`` or ``,`` with any number of digits (nanoseconds kept), and a
+# space of the layout matches a run of spaces
+_CLOCK = r"(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,](\d+))?"
+_TIMESTAMP = re.compile(rf"^{_DATE}(?:(?:[Tt]{_CLOCK}(Z|[+-]\d{{2}}:\d{{2}}))|(?: +{_CLOCK}))?$")
 
 
 def go_timestamp(text: str) -> str | None:
@@ -90,7 +142,7 @@ def go_timestamp(text: str) -> str | None:
         if hours > 23 or minutes > 59:
             return None
         zone = "Z" if hours == minutes == 0 else zone
-    digits = (fraction or "").rstrip("0")
+    digits = (fraction or "")[:9].rstrip("0")
     stamp = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
     return stamp + (f".{digits}" if digits else "") + zone
 

@@ -57,6 +57,8 @@ class _Rewriter:
         self.edits: list[_Edit] = []
         self.moves: list[tuple[Mapping[str, int], int]] = []
         self.front: list[_Edit] = []  # insertions that go before the hoisted assignments
+        #: move number → (start, end) of the ``with`` modifiers its assignment is evaluated under
+        self.withs: dict[int, tuple[int, int]] = {}
 
     def text(self, span: Mapping[str, int]) -> str:
         return self.module.source[span["start"] : span["end"]].decode("utf-8")
@@ -88,6 +90,13 @@ class _Rewriter:
             edits = [e for e in edits if e not in inside]
             name = f"__with_{number}".encode()
             edits.append((start, end, 1, name))
+            if number in self.withs:  # the statement's modifiers (and their rewrites) too
+                first, last = self.withs[number]
+                within = [e for e in edits if first <= e[0] and e[1] <= last and e[1] > e[0]]
+                value += b" " + _apply(
+                    self.module.source[first:last],
+                    [(a - first, b - first, p, t) for a, b, p, t in within],
+                )
             edits.append((at, at, 0, name + b" := " + value + b"; "))
         edits += [(start, end, -1, text) for start, end, text in self.front]
         return _apply(self.module.source, edits)
@@ -227,9 +236,13 @@ class _Rewriter:
                 end = max(span_of(m["as"])["end"] for m in stmt["with_mods"])
                 self.front.append((start, start, b"{ "))
                 self.edits.append((end, end, b" }"))
-            if negated and literal is not None and not stmt.get("with_mods"):
+            if negated and literal is not None:
                 moves = len(self.moves)
                 self.negation(literal[1].get("expr"), stmt["span"]["start"], inner)
+                modifiers = stmt.get("with_mods") or []
+                for number in range(moves, len(self.moves)) if modifiers else ():
+                    # OPA evaluates the arguments under the statement's ``with`` too
+                    self.withs[number] = (modifiers[0]["span"]["start"], stmt["span"]["end"])
                 if len(self.moves) > moves and not _braced(
                     self.module.source, stmt["span"]["start"]
                 ):
@@ -243,7 +256,9 @@ class _Rewriter:
         OPA evaluates the arguments of a call (and of every operator but ``==``/``=``, whose
         plain references stay) before the call, outside the negation: an undefined argument
         makes the whole statement undefined, where regorus makes ``not`` true. A nested call or
-        a collection holding a reference is evaluated first under ``==`` too."""
+        a collection holding a reference is evaluated first under ``==`` too, and so are a
+        negated collection holding a reference and references inside brackets. Under ``with``
+        the hoisted assignments carry the statement's modifiers (``run``)."""
         found = kind_of(node)
         if found is None:
             return
@@ -261,10 +276,15 @@ class _Rewriter:
             operands = [body.get("lhs"), body.get("rhs")]
         elif kind == "Membership":
             operands = [body.get("key"), body.get("value"), body.get("collection")]
+        elif kind in ("RefDot", "RefBrack"):
+            self.ref_indexes(node, at, shadow)  # ``not input.m[input.k]``
+        elif kind in ("Array", "Set", "Object"):
+            operands = [node]  # ``not [input.x]``: the collection is built first
         for operand in operands:
             if operand is None:
                 continue
             if equality and not self.evaluated_first(operand, shadow):
+                self.ref_indexes(operand, at, shadow)  # ``not input.m[input.k] == 1``
                 continue
             if self.dynamic(operand, shadow):
                 span = span_of(operand)
@@ -274,6 +294,23 @@ class _Rewriter:
                 ):
                     continue  # regorus' span of an object can start inside it
                 self.moves.append((span, at))
+
+    def ref_indexes(self, node: Any, at: int, shadow: _Scope) -> None:
+        """A reference staying under ``not``: OPA still evaluates first a reference, call or
+        operator in one of its brackets (an undefined index makes the statement undefined)."""
+        while True:
+            found = kind_of(node)
+            if found is None or found[0] not in ("RefDot", "RefBrack"):
+                return
+            if found[0] == "RefBrack":
+                index = found[1].get("index")
+                if self.dynamic(index, shadow) and kind_of(index)[0] not in (  # type: ignore[index]
+                    "Array",
+                    "Set",
+                    "Object",
+                ):
+                    self.moves.append((span_of(index), at))
+            node = found[1]["refr"]
 
     def evaluated_first(self, node: Any, shadow: _Scope) -> bool:
         """Under ``==``: a call, an operator or a collection holding a reference."""

@@ -145,9 +145,9 @@ def _format_int(value: int, verb: str, flags: str, precision: int | None) -> str
     elif verb == "b":
         digits = format(abs(value), "b")
     elif verb == "c":
-        return chr(value)
+        return _rune(value)
     elif verb == "q":
-        return go_quote(chr(value), "'")
+        return go_quote(_rune(value), "'")
     else:
         return f"%!{verb}(int={value})"
     if precision is not None:
@@ -253,3 +253,10 @@ def sprintf(template: Any, args: Any) -> str | None:
         extra = ", ".join(f"{_go_type(v)}={v}" for v in values[index:])
         out.append(f"%!(EXTRA {extra})")
     return "".join(out)
+
+
+def _rune(value: int) -> str:
+    """Go's ``%c``/``%q`` of an integer: not a Unicode scalar value prints U+FFFD."""
+    if 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+        return chr(value)
+    return "\ufffd"

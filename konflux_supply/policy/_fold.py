@@ -58,6 +58,9 @@ _EFFECTS = frozenset(
     }
 )
 _CLOCK = "time.now_ns"
+#: Numbers above this are not folded: regorus' JSON carries integers beyond 64 bits as floats
+#: (``99999999999999999999 + 1`` would come back as ``1e+20``, no longer above the literal).
+_EXACT_INT = 2**63 - 1
 
 _Path = tuple[str, ...]
 
@@ -97,7 +100,10 @@ class FoldPlan:
             parts.append(
                 f"{json.dumps(rule.key)}: [{{"
                 f'"v": v, "set": is_set(v), '
-                f'"sets": count([1 | walk(v, [_, y]); is_set(y)])'
+                f'"sets": count([1 | walk(v, [_, y]); is_set(y)]), '
+                f'"keys": count([1 | walk(v, [_, y]); is_object(y); some k, _ in y; '
+                f"not is_string(k)]), "
+                f'"big": count([1 | walk(v, [_, y]); is_number(y); abs(y) > {_EXACT_INT}])'
                 f"}} | v := {ref}]"
             )
         return "__konflux_fold := {" + ", ".join(parts) + "}"
@@ -105,7 +111,9 @@ class FoldPlan:
     def values(self, answer: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[FoldedRule, ...]]:
         """``(data under DATA_KEY, the rules that can be folded)`` from :meth:`query`'s value.
 
-        A rule whose value has a set below its top level is not folded."""
+        A rule whose value JSON cannot carry back exactly is not folded: a set below its top
+        level, an object key that is not a string (``{1: "a"}`` would come back as
+        ``{"1": "a"}``), an integer beyond 64 bits (regorus' JSON carries those as floats)."""
         data: dict[str, Any] = {}
         kept: list[FoldedRule] = []
         for rule in self.rules:
@@ -114,7 +122,7 @@ class FoldPlan:
                 continue
             if found:
                 item = found[0]
-                if item["sets"] > (1 if item["set"] else 0):
+                if item["sets"] > (1 if item["set"] else 0) or item["keys"] or item["big"]:
                     continue
                 data[rule.key] = {"v": item["v"], "set": bool(item["set"])}
             kept.append(rule)

@@ -233,7 +233,9 @@ class _Finder:
         tables: dict[tuple[_Path, str], int],
         sites: list[MemoSite],
         source: bytes,
+        locals_: frozenset[str] = frozenset(),
     ) -> None:
+        self.locals = locals_
         self.module = module
         self.resolve = resolve
         self.memoisable = memoisable
@@ -261,8 +263,8 @@ class _Finder:
         if found is not None and found[0] == "Call":
             return self._nested(found[1], scope, wrapped)
         static = _static(collection)
-        if static is None:
-            return None
+        if static is None or static[0] in self.locals:
+            return None  # a local (``items := input.l``, an argument) named like a rule
         path = self.resolve(*static)
         if path is None or not self.domains(path):
             return None
@@ -368,7 +370,16 @@ def find(
     tables: dict[tuple[_Path, str], int] = {}
     sites: list[MemoSite] = []
     for module, rule, resolve, source in rules:
-        finder = _Finder(module, resolve, memoisable, domains, tables, sites, source)
+        # every name the rule declares (arguments included), in any of its queries: such a
+        # local may be named like a rule of another module of the package (not renamed then)
+        declared: dict[str, int] = {}
+        _declared(rule, declared, source)
+        head = _kind(rule.get("head"))
+        for arg in (head[1].get("args") or []) if head is not None else []:
+            declared.update(dict.fromkeys(_vars(arg, source), 1))
+        finder = _Finder(
+            module, resolve, memoisable, domains, tables, sites, source, frozenset(declared)
+        )
         for body in rule.get("bodies") or []:
             query = body.get("query")
             if isinstance(query, dict):

@@ -259,3 +259,19 @@ def test_crypto_digests_missing_from_regorus() -> None:
     assert _rego('crypto.hmac.equal("a", "a")') is True
     with pytest.raises(KeyError):
         _rego("crypto.sha1(1)")
+
+
+@pytest.mark.parametrize(
+    ("template", "arg", "expected"),
+    # OPA 1.4.2's answers (checked with `opa eval`): not a Unicode scalar value prints U+FFFD
+    [
+        ("%c", -1, "\ufffd"),
+        ("%q", -1, "'\ufffd'"),
+        ("%c", 0xD800, "\ufffd"),
+        ("%c", 0x110000, "\ufffd"),
+    ],
+)
+def test_sprintf_runes_outside_unicode_print_the_replacement_character(
+    template: str, arg: int, expected: str
+) -> None:
+    assert _compat_sprintf.sprintf(template, [arg]) == expected

@@ -298,7 +298,11 @@ _SCALARS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 -:.", min_size
 
 @given(st.dictionaries(_KEYS, _SCALARS | st.lists(_SCALARS, max_size=3), max_size=4))
 def test_metadata_block_round_trips_custom_values(custom: dict[str, Any]) -> None:
-    body = yaml.safe_dump({"title": "T", "custom": custom}, default_flow_style=False)
+    # quoted: PyYAML's dumper writes plain what YAML 1.1 reads as a string, but yaml.v3 (OPA)
+    # reads some of those as numbers ("08" is 8); plain scalars are checked against OPA below
+    body = yaml.safe_dump(
+        {"title": "T", "custom": custom}, default_flow_style=False, default_style='"'
+    )
     lines = ["package acme.gen", "", "# METADATA", *[f"# {line}" for line in body.splitlines()]]
     lines.append("allow := true")
     found = _compat_metadata.block_above(lines, len(lines))
@@ -481,3 +485,126 @@ def test_metadata_timestamps_are_read_as_opa_reads_them() -> None:
         "not_a_day": "2024-02-30",
         "listed": ["2025-07-01T00:00:00Z"],
     }
+
+
+NEGATED_REFERENCES = """package acme.negref
+
+import rego.v1
+
+missing_index if { not input.m[input.nope] }
+missing_index_under_equality if { not input.m[input.nope] == 1 }
+missing_call_index if { not input.m[count(input.nope)] }
+missing_index_single_line if not input.m[input.nope]
+missing_nested_index if { not input.m[input.k][input.nope] }
+defined_index if { not input.m[input.k] }
+defined_index_under_equality if { not data.acme.negref.words[input.k] == "x" }
+local_index if { k := "k"; not input.m[k] }
+
+words := ["a"]
+"""
+
+
+def test_a_negated_reference_evaluates_its_brackets_first_as_opa_does() -> None:
+    module = engine({"negref.rego": NEGATED_REFERENCES})
+    module.set_input_json(json.dumps({"k": "k", "m": {}}))
+    answers = value(module, "data.acme.negref")
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and the same input): an
+    # undefined reference inside brackets makes the statement undefined, not the `not` true
+    assert {name for name, answer in answers.items() if answer is True} == {
+        "defined_index",
+        "defined_index_under_equality",
+        "local_index",
+    }
+    text = prepared(NEGATED_REFERENCES)
+    assert len(text.splitlines()) == len(NEGATED_REFERENCES.splitlines())  # lines kept
+
+
+@pytest.mark.parametrize(
+    ("written", "opa"),
+    [  # OPA 1.4.2's answers (checked with `opa eval` on rego.metadata.rule() of each)
+        ("2024-01-01T00:00:00,5Z", "2024-01-01T00:00:00.5Z"),
+        ("2024-01-01 01:02:03,25", "2024-01-01T01:02:03.25Z"),
+        ("2024-01-01T00:00:00.1234567899999Z", "2024-01-01T00:00:00.123456789Z"),
+        ("2024-01-01  1:2:3.000", "2024-01-01T01:02:03Z"),
+        ("2024-01-01 01:02:03.", "2024-01-01 01:02:03."),
+        ("2024-01-01T1:2:3.Z", "2024-01-01T1:2:3.Z"),
+        ("2024-01-01T00:00:00+1:00", "2024-01-01T00:00:00+1:00"),
+    ],
+)
+def test_metadata_timestamps_with_go_layout_leeway(written: str, opa: str) -> None:
+    text = (
+        "package acme.stamp\n\nimport rego.v1\n\n"
+        f"# METADATA\n# custom:\n#   at: {written}\nr := rego.metadata.rule()\n"
+    )
+    assert value(engine({"stamp.rego": text}), "data.acme.stamp.r.custom.at") == opa
+
+
+@pytest.mark.parametrize(
+    ("written", "opa"),
+    [  # OPA 1.4.2's answers (checked with `opa eval` on rego.metadata.rule() of each): yaml.v3
+        ("yes", "yes"),
+        ("Off", "Off"),
+        ("TRUE", True),
+        ("tRue", "tRue"),
+        ("0o17", 15),
+        ("012", 10),
+        ("09", 9),
+        ("0X1f", 31),
+        ("1e3", 1000),
+        ("1_000.5", 1000.5),
+        ("1:20", "1:20"),
+        ("0x", "0x"),
+        ("_1", "_1"),
+        ("9223372036854775808", 9223372036854775808),
+    ],
+)
+def test_metadata_plain_scalars_are_resolved_as_yaml_v3_does(written: str, opa: Any) -> None:
+    text = (
+        "package acme.scalar\n\nimport rego.v1\n\n"
+        f"# METADATA\n# custom:\n#   v: {written}\nr := rego.metadata.rule()\n"
+    )
+    assert value(engine({"scalar.rego": text}), "data.acme.scalar.r.custom.v") == opa
+
+
+NEGATED_UNDER_WITH = """package acme.negwith
+
+import rego.v1
+
+f(x) := x == "a"
+
+other_target if { not f(input.a) with data.q as 1 }
+input_replaced if { not f(input.a) with input as {"b": 1} }
+input_defined if { not f(input.a) with input as {"a": "b"} }
+builtin if { not startswith(input.a, "x") with input.z as 1 }
+single_line if not f(input.a) with data.q as 1
+"""
+
+
+def test_negated_call_arguments_are_evaluated_under_the_statements_with() -> None:
+    module = engine({"negwith.rego": NEGATED_UNDER_WITH})
+    module.set_input_json("{}")
+    answers = value(module, "data.acme.negwith")
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and input {})
+    assert {name for name, answer in answers.items() if answer is True} == {"input_defined"}
+    text = prepared(NEGATED_UNDER_WITH)
+    assert len(text.splitlines()) == len(NEGATED_UNDER_WITH.splitlines())  # lines kept
+
+
+NEGATED_COLLECTIONS = """package acme.negcoll
+
+import rego.v1
+
+array_of_missing if { not [input.nope] }
+object_of_missing if { not {"k": input.nope} }
+set_of_missing if { not {input.nope} }
+in_else := 1 if { not [input.nope] } else := 2
+array_of_defined if { not [input.k] }
+"""
+
+
+def test_a_negated_collection_holding_a_reference_is_built_first_as_opa_does() -> None:
+    module = engine({"negcoll.rego": NEGATED_COLLECTIONS})
+    module.set_input_json(json.dumps({"k": "k"}))
+    # OPA 1.4.2's answer (checked with `opa eval -i` on this module and the same input):
+    # undefined statements, and a defined collection is true (so `not` is false)
+    assert value(module, "data.acme.negcoll") == {"in_else": 2}

@@ -445,3 +445,132 @@ def test_a_redirect_that_could_loop_back_to_its_table_is_not_made() -> None:
 def test_a_policy_with_with_is_not_memoised() -> None:
     text = MEMO + '\ntest_like if {\n\tdeny with input as {"items": []}\n}\n'
     assert _plan({"memo.rego": text}).memo == _memo.MemoPlan()
+
+
+JSON_INEXACT = """package acme.inexact
+
+import rego.v1
+
+numbered := {1: "one", 2: "two"} if data.limits.max
+indexed[i] := r.ref if some i, r in data.tasks.build
+composite := {["a", 1]: "pair"} if true
+huge := 99999999999999999999 + 1
+
+deny contains v if v := numbered[input.k]
+deny contains v if v := indexed[input.k]
+deny contains v if { input.k == 1; v := composite[["a", 1]] }
+deny contains "huge" if { input.k == 1; huge > 99999999999999999999 }
+"""
+
+
+def test_values_json_cannot_carry_back_are_not_folded() -> None:
+    # OPA 1.4.2 (checked with `opa eval` on this module and DATA) denies "one", "b", "pair" and
+    # "huge" for input {"k": 1}: a folded value read back from JSON had string keys ("1") and
+    # a float for the big integer, and denied nothing
+    modules = {"inexact.rego": JSON_INEXACT}
+    plain, folded = _engine(modules, False), _engine(modules, True)
+    try:
+        assert (
+            folded.evaluate({"k": 1})["acme.inexact"]["deny"]
+            == (plain.evaluate({"k": 1})["acme.inexact"]["deny"])
+        )
+        assert sorted(folded.evaluate({"k": 1})["acme.inexact"]["deny"]) == sorted(
+            ["one", "b", "pair", "huge"]
+        )
+        assert _folded(folded) == 0
+    finally:
+        plain.close()
+        folded.close()
+
+
+SHADOW_RULE = """package acme.shadow
+
+import rego.v1
+
+items := ["p", "q"]
+
+f(x) := concat("", [x, "!"])
+
+deny contains r if {
+	some x in items
+	input.on
+	r := f(x)
+}
+"""
+
+SHADOW_LOCALS = """package acme.shadow
+
+import rego.v1
+
+k(items) := r if {
+	some x in items
+	x == "a"
+	r := f(x)
+}
+
+deny contains r if r := k(input.l)
+
+deny contains r if {
+	items := input.l
+	some x in items
+	r := f(x)
+}
+"""
+
+
+def test_a_local_named_like_a_rule_of_another_file_is_not_that_rule() -> None:
+    # `items` in shadow.rego is an argument or a local, not the rule of rules.rego: memoising
+    # f(x) over data.acme.shadow.items lost "a!" and "b!" (OPA 1.4.2 answers as asserted,
+    # checked with `opa eval` on both modules and the same input)
+    modules = {"rules.rego": SHADOW_RULE, "shadow.rego": SHADOW_LOCALS}
+    plain, memoised = _engine(modules, False), _engine(modules, True)
+    try:
+        for engine in (plain, memoised):
+            found = engine.evaluate({"l": ["a", "b"], "on": True})["acme.shadow"]["deny"]
+            assert sorted(found) == ["a!", "b!", "p!", "q!"]
+    finally:
+        plain.close()
+        memoised.close()
+
+
+MEMO_UNUSED_ELEMENTS = """package acme.unused
+
+import rego.v1
+
+tenfold(v) := v * 10
+
+one(v) := 1 if v == "a"
+
+one(v) := 2 if v == "a"
+
+one(v) := 3 if v != "a"
+
+deny contains r if {
+	some v in input.vals
+	is_number(v)
+	r := tenfold(v)
+}
+
+deny contains r if {
+	some v in input.vals
+	v == "b"
+	r := one(v)
+}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a memo table computes f for every element of the domain, also those the caller "
+    "filtered out: an abort there fails the evaluation (fail closed, ADR 0085) where OPA answers",
+)
+def test_an_error_for_an_element_no_caller_uses_does_not_fail_the_evaluation() -> None:
+    # OPA 1.4.2 answers deny {10, 3} for this input (checked with `opa eval`); unmemoised
+    # regorus does too; memoised, `"a" * 10` or the two outputs of one("a") abort
+    modules = {"unused.rego": MEMO_UNUSED_ELEMENTS}
+    memoised = _engine(modules, True)
+    try:
+        found = memoised.evaluate({"vals": [1, "a", "b"]})["acme.unused"]["deny"]
+        assert sorted(found) == [3, 10]
+    finally:
+        memoised.close()
