@@ -343,6 +343,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _run(engine: Any, query: str, input_json: str | None) -> Any:
+    """One query on a clone of ``engine`` with ``input_json`` as the input (``RuntimeError``
+    from regorus passes through)."""
+    clone = engine.clone()
+    if input_json is not None:
+        clone.set_input_json(input_json)
+    return json.loads(clone.eval_query_as_json(query))
+
+
 class Compiled:
     """One regorus engine built from a :class:`CompileSpec` (lives in one thread)."""
 
@@ -426,14 +435,24 @@ class Compiled:
 
     def _evaluate(self, query: str, input_json: str | None, context: Any) -> Any:
         self._use_builtins(context)
-        base = self._folder.current() if self._folder is not None else self._engine
-        engine = base.clone()
         try:
-            if input_json is not None:
-                engine.set_input_json(input_json)
-            answer = json.loads(engine.eval_query_as_json(query))
-        except RuntimeError as error:
-            raise PolicyError(f"policy evaluation failed: {error_text(str(error))}") from None
+            base = self._folder.current() if self._folder is not None else self._engine
+            try:
+                answer = _run(base, query, input_json)
+            except RuntimeError as error:
+                if base is self._engine:
+                    raise PolicyError(
+                        f"policy evaluation failed: {error_text(str(error))}"
+                    ) from None
+                # The folded engine failed. A memo table computes a function for elements no
+                # caller asked about (ADR 0085): the policy as written decides, and its error,
+                # if any, names the author's line.
+                try:
+                    answer = _run(self._engine, query, input_json)
+                except RuntimeError as again:
+                    raise PolicyError(
+                        f"policy evaluation failed: {error_text(str(again))}"
+                    ) from None
         finally:
             self._table = {}
         results = answer.get("result") or []
