@@ -139,20 +139,17 @@ class ReleasePolicy:
         """The release policy of an upstream checkout with ``example/data`` as its data."""
         return cls(release_modules(root), example_data(root), **kwargs)
 
-    def _run(self, engine: Any, input_json: str) -> Any:
-        clone = engine.clone()
-        clone.set_input_json(input_json)
-        return json.loads(clone.eval_query_as_json(self._query))
-
     def evaluate(self, input_json: str) -> dict[str, dict[str, list[Any]]]:
         """``{package: {"deny": [...], "warn": [...]}}`` for one component's input."""
         current = self.folder.current() if self.folder is not None else self._engine
         try:
-            answer = self._run(current, input_json)
+            answer = _regorus.run_query(current, self._query, input_json)
         except RuntimeError:
             if current is self._engine:
                 raise
-            answer = self._run(self._engine, input_json)  # as written decides (ADR 0085)
+            answer = _regorus.run_query(
+                self._engine, self._query, input_json
+            )  # as written decides (ADR 0085)
         results = answer.get("result") or []
         if not results:
             raise RuntimeError("the collection query gave no result")

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from konflux_supply.policy import _memo
+from konflux_supply.policy._compat_ast import kind_of, ref_text
 from konflux_supply.policy._compat_support import SUPPORT_PACKAGE
 
 __all__ = ["CLOCK_TTL", "DATA_KEY", "FoldPlan", "FoldedRule", "plan"]
@@ -96,7 +97,7 @@ class FoldPlan:
         """One query giving, per rule, ``[]`` (undefined) or ``[{"v", "set", "nested"}]``."""
         parts = []
         for rule in self.rules if rules is None else rules:
-            ref = _ref_text(rule.path)
+            ref = ref_text(rule.path)
             parts.append(
                 f"{json.dumps(rule.key)}: [{{"
                 f'"v": v, "set": is_set(v), '
@@ -177,13 +178,6 @@ def _blank(chunk: bytes) -> bytes:
     return bytes(byte if byte == 0x0A else 0x20 for byte in chunk)
 
 
-def _ref_text(path: _Path) -> str:
-    out = path[0]
-    for segment in path[1:]:
-        out += f"[{json.dumps(segment)}]"
-    return out
-
-
 # -- analysis ---------------------------------------------------------------------------------
 
 
@@ -206,20 +200,12 @@ class _Rule:
     default: bool = False
 
 
-def _kind(node: Any) -> tuple[str, dict[str, Any]] | None:
-    if isinstance(node, dict) and len(node) == 1:
-        ((kind, body),) = node.items()
-        if isinstance(body, dict):
-            return kind, body
-    return None
-
-
 def _chain(node: Any) -> tuple[str | None, _Path, list[Any]]:
     """A reference as (root variable, static path after it, nodes still to visit)."""
     rest: list[Any] = []
     segments: list[str | None] = []
     while True:
-        found = _kind(node)
+        found = kind_of(node)
         if found is None:
             return None, (), [node, *rest]
         kind, body = found
@@ -233,7 +219,7 @@ def _chain(node: Any) -> tuple[str | None, _Path, list[Any]]:
         if kind == "RefDot":
             segments.append(str(body["field"][1]))
         elif kind == "RefBrack":
-            index = _kind(body.get("index"))
+            index = kind_of(body.get("index"))
             if index is not None and index[0] == "String":
                 segments.append(str(index[1]["value"]))
             else:
@@ -270,7 +256,7 @@ class _Analyser:
             return
         if node.get("with_mods"):
             rule.effects = rule.withs = True
-        found = _kind(node)
+        found = kind_of(node)
         if found is None:
             for key, value in node.items():
                 if key not in ("span", "with_mods"):
@@ -340,13 +326,13 @@ class _Analyser:
 
 def _head(spec: Mapping[str, Any]) -> tuple[_Path | None, bool, bool]:
     """(name path of the head, is a function, has a single-name head)."""
-    head = _kind(spec.get("head"))
+    head = kind_of(spec.get("head"))
     if head is None:
         return None, False, False
     kind, body = head
     refr = body.get("refr")
     if kind == "Compr":
-        found = _kind(refr)
+        found = kind_of(refr)
         if found is not None and found[0] == "RefBrack":  # partial object: o[k] := v
             refr = found[1]["refr"]
     root, path, rest = _chain(refr)
@@ -382,7 +368,7 @@ def plan(
             return FoldPlan()
         imports.append(found_imports)
         for entry in tree.get("rules", []):
-            found = _kind(entry)
+            found = kind_of(entry)
             if found is None:
                 return FoldPlan()
             kind, spec = found
@@ -399,11 +385,11 @@ def plan(
             rule.function = rule.function or function
             rule.foldable = rule.foldable and single and not rule.function
             rule.collection = name[-1].startswith(_COLLECTION_NAMES)
-            head = _kind(spec.get("head"))
+            head = kind_of(spec.get("head"))
             rule.default = rule.default or kind == "Default"
             if head is not None and head[0] == "Func":
                 rule.arities.add(len(head[1].get("args") or []))
-                var = _kind(head[1].get("refr"))
+                var = kind_of(head[1].get("refr"))
                 if var is not None and var[0] == "Var":
                     named = var[1]["span"]
                     rule.names.append((index, int(named["start"]), int(named["end"])))

@@ -23,13 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from konflux_supply.policy._compat_ast import kind_of, ref_path, ref_text
+
 __all__ = ["MEMO_PACKAGE", "MemoPlan", "MemoSite", "MemoTable", "Redirect", "find"]
 
 MEMO_PACKAGE = "__konflux_memo"
 #: What a memoised function's own definitions are renamed to.
 ORIGINAL_PREFIX = "__konflux_orig_"
 _Path = tuple[str, ...]
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SUPPORT_COLLECTION = ("data", "konflux_compat", "collection")
 
 
@@ -117,41 +118,10 @@ class MemoPlan:
         return out
 
 
-def ref_text(path: _Path) -> str:
-    out = path[0]
-    for segment in path[1:]:
-        out += f".{segment}" if _IDENTIFIER.match(segment) else f"[{json.dumps(segment)}]"
-    return out
-
-
-def _kind(node: Any) -> tuple[str, dict[str, Any]] | None:
-    if isinstance(node, dict) and len(node) == 1:
-        ((kind, body),) = node.items()
-        if isinstance(body, dict):
-            return kind, body
-    return None
-
-
 def _static(node: Any) -> tuple[str, _Path] | None:
     """``a.b["c"]`` as ``("a", ("b", "c"))``; ``None`` for anything dynamic."""
-    segments: list[str] = []
-    while True:
-        found = _kind(node)
-        if found is None:
-            return None
-        kind, body = found
-        if kind == "Var":
-            return str(body["value"]), tuple(reversed(segments))
-        if kind == "RefDot":
-            segments.append(str(body["field"][1]))
-        elif kind == "RefBrack":
-            index = _kind(body.get("index"))
-            if index is None or index[0] != "String":
-                return None
-            segments.append(str(index[1]["value"]))
-        else:
-            return None
-        node = body["refr"]
+    path = ref_path(node)
+    return None if path is None else (path[0], path[1:])
 
 
 def domain_path(domain: str) -> _Path | None:
@@ -179,7 +149,7 @@ def _declared(node: Any, out: dict[str, int], source: bytes) -> None:
         return
     if not isinstance(node, dict):
         return
-    found = _kind(node)
+    found = kind_of(node)
     if found is not None:
         kind, body = found
         targets: list[Any] = []
@@ -202,7 +172,7 @@ def _declared(node: Any, out: dict[str, int], source: bytes) -> None:
 
 
 def _vars(node: Any, source: bytes) -> list[str]:
-    found = _kind(node)
+    found = kind_of(node)
     if found is None:
         if isinstance(node, dict) and isinstance(node.get("start"), int):
             # `some x` and `every k, v` name their variables by bare spans
@@ -248,7 +218,7 @@ class _Finder:
         """The Rego text of the values ``some x in collection`` binds ``x`` to, when that is a
         static reference, or a memoisable call on a variable that itself has a domain (the
         tasks of each attestation); maybe behind the compat layer's iteration guard."""
-        found = _kind(collection)
+        found = kind_of(collection)
         wrapped = False
         if (
             found is not None
@@ -259,7 +229,7 @@ class _Finder:
             if len(params) != 1:
                 return None
             collection, wrapped = params[0], True
-            found = _kind(collection)
+            found = kind_of(collection)
         if found is not None and found[0] == "Call":
             return self._nested(found[1], scope, wrapped)
         static = _static(collection)
@@ -280,7 +250,7 @@ class _Finder:
         """``g(y)`` with ``y`` bound to a domain ``D``: every element of ``g(a)``, ``a`` in
         ``D``, read from ``g``'s memo over ``D``."""
         params = call.get("params") or []
-        arg = _kind(params[0]) if len(params) == 1 else None
+        arg = kind_of(params[0]) if len(params) == 1 else None
         if arg is None or arg[0] != "Var" or str(arg[1]["value"]) not in scope:
             return None
         function = self._resolved(call)
@@ -299,10 +269,10 @@ class _Finder:
         _declared(query.get("stmts"), declared, self.source)
         scope = {name: domain for name, domain in bound.items() if not declared.get(name)}
         for statement in query.get("stmts") or []:
-            found = _kind(statement.get("literal"))
+            found = kind_of(statement.get("literal"))
             if found is None or found[0] != "SomeIn":
                 continue
-            value = _kind(found[1].get("value"))
+            value = kind_of(found[1].get("value"))
             if value is None or value[0] != "Var":
                 continue
             name = str(value[1]["value"])
@@ -323,7 +293,7 @@ class _Finder:
         if "stmts" in node:
             self.query(node, scope)
             return
-        found = _kind(node)
+        found = kind_of(node)
         if found is None:
             for key, value in node.items():
                 if key != "span":
@@ -340,7 +310,7 @@ class _Finder:
         params = body.get("params") or []
         if len(params) != 1:
             return
-        arg = _kind(params[0])
+        arg = kind_of(params[0])
         if arg is None or arg[0] != "Var" or str(arg[1]["value"]) not in scope:
             return
         fcn = _static(body["fcn"])
@@ -374,7 +344,7 @@ def find(
         # local may be named like a rule of another module of the package (not renamed then)
         declared: dict[str, int] = {}
         _declared(rule, declared, source)
-        head = _kind(rule.get("head"))
+        head = kind_of(rule.get("head"))
         for arg in (head[1].get("args") or []) if head is not None else []:
             declared.update(dict.fromkeys(_vars(arg, source), 1))
         finder = _Finder(
@@ -384,7 +354,7 @@ def find(
             query = body.get("query")
             if isinstance(query, dict):
                 finder.query(query, {})
-        head = _kind(rule.get("head"))
+        head = kind_of(rule.get("head"))
         if head is not None:
             finder.visit(head[1], {})  # comprehensions in the head value
     ordered = sorted(tables.items(), key=lambda item: item[1])

@@ -343,7 +343,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _run(engine: Any, query: str, input_json: str | None) -> Any:
+def run_query(engine: Any, query: str, input_json: str | None) -> Any:
     """One query on a clone of ``engine`` with ``input_json`` as the input (``RuntimeError``
     from regorus passes through)."""
     clone = engine.clone()
@@ -438,7 +438,7 @@ class Compiled:
         try:
             base = self._folder.current() if self._folder is not None else self._engine
             try:
-                answer = _run(base, query, input_json)
+                answer = run_query(base, query, input_json)
             except RuntimeError as error:
                 if base is self._engine:
                     raise PolicyError(
@@ -448,7 +448,7 @@ class Compiled:
                 # caller asked about (ADR 0085): the policy as written decides, and its error,
                 # if any, names the author's line.
                 try:
-                    answer = _run(self._engine, query, input_json)
+                    answer = run_query(self._engine, query, input_json)
                 except RuntimeError as again:
                     raise PolicyError(
                         f"policy evaluation failed: {error_text(str(again))}"
